@@ -1,0 +1,81 @@
+"""The ASGI application: routes from every endpoint module, wrapped in LINE-like middleware."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from line_emulator.config import EmulatorConfig
+from line_emulator.faults import FaultMiddleware
+from line_emulator.http import LineError, line_error
+from line_emulator.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from line_emulator.state import Emulator
+
+# Each module exposes `routes: list[BaseRoute]`. Add one line per new endpoint module.
+ROUTE_MODULES: list[str] = [
+    "line_emulator.messaging",
+    "line_emulator.statistics",
+    "line_emulator.control",
+    "line_emulator.phone",
+]
+
+
+def collect_routes() -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    for name in ROUTE_MODULES:
+        module = importlib.import_module(name)
+        routes.extend(module.routes)
+    return routes
+
+
+async def _line_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LineError)
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = "Not found" if exc.status_code == 404 else str(exc.detail)
+    return line_error(exc.status_code, message)
+
+
+def create_app(config: EmulatorConfig, emulator: Emulator | None = None) -> Starlette:
+    emulator = emulator if emulator is not None else Emulator(config)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Imported here so that the webhook client lives in the server's event loop.
+        from line_emulator.webhooks import WebhookSender
+
+        sender = WebhookSender(emulator)
+        emulator.extensions["webhook_sender"] = sender
+        try:
+            yield
+        finally:
+            await sender.aclose()
+
+    app = Starlette(
+        routes=collect_routes(),
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes),
+            Middleware(FaultMiddleware, emulator=emulator),
+        ],
+        exception_handlers={LineError: _line_error, HTTPException: _http_error},
+        lifespan=lifespan,
+    )
+    app.state.emulator = emulator
+    if config.initial_friends:
+        from line_emulator.friends import create_friends
+
+        for channel in emulator.channels.values():
+            create_friends(emulator, channel, config.initial_friends)
+    return app
