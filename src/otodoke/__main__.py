@@ -1,0 +1,3 @@
+from otodoke.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,57 @@
+"""The `otodoke` command: Otodoke's own subcommands over Django's management commands.
+
+`otodoke emulator` runs the standalone LINE emulator without loading Django at all; every other
+subcommand is a management command, so `otodoke migrate` or `otodoke shell` work too.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+OVERVIEW = """usage: otodoke <command> [options]   (otodoke <command> --help for details)
+
+Running
+  serve            the web app (UI, REST API, LINE webhook, click redirector)
+  worker           a background worker (sends, imports, scenarios); run as many as you like
+  emulator         the built-in LINE platform emulator (no LINE account needed)
+  demo             web app + worker + emulator + demo data on SQLite, in one command
+
+Setting up
+  init             generate SECRET_KEY and the encryption key into the data folder
+  migrate          create or update the database tables
+  workspace        create and list workspaces (one per LINE Official Account)
+  createsuperuser  create a staff login
+
+Every Django management command is available too (otodoke help --all).
+"""
+
+# Commands that may create the local key file when the environment does not provide keys.
+_KEY_CREATING = {"init", "demo"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in {"-h", "--help"} or args == ["help"]:
+        sys.stdout.write(OVERVIEW)
+        return 0
+    if args[0] == "emulator":
+        from line_emulator.cli import main as emulator_main
+
+        return emulator_main(args[1:])
+    if args[:2] == ["help", "--all"]:
+        args = ["help"]
+    if args[0] in _KEY_CREATING and not os.environ.get("SECRET_KEY"):
+        from otodoke.core.env import data_dir, ensure_local_keys
+
+        ensure_local_keys(data_dir())
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "otodoke.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["otodoke", *args])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,72 @@
+"""Typed helpers for reading the environment, plus the locally kept generated keys."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+KEYS_FILE = "keys.json"
+
+
+def data_dir() -> Path:
+    """Where the SQLite database, generated keys and uploads live (OTODOKE_DATA_DIR)."""
+    return Path(os.environ.get("OTODOKE_DATA_DIR", Path.cwd() / "data")).resolve()
+
+
+def env_bool(name: str, *, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
+
+
+def env_list(name: str) -> list[str]:
+    raw = os.environ.get(name, "")
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def load_local_keys(data_dir: Path) -> dict[str, Any]:
+    path = data_dir / KEYS_FILE
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ImproperlyConfigured(f"{path} is not readable JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ImproperlyConfigured(f"{path} must hold a JSON object")
+    return data
+
+
+def generate_keys() -> dict[str, Any]:
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ENCRYPTION_KEYS": [Fernet.generate_key().decode()],
+    }
+
+
+def ensure_local_keys(data_dir: Path) -> Path:
+    """Create DATA_DIR/keys.json once (mode 600) and never overwrite it: the stored channel
+    secrets can only be read back with the key they were encrypted with."""
+    path = data_dir / KEYS_FILE
+    if path.exists():
+        return path
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(generate_keys(), fh, indent=2)
+    return path

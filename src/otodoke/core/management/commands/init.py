@@ -1,0 +1,25 @@
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from otodoke.core.env import KEYS_FILE, generate_keys
+
+
+class Command(BaseCommand):
+    help = (
+        "Generate SECRET_KEY and an encryption key into DATA_DIR/keys.json (done by `otodoke` "
+        "before this runs when the environment sets no keys). --print-keys prints a fresh set "
+        "as environment variables for a production install instead."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--print-keys", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["print_keys"]:
+            keys = generate_keys()
+            self.stdout.write(f"SECRET_KEY={keys['SECRET_KEY']}")
+            self.stdout.write(f"OTODOKE_ENCRYPTION_KEYS={keys['ENCRYPTION_KEYS'][0]}")
+            return
+        self.stdout.write(f"Keys are in {settings.DATA_DIR / KEYS_FILE}; back this file up.")

@@ -1,0 +1,29 @@
+from typing import Any
+
+import uvicorn
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Serve the web app (UI, API, LINE webhook, click redirector) with uvicorn."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=1, help="web processes (default 1)")
+        parser.add_argument(
+            "--migrate", action="store_true", help="apply database migrations first"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["migrate"]:
+            call_command("migrate", interactive=False, verbosity=0)
+        uvicorn.run(
+            "otodoke.asgi:application",
+            host=options["host"],
+            port=options["port"],
+            workers=options["workers"],
+            log_level="info" if options["verbosity"] > 1 else "warning",
+            lifespan="off",
+        )
