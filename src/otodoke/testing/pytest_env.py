@@ -12,5 +12,17 @@ _REPO = Path(__file__).resolve().parents[3]
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 # A fixed, valid Fernet key for tests only.
 os.environ.setdefault("OTODOKE_ENCRYPTION_KEYS", "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdCE=")
-os.environ.setdefault("OTODOKE_DATA_DIR", str(_REPO / "var" / "test"))
+# One data folder and one PostgreSQL test database per test run, so concurrent runs on one
+# machine never share (and destroy) each other's test database.
+os.environ.setdefault("OTODOKE_DATA_DIR", str(_REPO / "var" / "test" / str(os.getpid())))
+os.environ.setdefault("OTODOKE_TEST_DB_NAME", f"test_otodoke_{os.getpid()}")
 Path(os.environ["OTODOKE_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+
+
+def pytest_unconfigure(config: object) -> None:
+    """Remove this run's data folder (the test database file and anything tests wrote)."""
+    import shutil
+
+    run_dir = Path(os.environ["OTODOKE_DATA_DIR"])
+    if run_dir.parent == _REPO / "var" / "test":
+        shutil.rmtree(run_dir, ignore_errors=True)

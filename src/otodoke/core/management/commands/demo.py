@@ -1,0 +1,83 @@
+import os
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from otodoke.core import demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Start the whole product on this machine: the LINE emulator, a sandbox workspace with an "
+        "owner login and demo customers, the web app and a worker. Ctrl-C stops everything; the "
+        "data stays in the data folder for next time."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=8000, help="web app port (8000)")
+        parser.add_argument("--emulator-port", type=int, default=8100, help="emulator port")
+        parser.add_argument(
+            "--contacts", type=int, default=3000, help="demo customers created on first start"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        port, emulator_port = options["port"], options["emulator_port"]
+        web_url = f"http://127.0.0.1:{port}"
+        emulator_url = f"http://127.0.0.1:{emulator_port}"
+        self.stdout.write("Preparing the database…")
+        demo.migrate()
+        login = demo.ensure_owner()
+        owner = demo.User.objects.get(username=login.username)
+        workspace = demo.ensure_workspace(owner, emulator_url)
+
+        env = {**os.environ, "OTODOKE_PUBLIC_URL": web_url}
+        processes = demo.Processes()
+        channel = ":".join(
+            [
+                workspace.channel_access_token.reveal(),
+                workspace.channel_secret.reveal(),
+                workspace.channel_id,
+            ]
+        )
+        processes.start(
+            "emulator",
+            [
+                sys.executable,
+                "-m",
+                "line_emulator",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(emulator_port),
+                "--channel",
+                channel,
+                "--webhook-url",
+                web_url + workspace.webhook_path(),
+            ],
+            env,
+        )
+        try:
+            demo.wait_for(emulator_url + "/_emulator/")
+            self.stdout.write("Creating demo customers (first start only)…")
+            friends = demo.demo_friends(workspace, contacts=options["contacts"])
+            demo.register_friends(emulator_url, workspace.channel_id, friends)
+            processes.start(
+                "web", [sys.executable, "-m", "otodoke", "serve", "--port", str(port)], env
+            )
+            processes.start("worker", [sys.executable, "-m", "otodoke", "worker"], env)
+            demo.wait_for(web_url + "/healthz")
+        except BaseException:
+            processes.stop()
+            raise
+        self.stdout.write(
+            self.style.SUCCESS(
+                "\nOtodoke demo is running\n"
+                f"  Web UI:          {web_url}/\n"
+                f"  Log in as:       {login.username} / {login.password}\n"
+                f"  LINE emulator:   {emulator_url}/_emulator/phone/  (each friend's phone)\n"
+                f"  LINE friends:    {len(friends)}\n"
+                "Press Ctrl-C to stop.\n"
+            )
+        )
+        processes.wait()
