@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "otodoke.core",
     "otodoke.workspaces",
+    "otodoke.contacts",
 ]
 
 MIDDLEWARE = [
