@@ -15,9 +15,11 @@ from starlette.routing import BaseRoute
 
 from line_emulator.config import EmulatorConfig
 from line_emulator.faults import FaultMiddleware
+from line_emulator.friends import create_friends
 from line_emulator.http import LineError, line_error
 from line_emulator.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from line_emulator.state import Emulator
+from line_emulator.webhooks import WebhookSender
 
 # Each module exposes `routes: list[BaseRoute]`. Add one line per new endpoint module.
 ROUTE_MODULES: list[str] = [
@@ -25,6 +27,11 @@ ROUTE_MODULES: list[str] = [
     "line_emulator.statistics",
     "line_emulator.control",
     "line_emulator.phone",
+    "line_emulator.narrowcast",
+    "line_emulator.audience_routes",
+    "line_emulator.insight",
+    "line_emulator.richmenu",
+    "line_emulator.accounts",
 ]
 
 
@@ -52,15 +59,12 @@ def create_app(config: EmulatorConfig, emulator: Emulator | None = None) -> Star
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # Imported here so that the webhook client lives in the server's event loop.
-        from line_emulator.webhooks import WebhookSender
-
-        sender = WebhookSender(emulator)
-        emulator.extensions["webhook_sender"] = sender
         try:
             yield
         finally:
-            await sender.aclose()
+            sender = emulator.extensions.pop("webhook_sender", None)
+            if isinstance(sender, WebhookSender):
+                await sender.aclose()
 
     app = Starlette(
         routes=collect_routes(),
@@ -74,8 +78,6 @@ def create_app(config: EmulatorConfig, emulator: Emulator | None = None) -> Star
     )
     app.state.emulator = emulator
     if config.initial_friends:
-        from line_emulator.friends import create_friends
-
         for channel in emulator.channels.values():
             create_friends(emulator, channel, config.initial_friends)
     return app

@@ -213,4 +213,13 @@ class Emulator:
     def reset(self) -> None:
         """Forget all state; every channel registered so far comes back empty, clock unshifted."""
         self.config.channels = [channel.config for channel in self.channels.values()]
+        self.reconfigure(self.config)
+
+    def reconfigure(self, config: EmulatorConfig) -> None:
+        """Start over from `config` (tests share one server and reset it between tests)."""
+        # The webhook HTTP client belongs to the server's lifetime, not to the state.
+        sender = self.extensions.get("webhook_sender") if hasattr(self, "extensions") else None
+        self.config = config
         self._build()
+        if sender is not None:
+            self.extensions["webhook_sender"] = sender
