@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "otodoke.core",
     "otodoke.workspaces",
     "otodoke.contacts",
+    "otodoke.line",
 ]
 
 MIDDLEWARE = [

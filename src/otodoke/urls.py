@@ -11,4 +11,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    # LINE webhook (/line/webhook/<key>/) and the account-link page (/link/<slug>/).
+    path("", include("otodoke.line.urls")),
 ]

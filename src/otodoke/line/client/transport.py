@@ -1,0 +1,185 @@
+"""HTTP transports for one LINE API family (one base URL): auth, JSON, request IDs, errors.
+
+A transport knows nothing about endpoints; `LineClient` adds the typed methods. The sync
+transport serves tasks and views; the async one is for high fan-out (the delivery dispatcher).
+Both turn every outcome into either a `LineResponse` or a `LineApiError` subclass, so callers
+never see an httpx exception.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from otodoke.line.client.errors import (
+    PERMANENT_STATUSES,
+    LineApiError,
+    LineRateLimitError,
+    LineRetryKeyAcceptedError,
+    LineTransportError,
+    rate_limit_kind,
+)
+
+# LINE answers most calls in well under a second; a read that takes 10 s is treated as lost
+# (transient) and retried, with the same retry key where the endpoint takes one.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=10.0, write=10.0, pool=10.0)
+USER_AGENT = "Otodoke (+https://github.com/otodoke)"
+REQUEST_ID_HEADER = "x-line-request-id"
+ACCEPTED_REQUEST_ID_HEADER = "x-line-accepted-request-id"
+RETRY_KEY_HEADER = "X-Line-Retry-Key"
+
+
+@dataclass(frozen=True)
+class LineResponse:
+    status: int
+    body: Any
+    request_id: str | None
+    accepted_request_id: str | None
+
+
+def _headers(access_token: str, retry_key: str | None, has_body: bool) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {access_token}", "User-Agent": USER_AGENT}
+    if has_body:
+        headers["Content-Type"] = "application/json"
+    if retry_key is not None:
+        headers[RETRY_KEY_HEADER] = retry_key
+    return headers
+
+
+def _encode(body: Any) -> bytes | None:
+    if body is None:
+        return None
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _parse_body(response: httpx.Response) -> Any:
+    if not response.content:
+        return {}
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def to_result(response: httpx.Response, *, retry_key: str | None) -> LineResponse:
+    """The parsed success, or the matching error for LINE's status and message."""
+    request_id = response.headers.get(REQUEST_ID_HEADER)
+    accepted_id = response.headers.get(ACCEPTED_REQUEST_ID_HEADER)
+    body = _parse_body(response)
+    status = response.status_code
+    if 200 <= status < 300:
+        if body is None:
+            raise LineTransportError(f"LINE answered {status} with a body that is not JSON")
+        return LineResponse(status, body, request_id, accepted_id)
+
+    data: dict[str, Any] = body if isinstance(body, dict) else {}
+    # OAuth endpoints use {error, error_description}; everything else {message, details}.
+    message = str(data.get("message") or data.get("error_description") or response.reason_phrase)
+    details = data.get("details") if isinstance(data.get("details"), list) else None
+    common: dict[str, Any] = {
+        "details": details,
+        "request_id": request_id,
+        "accepted_request_id": accepted_id,
+        "body": data,
+    }
+    if status == 429:
+        raise LineRateLimitError(status, message, kind=rate_limit_kind(message), **common)
+    if status == 409 and (retry_key is not None or accepted_id is not None):
+        raise LineRetryKeyAcceptedError(status, message, **common)
+    permanent = status in PERMANENT_STATUSES or (400 <= status < 500 and status != 408)
+    raise LineApiError(status, message, permanent=permanent, **common)
+
+
+def _transport_error(exc: httpx.HTTPError) -> LineTransportError:
+    timeout = isinstance(exc, httpx.TimeoutException)
+    detail = str(exc) or type(exc).__name__
+    return LineTransportError(f"{type(exc).__name__}: {detail}", timeout=timeout)
+
+
+class LineTransport:
+    """Synchronous calls to one base URL with one channel access token."""
+
+    def __init__(
+        self,
+        base_url: str,
+        access_token: str,
+        *,
+        http: httpx.Client | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = access_token
+        self._owns_http = http is None
+        self.http = http if http is not None else httpx.Client(timeout=timeout)
+
+    def close(self) -> None:
+        if self._owns_http:
+            self.http.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: dict[str, Any] | None = None,
+        retry_key: str | None = None,
+    ) -> LineResponse:
+        content = _encode(json_body)
+        try:
+            response = self.http.request(
+                method,
+                self.base_url + path,
+                content=content,
+                params=params,
+                headers=_headers(self._token, retry_key, content is not None),
+            )
+        except httpx.HTTPError as exc:
+            raise _transport_error(exc) from exc
+        return to_result(response, retry_key=retry_key)
+
+
+class AsyncLineTransport:
+    """The same contract as `LineTransport`, for asyncio callers."""
+
+    def __init__(
+        self,
+        base_url: str,
+        access_token: str,
+        *,
+        http: httpx.AsyncClient | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = access_token
+        self._owns_http = http is None
+        self.http = http if http is not None else httpx.AsyncClient(timeout=timeout)
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self.http.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: dict[str, Any] | None = None,
+        retry_key: str | None = None,
+    ) -> LineResponse:
+        content = _encode(json_body)
+        try:
+            response = await self.http.request(
+                method,
+                self.base_url + path,
+                content=content,
+                params=params,
+                headers=_headers(self._token, retry_key, content is not None),
+            )
+        except httpx.HTTPError as exc:
+            raise _transport_error(exc) from exc
+        return to_result(response, retry_key=retry_key)

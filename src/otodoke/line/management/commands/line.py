@@ -1,0 +1,61 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from otodoke.line.client import LineApiError
+from otodoke.line.sync import DEFAULT_CONCURRENCY, SyncReport, sync_friends
+from otodoke.line.tasks import sync_friends as sync_friends_task
+from otodoke.workspaces.models import Workspace
+
+
+class Command(BaseCommand):
+    help = "LINE channel operations: sync-friends pulls followers and profiles from LINE."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        sync = sub.add_parser("sync-friends", help="create contacts for every LINE follower")
+        sync.add_argument("--workspace", required=True, help="workspace slug")
+        sync.add_argument(
+            "--concurrency",
+            type=int,
+            default=DEFAULT_CONCURRENCY,
+            help=f"profile requests in flight (default {DEFAULT_CONCURRENCY})",
+        )
+        sync.add_argument("--page-size", type=int, default=1000, help="follower IDs per page")
+        sync.add_argument("--no-profiles", action="store_true", help="IDs only, no profiles")
+        sync.add_argument(
+            "--background", action="store_true", help="enqueue a task instead of running here"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        workspace = Workspace.objects.filter(slug=options["workspace"]).first()
+        if workspace is None:
+            raise CommandError(f"No workspace {options['workspace']!r}")
+        if options["background"]:
+            result = sync_friends_task.enqueue(workspace.pk)
+            self.stdout.write(f"Enqueued friends sync as task {result.id}")
+            return
+
+        def progress(report: SyncReport) -> None:
+            self.stdout.write(
+                f"page {report.pages}: {report.followers} followers, "
+                f"{report.created} new contacts, {report.profiles_fetched} profiles"
+            )
+
+        try:
+            report = sync_friends(
+                workspace,
+                concurrency=options["concurrency"],
+                page_limit=options["page_size"],
+                fetch_profile=not options["no_profiles"],
+                progress=progress if options["verbosity"] > 0 else None,
+            )
+        except LineApiError as exc:
+            raise CommandError(exc.describe()) from exc
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Done: {report.followers} followers, {report.created} new contacts, "
+                f"{report.refollowed} re-followed, {report.profiles_updated} profiles updated, "
+                f"{report.profiles_missing} without a profile"
+            )
+        )

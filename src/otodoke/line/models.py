@@ -1,0 +1,136 @@
+"""What LINE told us (webhook events, stored raw) and the state of account linking."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from otodoke.contacts.models import Contact
+from otodoke.workspaces.models import Workspace
+
+
+class WebhookStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    PROCESSED = "processed", _("Processed")
+    FAILED = "failed", _("Failed")
+    IGNORED = "ignored", _("Ignored")
+
+
+class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
+    def unfinished(self) -> WebhookEventQuerySet:
+        """Events still owed processing: never processed yet, or failed."""
+        return self.filter(status__in=[WebhookStatus.PENDING, WebhookStatus.FAILED])
+
+    def failed(self) -> WebhookEventQuerySet:
+        return self.filter(status=WebhookStatus.FAILED)
+
+
+class WebhookEvent(models.Model):
+    """One event from a LINE webhook, stored raw before the 200 and processed afterwards.
+
+    `(workspace, webhook_event_id)` is unique: LINE redelivers and sometimes duplicates events
+    with the same ID, and the constraint (with `ignore_conflicts`) is what keeps one row each.
+    """
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="webhook_events"
+    )
+    webhook_event_id = models.CharField(max_length=64)
+    event_type = models.CharField(_("type"), max_length=40)
+    raw = models.JSONField()
+    source_user_id = models.CharField(max_length=64, blank=True)
+    # When the event happened at LINE (its `timestamp`), which orders follow/unfollow; not
+    # when it reached us.
+    timestamp = models.DateTimeField()
+    is_redelivery = models.BooleanField(default=False)
+    received_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=WebhookStatus, default=WebhookStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    # When an automatic retry is due after a failure (for the admin view; the task queue
+    # holds the real schedule).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # What processing did or why it did nothing ("linked contact 12", "nonce already used").
+    outcome = models.CharField(max_length=200, blank=True)
+    # The parsed, typed part later features read: postback data as a dict, message text, …
+    payload = models.JSONField(default=dict, blank=True)
+
+    objects = WebhookEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "webhook_event_id"], name="webhook_event_once_per_workspace"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "status"], name="webhookevent_ws_status"),
+            models.Index(
+                fields=["workspace", "source_user_id", "event_type", "timestamp"],
+                name="webhookevent_ws_user_type",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.webhook_event_id} ({self.status})"
+
+
+class AccountLinkNonce(models.Model):
+    """Proof that a customer passed our verification page, waiting for LINE's accountLink event.
+
+    Single use (`used_at`) and short-lived (`expires_at`); claimed with a conditional UPDATE so
+    two deliveries of one event can never both link.
+    """
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="account_link_nonces"
+    )
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="account_link_nonces"
+    )
+    nonce = models.CharField(max_length=64, unique=True)
+    link_token = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    # The LINE user the accountLink event named when the nonce was used.
+    used_by_line_user_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("account-link nonce")
+        verbose_name_plural = _("account-link nonces")
+
+    def __str__(self) -> str:
+        return f"nonce for contact {self.contact_id}"
+
+
+class LinkVerificationAttempt(models.Model):
+    """One submission of the verification form, counted for the anti-guessing limit.
+
+    Rows are written before the answer is checked, so concurrent guesses all count.
+    """
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="link_verification_attempts"
+    )
+    link_token = models.CharField(max_length=255)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    succeeded = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["workspace", "link_token", "created_at"],
+                name="linkattempt_token",
+            ),
+            models.Index(fields=["workspace", "ip_address", "created_at"], name="linkattempt_ip"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.link_token[:8]}… from {self.ip_address} ({self.created_at:%H:%M:%S})"

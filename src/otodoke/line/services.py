@@ -1,0 +1,367 @@
+"""Webhook events: verify, store raw (deduplicated), then process each one idempotently.
+
+Ingest (`verify_signature`, `parse_body`, `store_events`) runs inside the webhook request and
+does nothing but check and record; processing (`process_event`) runs in a task afterwards.
+Processing an event twice, or two workers at once, has the effect of processing it once: the
+event row is locked and its status checked inside the transaction that applies it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from pydantic import ValidationError
+
+from otodoke.contacts.models import Contact, LineStatus
+from otodoke.line import schema
+from otodoke.line.client import LineApiError, LineClient, LineProfile
+from otodoke.line.models import WebhookEvent, WebhookStatus
+from otodoke.workspaces.models import Workspace
+
+logger = logging.getLogger(__name__)
+
+FINISHED = (WebhookStatus.PROCESSED, WebhookStatus.IGNORED)
+# Automatic retries of a failing event: 10 s, 20 s, 40 s … capped at an hour, then it stays
+# `failed` (visible) until `otodoke webhooks retry` re-enqueues it.
+MAX_AUTOMATIC_ATTEMPTS = 8
+RETRY_BASE = timedelta(seconds=10)
+RETRY_CAP = timedelta(hours=1)
+
+
+# --- ingest --------------------------------------------------------------------------------
+
+
+def signature_for(channel_secret: str, body: bytes) -> str:
+    digest = hmac.new(channel_secret.encode(), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def verify_signature(channel_secret: str, body: bytes, signature: str | None) -> bool:
+    """x-line-signature is base64(HMAC-SHA256(channel secret, raw body)); constant-time check."""
+    if not signature:
+        return False
+    expected = signature_for(channel_secret, body).encode()
+    return hmac.compare_digest(expected, signature.strip().encode("utf-8", "replace"))
+
+
+class InvalidWebhookBody(ValueError):  # noqa: N818 - reads as what it is
+    pass
+
+
+@dataclass(frozen=True)
+class ParsedWebhook:
+    body: schema.WebhookBody
+    # The events exactly as LINE sent them, stored whatever the typed model knows of them.
+    raw_events: list[dict[str, Any]]
+
+
+def parse_body(raw: bytes) -> ParsedWebhook:
+    try:
+        data = json.loads(raw)
+        body = schema.WebhookBody.model_validate(data)
+    except (ValueError, ValidationError) as exc:
+        raise InvalidWebhookBody(str(exc)[:500]) from exc
+    return ParsedWebhook(body, data["events"])
+
+
+def store_events(workspace: Workspace, parsed: ParsedWebhook) -> list[str]:
+    """Record every event (one row per webhookEventId) and enqueue processing after commit.
+
+    Returns the event IDs. Redeliveries and duplicates hit the unique constraint and are
+    skipped by the database itself, so two concurrent deliveries of one event cannot both
+    insert it. Processing is enqueued for all of them anyway: it skips finished events, and it
+    recovers events whose first enqueue was lost.
+    """
+    from otodoke.line.tasks import process_webhook_events
+
+    now = timezone.now()
+    rows = [
+        WebhookEvent(
+            workspace=workspace,
+            webhook_event_id=event.webhookEventId,
+            event_type=event.type,
+            raw=raw,
+            source_user_id=event.user_id,
+            timestamp=event.occurred_at,
+            is_redelivery=event.is_redelivery,
+            received_at=now,
+        )
+        for event, raw in zip(parsed.body.events, parsed.raw_events, strict=True)
+    ]
+    ids = list(dict.fromkeys(row.webhook_event_id for row in rows))
+    if not rows:
+        return ids
+    workspace_id = workspace.pk
+    with transaction.atomic():
+        WebhookEvent.objects.bulk_create(rows, ignore_conflicts=True)
+        transaction.on_commit(lambda: process_webhook_events.enqueue(workspace_id, ids))
+    return ids
+
+
+# --- processing ----------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    status: WebhookStatus = WebhookStatus.PROCESSED
+    note: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Prefetched:
+    """What a processor needs from the network, fetched before the transaction opens."""
+
+    profile: LineProfile | None = None
+
+
+Processor = Callable[[WebhookEvent, Prefetched], Outcome]
+
+
+def retry_delay(attempts: int) -> timedelta:
+    delay: timedelta = RETRY_BASE * (2 ** max(0, attempts - 1))
+    return min(RETRY_CAP, delay)
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    status: str
+    retry_at: datetime | None = None
+
+
+def process_event(pk: int) -> ProcessResult:
+    """Apply one stored event. Safe to call any number of times, from any number of workers.
+
+    On failure the event is left `failed` with the error and attempt count, and `retry_at`
+    says when the caller should try again (None once automatic attempts are used up).
+    """
+    event = WebhookEvent.objects.select_related("workspace").filter(pk=pk).first()
+    if event is None or event.status in FINISHED:
+        return ProcessResult(event.status if event else "missing")
+    processor = PROCESSORS.get(event.event_type, ignore_unknown)
+    # Network first, outside any transaction: a LINE call must never hold database locks.
+    prefetched = prefetch(event)
+    try:
+        with transaction.atomic():
+            locked = WebhookEvent.objects.select_for_update().get(pk=pk)
+            if locked.status in FINISHED:
+                return ProcessResult(locked.status)
+            locked.workspace = event.workspace
+            outcome = processor(locked, prefetched)
+            WebhookEvent.objects.filter(pk=pk).update(
+                status=outcome.status,
+                outcome=outcome.note[:200],
+                payload=outcome.payload,
+                processed_at=timezone.now(),
+                attempts=F("attempts") + 1,
+                last_error="",
+                next_attempt_at=None,
+            )
+        return ProcessResult(outcome.status)
+    except Exception as exc:
+        logger.exception("Processing webhook event %s failed", event.webhook_event_id)
+        return record_failure(pk, exc)
+
+
+def record_failure(pk: int, exc: BaseException) -> ProcessResult:
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().filter(pk=pk).first()
+        if event is None or event.status in FINISHED:
+            return ProcessResult(event.status if event else "missing")
+        attempts = event.attempts + 1
+        retry_at = (
+            timezone.now() + retry_delay(attempts) if attempts < MAX_AUTOMATIC_ATTEMPTS else None
+        )
+        WebhookEvent.objects.filter(pk=pk).update(
+            status=WebhookStatus.FAILED,
+            attempts=attempts,
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            next_attempt_at=retry_at,
+        )
+    return ProcessResult(WebhookStatus.FAILED, retry_at)
+
+
+def prefetch(event: WebhookEvent) -> Prefetched:
+    if event.event_type != "follow" or not event.source_user_id:
+        return Prefetched()
+    return Prefetched(profile=fetch_profile_quietly(event.workspace, event.source_user_id))
+
+
+def fetch_profile_quietly(workspace: Workspace, user_id: str) -> LineProfile | None:
+    """The profile, or None when LINE cannot give it: the friend status matters more than the
+    name, so a failed fetch must not fail the event (a friends sync fills names in later)."""
+    try:
+        with LineClient.for_workspace(workspace) as client:
+            return client.get_profile(user_id)
+    except LineApiError as exc:
+        logger.warning("Profile of %s not fetched: %s", user_id, exc.describe())
+        return None
+
+
+# --- contacts ------------------------------------------------------------------------------
+
+
+def locked_line_contact(workspace: Workspace, user_id: str) -> Contact:
+    """The workspace's contact for this LINE user, locked; a LINE-only one is created if none.
+
+    Creation races are settled by the (workspace, line_user_id) unique constraint: the loser
+    of an insert race reads the winner's row.
+    """
+    found = (
+        Contact.objects.select_for_update()
+        .filter(workspace=workspace, line_user_id=user_id)
+        .first()
+    )
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return Contact.objects.create(workspace=workspace, line_user_id=user_id)
+    except IntegrityError:
+        return Contact.objects.select_for_update().get(workspace=workspace, line_user_id=user_id)
+
+
+def friend_status(followed: datetime | None, unfollowed: datetime | None) -> str:
+    """Whichever happened last wins, so events applied in any order end in the same state."""
+    if followed is not None and (unfollowed is None or followed >= unfollowed):
+        return LineStatus.FOLLOWING
+    if unfollowed is not None:
+        return LineStatus.BLOCKED
+    return LineStatus.NONE
+
+
+def apply_profile(contact: Contact, profile: LineProfile | None) -> list[str]:
+    if profile is None:
+        return []
+    contact.line_display_name = profile.display_name[:200]
+    contact.line_picture_url = (profile.picture_url or "")[:500]
+    contact.line_language = (profile.language or "")[:20]
+    return ["line_display_name", "line_picture_url", "line_language"]
+
+
+def record_follow(
+    workspace: Workspace, user_id: str, at: datetime, profile: LineProfile | None = None
+) -> Contact:
+    contact = locked_line_contact(workspace, user_id)
+    if contact.line_followed_at is None or at > contact.line_followed_at:
+        contact.line_followed_at = at
+    if contact.line_first_followed_at is None or at < contact.line_first_followed_at:
+        contact.line_first_followed_at = at
+    contact.line_status = friend_status(contact.line_followed_at, contact.line_unfollowed_at)
+    fields = ["line_followed_at", "line_first_followed_at", "line_status", "updated_at"]
+    contact.save(update_fields=fields + apply_profile(contact, profile))
+    return contact
+
+
+def record_unfollow(workspace: Workspace, user_id: str, at: datetime) -> Contact:
+    contact = locked_line_contact(workspace, user_id)
+    if contact.line_unfollowed_at is None or at > contact.line_unfollowed_at:
+        contact.line_unfollowed_at = at
+    contact.line_status = friend_status(contact.line_followed_at, contact.line_unfollowed_at)
+    contact.save(update_fields=["line_unfollowed_at", "line_status", "updated_at"])
+    return contact
+
+
+# --- processors, one per event type --------------------------------------------------------
+
+
+def process_follow(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
+    if not event.source_user_id:
+        return Outcome(WebhookStatus.IGNORED, "follow without a user ID")
+    detail = schema.FollowEvent.model_validate(event.raw)
+    contact = record_follow(
+        event.workspace, event.source_user_id, event.timestamp, prefetched.profile
+    )
+    kind = "unblock" if detail.follow.isUnblocked else "follow"
+    note = f"{kind}: contact {contact.pk} is {contact.line_status}"
+    if prefetched.profile is None:
+        note += " (profile not fetched)"
+    return Outcome(note=note, payload={"is_unblocked": detail.follow.isUnblocked})
+
+
+def process_unfollow(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
+    if not event.source_user_id:
+        return Outcome(WebhookStatus.IGNORED, "unfollow without a user ID")
+    contact = record_unfollow(event.workspace, event.source_user_id, event.timestamp)
+    return Outcome(note=f"unfollow: contact {contact.pk} is {contact.line_status}")
+
+
+def parse_postback_data(data: str) -> dict[str, str | list[str]]:
+    """`action=buy&item=1` → {"action": "buy", "item": "1"}; a repeated key keeps every value."""
+    parsed: dict[str, str | list[str]] = {}
+    for key, value in parse_qsl(data, keep_blank_values=True):
+        if key in parsed:
+            previous = parsed[key]
+            parsed[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            parsed[key] = value
+    return parsed
+
+
+def process_postback(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
+    detail = schema.PostbackEvent.model_validate(event.raw).postback
+    payload: dict[str, Any] = {"data": detail.data, "params": parse_postback_data(detail.data)}
+    if detail.params:
+        payload["datetime_params"] = detail.params
+    return Outcome(note="postback stored", payload=payload)
+
+
+def process_message(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
+    message = schema.MessageEvent.model_validate(event.raw).message
+    payload: dict[str, Any] = {"message_type": message.type, "message_id": message.id}
+    if message.text is not None:
+        payload["text"] = message.text
+    return Outcome(note=f"{message.type} message stored", payload=payload)
+
+
+def process_account_link(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
+    from otodoke.line.linking import link_from_event
+
+    detail = schema.AccountLinkEvent.model_validate(event.raw).link
+    return link_from_event(event, detail)
+
+
+def ignore_unknown(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
+    return Outcome(WebhookStatus.IGNORED, f"{event.event_type} events are not used")
+
+
+PROCESSORS: dict[str, Processor] = {
+    "follow": process_follow,
+    "unfollow": process_unfollow,
+    "postback": process_postback,
+    "message": process_message,
+    "accountLink": process_account_link,
+}
+
+
+# --- operations ----------------------------------------------------------------------------
+
+
+def retry_events(workspace: Workspace | None = None, *, include_pending: bool = True) -> int:
+    """Re-enqueue failed (and, by default, still pending) events; returns how many."""
+    from otodoke.line.tasks import process_webhook_events
+
+    events = WebhookEvent.objects.all()
+    if workspace is not None:
+        events = events.filter(workspace=workspace)
+    events = events.unfinished() if include_pending else events.failed()
+    by_workspace: dict[int, list[str]] = {}
+    for workspace_id, event_id in events.values_list("workspace_id", "webhook_event_id"):
+        by_workspace.setdefault(workspace_id, []).append(event_id)
+    for workspace_id, ids in by_workspace.items():
+        # Chunks keep each task's argument list (stored as JSON) reasonably small.
+        for start in range(0, len(ids), 500):
+            process_webhook_events.enqueue(workspace_id, ids[start : start + 500])
+    return sum(len(ids) for ids in by_workspace.values())

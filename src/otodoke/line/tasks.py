@@ -1,0 +1,54 @@
+"""Background work for LINE: webhook processing and friends sync. Every task is safe to run
+twice; they take IDs, never objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.tasks import task
+
+from otodoke.line.models import WebhookEvent
+
+
+@task()
+def process_webhook_events(workspace_id: int, webhook_event_ids: list[str]) -> dict[str, int]:
+    """Process the stored events of one webhook delivery, oldest first.
+
+    A failing event does not stop the others; it gets its own delayed retry task.
+    """
+    from otodoke.line.services import process_event
+
+    pks = list(
+        WebhookEvent.objects.filter(
+            workspace_id=workspace_id, webhook_event_id__in=webhook_event_ids
+        )
+        .unfinished()
+        .order_by("timestamp", "pk")
+        .values_list("pk", flat=True)
+    )
+    counts: dict[str, int] = {}
+    for pk in pks:
+        result = process_event(pk)
+        counts[result.status] = counts.get(result.status, 0) + 1
+        if result.retry_at is not None:
+            retry_webhook_event.using(run_after=result.retry_at).enqueue(pk)
+    return counts
+
+
+@task()
+def retry_webhook_event(pk: int) -> str:
+    from otodoke.line.services import process_event
+
+    result = process_event(pk)
+    if result.retry_at is not None:
+        retry_webhook_event.using(run_after=result.retry_at).enqueue(pk)
+    return result.status
+
+
+@task()
+def sync_friends(workspace_id: int) -> dict[str, Any]:
+    from otodoke.line.sync import sync_friends as run_sync
+    from otodoke.workspaces.models import Workspace
+
+    workspace = Workspace.objects.get(pk=workspace_id)
+    return run_sync(workspace).as_dict()

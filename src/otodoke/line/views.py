@@ -1,0 +1,82 @@
+"""LINE webhook receiver and the account-link verification page. Thin: parse, call a service."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from otodoke.line import linking, services
+from otodoke.line.forms import VerificationForm
+from otodoke.workspaces.models import Workspace
+
+SIGNATURE_HEADER = "HTTP_X_LINE_SIGNATURE"
+
+
+@csrf_exempt
+@require_POST
+def webhook(request: HttpRequest, webhook_key: str) -> HttpResponse:
+    """Verify, store, answer. Processing happens in a task after the transaction commits, so
+    the answer comes well inside LINE's 2 seconds however heavy processing is."""
+    workspace = get_object_or_404(
+        Workspace.objects.only("pk", "channel_secret"), webhook_key=webhook_key
+    )
+    body = request.body
+    signature = request.META.get(SIGNATURE_HEADER)
+    if not signature:
+        return JsonResponse({"error": "missing x-line-signature"}, status=400)
+    if not services.verify_signature(workspace.channel_secret.reveal(), body, signature):
+        return JsonResponse({"error": "invalid signature"}, status=403)
+    try:
+        parsed = services.parse_body(body)
+    except services.InvalidWebhookBody:
+        return JsonResponse({"error": "not a LINE webhook body"}, status=400)
+    services.store_events(workspace, parsed)
+    return JsonResponse({})
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    # REMOTE_ADDR only: X-Forwarded-For is set by whoever calls us, so trusting it would let a
+    # guesser reset their own limit. Behind a proxy, have the proxy set REMOTE_ADDR.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+@require_http_methods(["GET", "POST"])
+def link_verify(request: HttpRequest, slug: str) -> HttpResponse:
+    """Where a friend proves which customer they are before LINE links the accounts."""
+    workspace = get_object_or_404(Workspace, slug=slug)
+    link_token = (request.GET.get("linkToken") or request.POST.get("link_token") or "").strip()
+    context: dict[str, object] = {"workspace": workspace, "link_token": link_token}
+    if not link_token or len(link_token) > 255:
+        context["problem"] = _("This link is incomplete. Open it again from LINE.")
+        return render(request, "line/link_problem.html", context, status=400)
+
+    if request.method == "GET":
+        form = VerificationForm(initial={"link_token": link_token})
+        return render(request, "line/link_verify.html", {**context, "form": form})
+
+    form = VerificationForm(request.POST)
+    if not form.is_valid():
+        return render(request, "line/link_verify.html", {**context, "form": form}, status=400)
+    result = linking.verify_customer(
+        workspace,
+        link_token=link_token,
+        ip_address=_client_ip(request),
+        external_id=form.cleaned_data["external_id"],
+        phone=form.cleaned_data.get("phone") or "",
+        birth_date=form.cleaned_data.get("birth_date"),
+    )
+    if result.locked:
+        context["problem"] = _(
+            "Too many attempts. For your security, please wait 10 minutes and try again."
+        )
+        return render(request, "line/link_problem.html", context, status=429)
+    if result.redirect_url is None:
+        form.add_error(
+            None,
+            _("We could not find a member with these details. Please check and try again."),
+        )
+        return render(request, "line/link_verify.html", {**context, "form": form}, status=400)
+    return HttpResponseRedirect(result.redirect_url)
