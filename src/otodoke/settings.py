@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "otodoke.workspaces",
     "otodoke.contacts",
     "otodoke.line",
+    "otodoke.segments",
+    "otodoke.tracking",
 ]
 
 MIDDLEWARE = [
