@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from line_emulator.http import MONTHLY_LIMIT_MESSAGE, LineError
@@ -40,17 +41,19 @@ def deliver(
     target_count: int | None = None,
     notification_disabled: bool = False,
     check_quota: bool = True,
+    at: datetime | None = None,
 ) -> RequestRecord:
     """Deliver to the reachable users and log the request; raise the quota 429 first if needed.
 
-    Nothing is recorded when it raises: on any error LINE sends to no one.
+    Nothing is recorded when it raises: on any error LINE sends to no one. `at` backdates the
+    delivery (a narrowcast job that ran while the emulator clock was jumped forward).
     """
     targets = list(user_ids)
     recipients = reachable(channel, targets)
     counted = endpoint in QUOTA_ENDPOINTS
     if counted and check_quota and not emulator.quota_allows(channel, len(recipients)):
         raise LineError(429, MONTHLY_LIMIT_MESSAGE)
-    now = emulator.now()
+    now = at or emulator.now()
     record = RequestRecord(
         request_id=request_id,
         endpoint=endpoint,
