@@ -29,6 +29,7 @@ MAX_AGGREGATION_SPAN = timedelta(days=30)
 DELIVERY_SINCE = date(2017, 3, 1)
 FOLLOWERS_SINCE = date(2016, 11, 1)
 UNIT_RE = re.compile(r"^[a-zA-Z0-9_]{1,30}$")
+MAX_UNITS_PER_MONTH = 1000
 URL_RE = re.compile(r"https?://[^\s\"'<>]+")
 # Short prefecture names in JIS order, as the demographic endpoint reports them.
 PREFECTURES = (
@@ -103,6 +104,7 @@ async def _open(request: Request, key: str) -> tuple[Emulator, Channel]:
 async def message_delivery(request: Request) -> Response:
     emulator, channel = await _open(request, "insight.delivery")
     day = parse_day(request, "date")
+    narrowcast.advance_all(emulator, channel)
     if day < DELIVERY_SINCE:
         return JSONResponse({"status": "out_of_service"})
     # LINE's counts are ready about a day later.
@@ -337,13 +339,29 @@ async def aggregation(request: Request) -> Response:
     return JSONResponse({"overview": overview, "messages": messages, "clicks": click_rows})
 
 
+def _month_units(channel: Channel, month: str) -> dict[str, None]:
+    """Unit names used per JST month, in first-use order (an index, so sends stay O(1))."""
+    by_month: dict[str, dict[str, None]] = channel.extensions.setdefault("aggregation_units", {})
+    return by_month.setdefault(month, {})
+
+
+def attach_units(channel: Channel, record: RequestRecord, units: Any) -> None:
+    """Tag a push/multicast with its unit names; from the month's 1,001st distinct name on,
+    LINE still delivers but silently drops the name."""
+    if not isinstance(units, list):
+        return
+    used = _month_units(channel, record.time.astimezone(JST).strftime("%Y%m"))
+    kept = []
+    for unit in units:
+        if isinstance(unit, str) and (unit in used or len(used) < MAX_UNITS_PER_MONTH):
+            used[unit] = None
+            kept.append(unit)
+    if kept:
+        record.extra["customAggregationUnits"] = kept
+
+
 def units_this_month(emulator: Emulator, channel: Channel) -> list[str]:
-    month = emulator.month_key()
-    names: dict[str, None] = {}
-    for record in unit_records(emulator, channel):
-        if record.time.astimezone(JST).strftime("%Y%m") == month:
-            names.update(dict.fromkeys(units_of(record)))
-    return list(names)
+    return list(_month_units(channel, emulator.month_key()))
 
 
 async def aggregation_info(request: Request) -> Response:

@@ -35,6 +35,7 @@ from line_emulator.http import (
 )
 from line_emulator.state import Channel, Emulator, Friend
 from line_emulator.targeting import Demographics, Problems
+from line_emulator.validation import validate_messages
 
 PROGRESS_TTL = timedelta(days=14)  # progress and redelivery both stop after 336 h
 REACH_MINIMUM_FOR_FILTER = 100  # synchronous 403 below this target reach
@@ -175,6 +176,7 @@ def advance(emulator: Emulator, channel: Channel, job: Job) -> None:
         retry_key=job.retry_key,
         notification_disabled=job.notification_disabled,
         check_quota=False,
+        at=job.sending_at,
     )
     job.recipients = frozenset(record.recipients)
     job.success_count = len(record.recipients)
@@ -262,11 +264,8 @@ def find_job(emulator: Emulator, channel: Channel, rid: str) -> Job | None:
 
 def _validate(body: dict[str, Any]) -> Problems:
     problems = Problems()
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages or len(messages) > 5:
-        problems.add("Size must be between 1 and 5", "messages")
-    elif any(not isinstance(m, dict) or "type" not in m for m in messages):
-        problems.add("Must be a message object", "messages")
+    for detail in validate_messages(body.get("messages")):
+        problems.add(detail["message"], detail["property"])
     recipient = body.get("recipient")
     if recipient is not None:
         leaves = targeting.validate_recipient(recipient, "recipient", problems)
