@@ -28,6 +28,7 @@ from line_emulator.http import (
     request_id,
     retry_key_of,
 )
+from line_emulator.insight import attach_units
 from line_emulator.state import Emulator
 from line_emulator.validation import validate_messages
 
@@ -150,6 +151,7 @@ async def push(request: Request) -> Response:
         notification_disabled=disabled,
     )
     record.sent_messages = sent
+    attach_units(channel, record, body.get("customAggregationUnits"))
     accept_retry_key(emulator, channel, key, rid, sent)
     return JSONResponse({"sentMessages": sent})
 
@@ -184,7 +186,7 @@ async def multicast(request: Request) -> Response:
     if details:
         raise body_errors(details)
     rid = request_id(request)
-    deliver(
+    record = deliver(
         emulator,
         channel,
         endpoint="multicast",
@@ -194,6 +196,7 @@ async def multicast(request: Request) -> Response:
         retry_key=key,
         notification_disabled=disabled,
     )
+    attach_units(channel, record, body.get("customAggregationUnits"))
     accept_retry_key(emulator, channel, key, rid)
     return JSONResponse({})
 
