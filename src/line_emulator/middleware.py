@@ -11,6 +11,10 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = b"x-line-request-id"
+# Audience files go to LINE's api-data host, which takes up to 1,500,000 IDs per file, far
+# over the 2 MB JSON cap; the emulator serves that host's paths on its one host.
+FILE_UPLOAD_SUFFIX = "/byFile"
+FILE_UPLOAD_MAX_BYTES = 64 * 1024 * 1024
 
 
 class RequestIdMiddleware:
@@ -50,9 +54,11 @@ class BodyLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            large = str(scope.get("path", "")).endswith(FILE_UPLOAD_SUFFIX)
+            limit = FILE_UPLOAD_MAX_BYTES if large else self.max_bytes
             for name, value in scope["headers"]:
                 if name == b"content-length":
-                    if value.isdigit() and int(value) > self.max_bytes:
+                    if value.isdigit() and int(value) > limit:
                         await send_json(send, 413, {"message": "Request Entity Too Large"})
                         return
                     break
