@@ -22,11 +22,10 @@ from line_emulator.http import (
     get_emulator,
     read_json_object,
 )
+from line_emulator.middleware import FILE_UPLOAD_MAX_BYTES
 from line_emulator.multipart import FormPart, parse_form
 from line_emulator.state import Channel, Emulator
 
-# The api-data host takes files far above the 2 MB JSON cap: 1,500,000 IDs of 33 bytes.
-MAX_FILE_BYTES = 64 * 1024 * 1024
 RETARGET_SOURCES = ("broadcast", "narrowcast")
 
 Handler = Callable[[Request, Emulator, Channel], Awaitable[Response]]
@@ -60,7 +59,7 @@ def _created(group: audiences.AudienceGroup, emulator: Emulator) -> Response:
 
 async def _form(request: Request) -> dict[str, FormPart]:
     data = await request.body()
-    if len(data) > MAX_FILE_BYTES:
+    if len(data) > FILE_UPLOAD_MAX_BYTES:
         raise LineError(413, "Request Entity Too Large")
     form = parse_form(request.headers.get("content-type", ""), data)
     if form is None:
