@@ -96,7 +96,9 @@ class Contact(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="contacts")
     # NULL (never "") when absent: a plain unique constraint then allows many contacts without
     # one and still serves as the ON CONFLICT target of bulk upserts on both databases.
-    external_id = models.CharField(_("customer number"), max_length=100, null=True, blank=True)
+    external_id = models.CharField(  # noqa: DJ001 - NULL, not "", is "none" (see above)
+        _("customer number"), max_length=100, null=True, blank=True
+    )
     name = models.CharField(_("name"), max_length=200, blank=True)
     name_kana = models.CharField(_("name (kana)"), max_length=200, blank=True)
     gender = models.CharField(_("gender"), max_length=10, choices=Gender, default=Gender.UNKNOWN)
@@ -110,7 +112,7 @@ class Contact(models.Model):
     marketing_consent = models.BooleanField(_("marketing consent"), default=True)
     consent_updated_at = models.DateTimeField(null=True, blank=True)
 
-    line_user_id = models.CharField(
+    line_user_id = models.CharField(  # noqa: DJ001 - NULL, not "", is "none": unique when set
         _("LINE user ID"), max_length=33, null=True, blank=True, validators=[validate_line_user_id]
     )
     line_status = models.CharField(
@@ -251,7 +253,8 @@ class Event(models.Model):
     occurred_at = models.DateTimeField()
     amount = models.BigIntegerField(_("amount (yen)"), null=True, blank=True)
     properties = models.JSONField(default=dict, blank=True)
-    external_id = models.CharField(max_length=100, null=True, blank=True)
+    # NULL when absent so the (workspace, external_id) unique constraint ignores it.
+    external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     source = models.CharField(max_length=20, default="api")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,0 +1,169 @@
+"""Reading CSV files: encoding detection, streaming rows, and the column → field mapping."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.utils.translation import gettext as _
+
+ENCODINGS = ("auto", "utf-8", "utf-8-sig", "cp932")
+_SNIFF_BYTES = 1 << 20
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be imported (wrong encoding, no header, unknown column …)."""
+
+
+def detect_encoding(path: Path, requested: str = "auto") -> str:
+    """BOM → utf-8-sig; valid UTF-8 → utf-8; anything else → cp932 (Shift_JIS as Windows and
+    Japanese POS systems write it; a superset of plain Shift_JIS)."""
+    if requested != "auto":
+        if requested not in ENCODINGS:
+            raise ImportFileError(_("Unknown encoding %(enc)s") % {"enc": requested})
+        return requested
+    with path.open("rb") as f:
+        head = f.read(len(codecs.BOM_UTF8))
+        if head == codecs.BOM_UTF8:
+            return "utf-8-sig"
+        f.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            # Decode the whole file in blocks: a CP932 file can look like UTF-8 for a while
+            # (ASCII headers, then 氏名 in row 5000).
+            while block := f.read(_SNIFF_BYTES):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp932"
+    return "utf-8"
+
+
+def header_key(name: str) -> str:
+    """Headers compare loosely: full/half width, case, spaces, brackets and underscores."""
+    v = unicodedata.normalize("NFKC", name).strip().lower()
+    for junk in (" ", "\u3000", "_", "-", "(", ")", "（", "）", "・"):
+        v = v.replace(junk, "")
+    return v
+
+
+@dataclass
+class CsvSource:
+    path: Path
+    encoding: str
+    header: list[str] = field(default_factory=list)
+    total_bytes: int = 0
+    _binary: io.BufferedReader | None = None
+
+    def position(self) -> int:
+        """Bytes read so far (read-ahead included): enough for a progress bar."""
+        return self._binary.tell() if self._binary is not None else 0
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(line number in the file, cells); the header is line 1. Blank lines are skipped."""
+        self.total_bytes = self.path.stat().st_size
+        with self.path.open("rb") as binary:
+            self._binary = binary
+            text = io.TextIOWrapper(binary, encoding=self.encoding, newline="")
+            reader = csv.reader(text)
+            next(reader, None)  # the header, read by open_csv
+            start = reader.line_num + 1
+            try:
+                for cells in reader:
+                    if any(c.strip() for c in cells):
+                        yield start, cells
+                    start = reader.line_num + 1
+            except UnicodeDecodeError as exc:
+                raise ImportFileError(
+                    _("The file is not %(enc)s (near line %(line)d)")
+                    % {"enc": self.encoding, "line": start}
+                ) from exc
+            finally:
+                text.detach()
+                self._binary = None
+
+
+def open_csv(path: Path, encoding: str = "auto") -> CsvSource:
+    """The file with its encoding and header read (the rows are streamed later)."""
+    if not path.is_file():
+        raise ImportFileError(_("No such file: %(path)s") % {"path": str(path)})
+    source = CsvSource(path=path, encoding=detect_encoding(path, encoding))
+    with path.open(encoding=source.encoding, newline="") as text:
+        try:
+            source.header = next(csv.reader(text))
+        except StopIteration:
+            raise ImportFileError(_("The file is empty")) from None
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(_("The file is not %(enc)s") % {"enc": source.encoding}) from exc
+    return source
+
+
+@dataclass
+class ColumnMap:
+    """Which columns feed which field. Several columns may feed one field (携帯電話 before
+    電話番号): the first non-blank cell wins."""
+
+    fields: dict[str, list[int]]
+    header: list[str]
+    # attribute (or event property) key → column
+    extras: dict[str, int]
+
+    def column_of(self, field_name: str) -> str:
+        cols = self.fields.get(field_name)
+        return self.header[cols[0]] if cols else field_name
+
+    def value(self, cells: list[str], field_name: str) -> str:
+        for index in self.fields.get(field_name, ()):
+            if index < len(cells) and (v := cells[index].strip()):
+                return v
+        return ""
+
+
+IGNORE = {"", "-", "ignore", "skip"}
+
+
+def resolve_mapping(
+    header: list[str],
+    synonyms: Mapping[str, tuple[str, ...]],
+    explicit: Mapping[str, str],
+    *,
+    extras_prefix: str,
+) -> ColumnMap:
+    """Default synonyms first, overridden by `explicit` (column → field, `-` to ignore,
+    `<extras_prefix>` or `<extras_prefix>.KEY` to keep an unknown column)."""
+    keys = [header_key(h) for h in header]
+    by_key = {k: i for i, k in reversed(list(enumerate(keys)))}
+    fields: dict[str, list[int]] = {}
+    for field_name, names in synonyms.items():
+        cols = [by_key[header_key(n)] for n in names if header_key(n) in by_key]
+        if cols:
+            fields[field_name] = list(dict.fromkeys(cols))
+    extras: dict[str, int] = {}
+    for column, target in explicit.items():
+        if header_key(column) not in by_key:
+            raise ImportFileError(
+                _("The mapping names column “%(col)s”, which is not in the file") % {"col": column}
+            )
+        index = by_key[header_key(column)]
+        for cols in fields.values():
+            if index in cols:
+                cols.remove(index)
+        target = target.strip()
+        if target in IGNORE:
+            continue
+        if target == extras_prefix or target.startswith(extras_prefix + "."):
+            extras[target.partition(".")[2] or header[index].strip()] = index
+        elif target in synonyms:
+            fields.setdefault(target, [])
+            fields[target].insert(0, index)
+        else:
+            raise ImportFileError(
+                _("Unknown field “%(field)s” (known: %(known)s, %(extra)s.KEY)")
+                % {"field": target, "known": ", ".join(synonyms), "extra": extras_prefix}
+            )
+    return ColumnMap(fields={k: v for k, v in fields.items() if v}, header=header, extras=extras)

@@ -1,0 +1,272 @@
+"""CSV row → service input, per import kind. A row with any bad cell is rejected whole."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import tzinfo
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from otodoke.contacts import cleaning as c
+from otodoke.contacts.imports.reading import ColumnMap
+from otodoke.contacts.inputs import ContactInput, EventInput, LinkInput, RowError
+from otodoke.contacts.japan import prefecture_from_address
+from otodoke.contacts.models import CUSTOM_KIND_PREFIX, EventKind
+
+_EXTERNAL_ID = (
+    "顧客番号", "会員番号", "顧客ID", "顧客コード", "お客様番号", "カルテ番号", "会員ID",
+    "customer_id", "customer number", "external_id", "member_id", "id",
+)  # fmt: skip
+
+CONTACT_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "external_id": _EXTERNAL_ID,
+    "name": ("氏名", "名前", "お名前", "顧客名", "name", "full_name"),
+    "family_name": ("姓", "last_name", "family_name"),
+    "given_name": ("名", "first_name", "given_name"),
+    "name_kana": ("フリガナ", "ふりがな", "カナ", "氏名カナ", "セイメイ", "name_kana", "kana"),
+    "family_name_kana": ("セイ", "姓カナ", "family_name_kana"),
+    "given_name_kana": ("メイ", "名カナ", "given_name_kana"),
+    "gender": ("性別", "gender", "sex"),
+    "birth_date": ("生年月日", "誕生日", "birth_date", "birthday", "date_of_birth"),
+    "prefecture": ("都道府県", "prefecture"),
+    "address": ("住所", "住所1", "address"),
+    "phone": (
+        "携帯電話",
+        "携帯電話番号",
+        "携帯番号",
+        "電話番号",
+        "電話",
+        "tel",
+        "mobile",
+        "phone",
+        "phone_number",
+    ),
+    "email": ("メールアドレス", "メール", "Eメール", "e-mail", "email", "mail"),
+    "marketing_consent": (
+        "配信許可",
+        "同意",
+        "配信同意",
+        "DM許可",
+        "メール配信",
+        "marketing_consent",
+        "consent",
+        "opt_in",
+        "accepts_marketing",
+    ),
+    "first_visit_at": ("初回来店日", "初来店日", "first_visit_at", "first_visit"),
+    "last_visit_at": ("最終来店日", "前回来店日", "last_visit_at", "last_visit"),
+    "visit_count": ("来店回数", "来店数", "visit_count", "visits"),
+    "purchase_count": ("購入回数", "purchase_count", "orders_count"),
+    "total_spent": (
+        "累計購入金額",
+        "累計金額",
+        "累計売上",
+        "総購入金額",
+        "total_spent",
+        "lifetime_value",
+    ),
+    "last_purchase_at": ("最終購入日", "last_purchase_at", "last_order_date"),
+    "line_user_id": ("LINEユーザーID", "LINE ID", "line_user_id", "line_id", "userId"),
+    "tags": ("タグ", "tags"),
+}
+
+EVENT_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "external_id": (
+        "伝票番号",
+        "取引ID",
+        "イベントID",
+        "会計番号",
+        "event_id",
+        "transaction_id",
+        "order_id",
+        "external_id",
+    ),
+    "customer_id": (*_EXTERNAL_ID[:-2], "customer_external_id"),
+    "kind": ("種別", "区分", "イベント種別", "kind", "type", "event"),
+    "occurred_at": (
+        "日時",
+        "来店日時",
+        "来店日",
+        "利用日",
+        "購入日時",
+        "購入日",
+        "日付",
+        "occurred_at",
+        "date",
+        "datetime",
+        "timestamp",
+    ),
+    "amount": ("金額", "売上金額", "合計金額", "支払金額", "売上", "amount", "total", "price"),
+    "item": ("商品", "商品名", "メニュー", "item", "product"),
+    "category": ("カテゴリ", "カテゴリー", "分類", "category"),
+}
+
+LINK_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "external_id": _EXTERNAL_ID,
+    "line_user_id": CONTACT_SYNONYMS["line_user_id"],
+}
+
+# CSV field → (Contact field, parser)
+_SIMPLE: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "gender": ("gender", c.clean_gender),
+    "birth_date": ("birth_date", c.clean_birth_date),
+    "prefecture": ("prefecture", c.clean_prefecture),
+    "phone": ("phone", c.clean_phone),
+    "email": ("email", c.clean_email),
+    "marketing_consent": ("marketing_consent", c.clean_bool),
+    "visit_count": ("baseline_visit_count", c.clean_count),
+    "purchase_count": ("baseline_purchase_count", c.clean_count),
+    "total_spent": ("baseline_total_spent", c.clean_yen),
+}
+_TIMES = {
+    "first_visit_at": "baseline_first_visit_at",
+    "last_visit_at": "baseline_last_visit_at",
+    "last_purchase_at": "baseline_last_purchase_at",
+}
+
+
+def _joined(m: ColumnMap, cells: list[str], whole: str, first: str, second: str) -> str:
+    return m.value(cells, whole) or " ".join(
+        v for v in (m.value(cells, first), m.value(cells, second)) if v
+    )
+
+
+def contact_row(
+    line: int, cells: list[str], m: ColumnMap, tz: tzinfo
+) -> ContactInput | list[RowError]:
+    errors: list[RowError] = []
+    values: dict[str, Any] = {}
+
+    def fail(field_name: str, message: str) -> None:
+        errors.append(RowError(line, m.column_of(field_name), message))
+
+    external_id = m.value(cells, "external_id")
+    if not external_id:
+        fail("external_id", _("A customer number is required"))
+    for field_name, (target, parse) in _SIMPLE.items():
+        if raw := m.value(cells, field_name):
+            try:
+                values[target] = parse(raw)
+            except c.CleanError as exc:
+                fail(field_name, str(exc))
+    for field_name, target in _TIMES.items():
+        if raw := m.value(cells, field_name):
+            try:
+                values[target] = c.clean_datetime(raw, tz)
+            except c.CleanError as exc:
+                fail(field_name, str(exc))
+    for target, parts in (
+        ("name", ("name", "family_name", "given_name")),
+        ("name_kana", ("name_kana", "family_name_kana", "given_name_kana")),
+    ):
+        if text := _joined(m, cells, *parts):
+            try:
+                values[target] = c.clean_text(text)
+            except c.CleanError as exc:
+                fail(parts[0], str(exc))
+    address = m.value(cells, "address")
+    if (
+        "prefecture" not in values
+        and address
+        and (found := prefecture_from_address(c.nfkc(address)))
+    ):
+        values["prefecture"] = found
+    line_user_id = None
+    if raw := m.value(cells, "line_user_id"):
+        try:
+            line_user_id = c.clean_line_user_id(raw)
+        except c.CleanError as exc:
+            fail("line_user_id", str(exc))
+    if errors:
+        return errors
+    tags = [t.strip() for t in m.value(cells, "tags").replace("、", ",").split(",") if t.strip()]
+    attributes = {key: cells[i].strip() for key, i in m.extras.items() if i < len(cells)}
+    return ContactInput(
+        row=line,
+        external_id=c.nfkc(external_id),
+        line_user_id=line_user_id,
+        values=values,
+        attributes={k: v for k, v in attributes.items() if v},
+        tags=tags,
+    )
+
+
+_KINDS = {
+    "来店": EventKind.VISIT, "visit": EventKind.VISIT, "予約来店": EventKind.VISIT,
+    "購入": EventKind.PURCHASE, "お買い上げ": EventKind.PURCHASE, "物販": EventKind.PURCHASE,
+    "purchase": EventKind.PURCHASE, "order": EventKind.PURCHASE,
+    "カート": EventKind.CART, "カート追加": EventKind.CART, "cart": EventKind.CART,
+    "登録": EventKind.SIGNUP, "会員登録": EventKind.SIGNUP, "signup": EventKind.SIGNUP,
+}  # fmt: skip
+
+
+def clean_kind(raw: str) -> str:
+    v = c.nfkc(raw)
+    if v.startswith(CUSTOM_KIND_PREFIX):
+        return v
+    found = _KINDS.get(v.lower())
+    # Anything else is the business's own kind (予約, 問い合わせ …), kept by name.
+    return found.value if found else f"{CUSTOM_KIND_PREFIX}{v[:50]}"
+
+
+def event_row(
+    line: int, cells: list[str], m: ColumnMap, tz: tzinfo, source: str
+) -> EventInput | list[RowError]:
+    errors: list[RowError] = []
+
+    def fail(field_name: str, message: str) -> None:
+        errors.append(RowError(line, m.column_of(field_name), message))
+
+    customer = m.value(cells, "customer_id")
+    if not customer:
+        fail("customer_id", _("A customer number is required"))
+    occurred_at = None
+    if raw := m.value(cells, "occurred_at"):
+        try:
+            occurred_at = c.clean_datetime(raw, tz)
+        except c.CleanError as exc:
+            fail("occurred_at", str(exc))
+    else:
+        fail("occurred_at", _("A date is required"))
+    amount = None
+    if raw := m.value(cells, "amount"):
+        try:
+            amount = c.clean_yen(raw)
+        except c.CleanError as exc:
+            fail("amount", str(exc))
+    # A file without a kind column is a visit history (来店履歴), the common POS export.
+    kind = clean_kind(m.value(cells, "kind") or EventKind.VISIT.value)
+    if errors:
+        return errors
+    properties = {key: v for key in ("item", "category") if (v := m.value(cells, key))}
+    properties.update(
+        {key: cells[i].strip() for key, i in m.extras.items() if i < len(cells) and cells[i]}
+    )
+    return EventInput(
+        row=line,
+        external_id=m.value(cells, "external_id") or None,
+        contact_external_id=c.nfkc(customer),
+        kind=kind,
+        occurred_at=occurred_at,
+        amount=amount,
+        properties=properties,
+        source=source,
+    )
+
+
+def link_row(line: int, cells: list[str], m: ColumnMap) -> LinkInput | list[RowError]:
+    errors: list[RowError] = []
+    external_id = m.value(cells, "external_id")
+    if not external_id:
+        errors.append(
+            RowError(line, m.column_of("external_id"), _("A customer number is required"))
+        )
+    user_id = ""
+    try:
+        user_id = c.clean_line_user_id(m.value(cells, "line_user_id"))
+    except c.CleanError as exc:
+        errors.append(RowError(line, m.column_of("line_user_id"), str(exc)))
+    if errors:
+        return errors
+    return LinkInput(row=line, external_id=c.nfkc(external_id), line_user_id=user_id)

@@ -1,0 +1,111 @@
+"""ImportJob lifecycle: create, run (from the background task), record progress and errors."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from otodoke.contacts.imports import ImportFileError, ImportReport, run_import
+from otodoke.contacts.models import ImportJob, ImportKind, ImportStatus
+from otodoke.workspaces.models import AuditAction, Workspace
+from otodoke.workspaces.services import record_audit
+
+log = logging.getLogger(__name__)
+
+
+def create_job(
+    workspace: Workspace,
+    kind: ImportKind | str,
+    path: Path,
+    *,
+    created_by: User | None = None,
+    options: dict[str, Any] | None = None,
+) -> ImportJob:
+    return ImportJob.objects.create(
+        workspace=workspace,
+        kind=ImportKind(kind),
+        file_name=path.name,
+        total_bytes=path.stat().st_size,
+        options=options or {},
+        created_by=created_by,
+    )
+
+
+def _save_counts(job: ImportJob, report: ImportReport, *fields: str) -> None:
+    job.rows = report.rows
+    job.created = report.created
+    job.updated = report.updated
+    job.unchanged = report.unchanged
+    job.error_count = report.error_count
+    job.errors = report.as_dict()["errors"]
+    job.save(
+        update_fields=[
+            "rows",
+            "created",
+            "updated",
+            "unchanged",
+            "error_count",
+            "errors",
+            *fields,
+        ]
+    )
+
+
+def run_job(job_id: int, path: str) -> str:
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.status != ImportStatus.PENDING:
+            return str(job.status)
+        job.status = ImportStatus.RUNNING
+        job.started_at = timezone.now()
+        job.save(update_fields=["status", "started_at"])
+
+    def progress(done: int, total: int, report: ImportReport) -> None:
+        job.processed_bytes = done
+        job.total_bytes = total
+        # Chunks commit as they go, so the UI sees progress while the import runs.
+        _save_counts(job, report, "processed_bytes", "total_bytes")
+
+    options = job.options
+    try:
+        report = run_import(
+            job.workspace,
+            job.kind,
+            Path(path),
+            mapping=options.get("mapping") or {},
+            encoding=options.get("encoding", "auto"),
+            dry_run=bool(options.get("dry_run")),
+            progress=progress,
+        )
+    except ImportFileError as exc:
+        job.status = ImportStatus.FAILED
+        job.failure = str(exc)
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "failure", "finished_at"])
+        return str(job.status)
+    except Exception as exc:
+        log.exception("Import job %s failed", job_id)
+        job.status = ImportStatus.FAILED
+        job.failure = repr(exc)
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "failure", "finished_at"])
+        raise
+    job.status = ImportStatus.SUCCEEDED
+    job.finished_at = timezone.now()
+    job.processed_bytes = job.total_bytes
+    _save_counts(job, report, "status", "finished_at", "processed_bytes")
+    if not report.dry_run:
+        record_audit(
+            job.workspace,
+            AuditAction.IMPORTED,
+            actor=job.created_by,
+            label=None if job.created_by else "import",
+            target=job.file_name,
+            details={"job": job.pk, "kind": job.kind, **job.summary(), "errors": None},
+        )
+    return str(job.status)

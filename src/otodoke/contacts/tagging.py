@@ -1,0 +1,75 @@
+"""Tags on contacts, set-based."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from otodoke.contacts.models import ContactTag, Tag, TagSource
+from otodoke.workspaces.models import Workspace
+
+LINE_TAG = "line"
+BATCH = 5000
+
+
+def ensure_tags(workspace: Workspace, names: Iterable[str]) -> dict[str, int]:
+    """Tag IDs by name, creating the missing tags."""
+    wanted = {n.strip() for n in names if n and n.strip()}
+    if not wanted:
+        return {}
+    Tag.objects.bulk_create(
+        [Tag(workspace=workspace, name=n) for n in sorted(wanted)], ignore_conflicts=True
+    )
+    return dict(Tag.objects.filter(workspace=workspace, name__in=wanted).values_list("name", "pk"))
+
+
+@transaction.atomic
+def add_tag_pairs(
+    workspace: Workspace,
+    pairs: Iterable[tuple[int, str]],
+    *,
+    source: TagSource | str,
+    at: datetime | None = None,
+) -> int:
+    """Tag each (contact ID, tag name). A tag a contact already has keeps its first added_at."""
+    pairs = list(pairs)
+    tag_ids = ensure_tags(workspace, (name for _, name in pairs))
+    when = at or timezone.now()
+    rows = {(cid, tag_ids[name.strip()]) for cid, name in pairs if name and name.strip() in tag_ids}
+    objs = [
+        ContactTag(contact_id=cid, tag_id=tid, added_at=when, source=source)
+        for cid, tid in sorted(rows)
+    ]
+    # ignore_conflicts: an existing (contact, tag) row is kept as it is, so re-tagging is a no-op.
+    ContactTag.objects.bulk_create(objs, ignore_conflicts=True, batch_size=BATCH)
+    return len(objs)
+
+
+def add_tags(
+    workspace: Workspace,
+    contact_ids: Iterable[int],
+    names: Iterable[str],
+    *,
+    source: TagSource | str = TagSource.MANUAL,
+    at: datetime | None = None,
+) -> int:
+    names = list(names)
+    return add_tag_pairs(
+        workspace, ((cid, n) for cid in contact_ids for n in names), source=source, at=at
+    )
+
+
+@transaction.atomic
+def remove_tags(workspace: Workspace, contact_ids: Iterable[int], names: Iterable[str]) -> int:
+    ids = list(contact_ids)
+    deleted = 0
+    for start in range(0, len(ids), BATCH):
+        deleted += ContactTag.objects.filter(
+            contact_id__in=ids[start : start + BATCH],
+            tag__workspace=workspace,
+            tag__name__in=list(names),
+        ).delete()[0]
+    return deleted
