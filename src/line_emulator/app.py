@@ -19,6 +19,7 @@ from line_emulator.friends import create_friends
 from line_emulator.http import LineError, line_error
 from line_emulator.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from line_emulator.state import Emulator
+from line_emulator.validation import warm_up_sdk
 from line_emulator.webhooks import WebhookSender
 
 # Each module exposes `routes: list[BaseRoute]`. Add one line per new endpoint module.
@@ -59,6 +60,7 @@ def create_app(config: EmulatorConfig, emulator: Emulator | None = None) -> Star
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        warm_up_sdk()
         try:
             yield
         finally:

@@ -168,7 +168,8 @@ async def deliveries(request: Request) -> Response:
             if n:
                 counts[friend.user_id] = n
     histogram = Counter(counts.values())
-    histogram[0] = len(channel.friends) - len(counts)
+    if len(channel.friends) > len(counts):
+        histogram[0] = len(channel.friends) - len(counts)
     body: dict[str, Any] = {
         "friends": len(channel.friends),
         "recipients": len(counts),

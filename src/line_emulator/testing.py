@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 
 import pytest
 import uvicorn
+from starlette.types import ASGIApp
 
 from line_emulator.app import create_app
 from line_emulator.config import ChannelConfig, EmulatorConfig
@@ -67,27 +67,9 @@ class EmulatorServer:
 
     def start(self) -> None:
         quiet_dropped_connection_logs()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        app = create_app(self.config, self.emulator)
-        config = uvicorn.Config(
-            app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1
+        self._server, self._thread, self.url = _serve_in_thread(
+            create_app(self.config, self.emulator)
         )
-        server = uvicorn.Server(config)
-        self._server = server
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(server.serve(sockets=[sock])),
-            name="line-emulator",
-            daemon=True,
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the LINE emulator did not start")
-            time.sleep(0.01)
-        self.url = f"http://127.0.0.1:{port}"
 
     def stop(self) -> None:
         if self._server is not None:
@@ -98,6 +80,37 @@ class EmulatorServer:
     def reset(self, config: EmulatorConfig | None = None) -> None:
         """Back to a fresh state under `config` (default: the one the server started with)."""
         self.emulator.reconfigure(copy.deepcopy(config or self.config))
+
+
+def _serve_in_thread(app: ASGIApp) -> tuple[uvicorn.Server, threading.Thread, str]:
+    # Port 0: the OS picks a free port. Letting uvicorn open the listener itself matters: a
+    # socket handed in from outside made every request wait ~40 ms for delayed ACKs.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=lambda: asyncio.run(server.serve()), name="asgi-test-server", daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def serving(app: ASGIApp) -> Iterator[str]:
+    """Serve any ASGI app (e.g. a webhook receiver) on a free localhost port; yields its URL."""
+    server, thread, url = _serve_in_thread(app)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
 
 
 @contextmanager

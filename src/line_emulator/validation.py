@@ -8,10 +8,11 @@ a campaign sends the same messages in thousands of requests.
 
 from __future__ import annotations
 
+import importlib
 import json
+import threading
 from typing import Any
 
-from linebot.v3.messaging.models.message import Message
 from pydantic.v1 import ValidationError
 
 from line_emulator.validation_rules import Details
@@ -45,9 +46,22 @@ def validate_messages(messages: Any, prop: str = "messages") -> list[dict[str, s
     return details
 
 
+def warm_up_sdk() -> None:
+    """Import line-bot-sdk's models in a background thread.
+
+    `linebot.v3` imports every API family at once, which takes seconds; doing it lazily keeps
+    server start-up fast, and the import lock makes the first validation wait for it.
+    """
+    threading.Thread(target=_sdk_message_class, name="line-sdk-import", daemon=True).start()
+
+
+def _sdk_message_class() -> Any:
+    return importlib.import_module("linebot.v3.messaging.models.message").Message
+
+
 def _check_with_sdk(message: dict[str, Any], path: str, details: Details) -> None:
     try:
-        Message.from_dict(message)
+        _sdk_message_class().from_dict(message)
     except ValidationError as exc:
         for error in exc.errors():
             details.append({"message": _sdk_message(error), "property": _join(path, error["loc"])})
