@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "otodoke.line",
     "otodoke.segments",
     "otodoke.tracking",
+    "otodoke.api",
 ]
 
 MIDDLEWARE = [

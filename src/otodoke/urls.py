@@ -11,6 +11,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    # REST API, OpenAPI schema and docs under /api/v1/.
+    path("", include("otodoke.api.api")),
     # LINE webhook (/line/webhook/<key>/) and the account-link page (/link/<slug>/).
     path("", include("otodoke.line.urls")),
 ]

@@ -1,0 +1,177 @@
+"""Contacts: get, search (cursor pagination), upsert by customer number, bulk upsert."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Query, Router
+
+from otodoke.api.auth import require
+from otodoke.api.errors import COMMON_ERRORS, ApiError, ErrorDetail
+from otodoke.api.pagination import page
+from otodoke.api.routers.contact_schemas import (
+    ContactBulkIn,
+    ContactBulkOut,
+    ContactFields,
+    ContactFilters,
+    ContactOut,
+    ContactPage,
+    contact_out,
+    join_path,
+    to_input,
+)
+from otodoke.api.schemas import item_results
+from otodoke.contacts.inputs import ContactInput
+from otodoke.contacts.models import Contact, LinkedVia, TagSource
+from otodoke.contacts.services import upsert_contacts
+from otodoke.workspaces.models import Workspace
+from otodoke.workspaces.roles import Permission
+
+router = Router()
+
+
+def _contacts(workspace: Workspace) -> QuerySet[Contact]:
+    return Contact.objects.in_workspace(workspace).prefetch_related("contact_tags__tag")
+
+
+@router.get("", response={200: ContactPage, **COMMON_ERRORS}, summary="Search contacts")
+def search_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> ContactPage:
+    caller = require(request, Permission.VIEW)
+    qs = _contacts(caller.workspace)
+    if filters.q:
+        qs = qs.filter(
+            Q(name__icontains=filters.q)
+            | Q(name_kana__icontains=filters.q)
+            | Q(external_id__startswith=filters.q)
+        )
+    if filters.external_id:
+        qs = qs.filter(external_id=filters.external_id)
+    if filters.tag:
+        qs = qs.filter(contact_tags__tag__name=filters.tag)
+    if filters.line_status:
+        qs = qs.filter(line_status=filters.line_status)
+    if filters.updated_since:
+        qs = qs.filter(updated_at__gte=filters.updated_since)
+    pii_filters = {
+        f: getattr(filters, f) for f in ("email", "phone", "line_user_id") if getattr(filters, f)
+    }
+    if pii_filters:
+        caller.require(Permission.VIEW_PII)
+        qs = qs.filter(**pii_filters)
+    rows, next_cursor = page(qs, cursor=filters.cursor, limit=filters.limit)
+    return ContactPage(
+        items=[contact_out(c, pii=caller.sees_pii) for c in rows], next_cursor=next_cursor
+    )
+
+
+@router.get(
+    "/by-external-id/{external_id}",
+    response={200: ContactOut, **COMMON_ERRORS},
+    summary="Get a contact by customer number",
+)
+def get_contact_by_external_id(request: HttpRequest, external_id: str) -> ContactOut:
+    caller = require(request, Permission.VIEW)
+    contact = _contacts(caller.workspace).get(external_id=external_id)
+    return contact_out(contact, pii=caller.sees_pii)
+
+
+@router.put(
+    "/by-external-id/{external_id}",
+    response={200: ContactOut, **COMMON_ERRORS},
+    summary="Create or update a contact by customer number",
+)
+def upsert_contact(request: HttpRequest, external_id: str, payload: ContactFields) -> ContactOut:
+    caller = require(request, Permission.EDIT)
+    external_id = external_id.strip()
+    if not external_id or len(external_id) > 100:
+        raise ApiError(
+            422,
+            _("The request is not valid"),
+            details=[("external_id", _("1 to 100 characters"))],
+        )
+    row, errors = to_input(payload, row=0, path="", external_id=external_id)
+    if row is None:
+        raise ApiError(422, _("The request is not valid"), details=_pairs(errors))
+    result = upsert_contacts(caller.workspace, [row], source=TagSource.API, via=LinkedVia.API)
+    if result.errors:
+        raise ApiError(
+            422,
+            _("The contact could not be stored"),
+            details=[(e.column, e.message) for e in result.errors],
+        )
+    contact = _contacts(caller.workspace).get(external_id=external_id)
+    return contact_out(contact, pii=caller.sees_pii)
+
+
+@router.post(
+    "/bulk",
+    response={200: ContactBulkOut, **COMMON_ERRORS},
+    summary="Create or update up to 1,000 contacts",
+    description=(
+        "Each item is upserted by external_id (or by line_user_id for a LINE-only contact). "
+        "Items that cannot be stored are reported in results[] with a path; the rest are "
+        "stored. Sending the same items again changes nothing."
+    ),
+)
+def bulk_upsert_contacts(request: HttpRequest, payload: ContactBulkIn) -> ContactBulkOut:
+    caller = require(request, Permission.EDIT)
+    errors: dict[int, list[ErrorDetail]] = defaultdict(list)
+    rows: list[ContactInput] = []
+    for i, item in enumerate(payload.contacts):
+        row, item_errors = to_input(
+            item, row=i, path=f"contacts[{i}]", external_id=item.external_id
+        )
+        if row is None:
+            errors[i].extend(item_errors)
+        else:
+            rows.append(row)
+    result = upsert_contacts(caller.workspace, rows, source=TagSource.API, via=LinkedVia.API)
+    for error in result.errors:
+        errors[error.row].append(
+            ErrorDetail(
+                path=join_path(f"contacts[{error.row}]", error.column), message=error.message
+            )
+        )
+    return ContactBulkOut(
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        merged=result.merged,
+        failed=sum(1 for e in errors.values() if e),
+        results=item_results(len(payload.contacts), errors, _ids(caller.workspace, rows)),
+    )
+
+
+@router.get("/{contact_id}", response={200: ContactOut, **COMMON_ERRORS}, summary="Get a contact")
+def get_contact(request: HttpRequest, contact_id: int) -> ContactOut:
+    caller = require(request, Permission.VIEW)
+    contact = _contacts(caller.workspace).get(pk=contact_id)
+    return contact_out(contact, pii=caller.sees_pii)
+
+
+def _ids(workspace: Workspace, rows: list[ContactInput]) -> dict[int, int]:
+    """Contact ID per item index, in two queries (by customer number, by LINE user ID)."""
+    contacts = Contact.objects.in_workspace(workspace)
+    by_ext = dict(
+        contacts.filter(external_id__in=[r.external_id for r in rows if r.external_id]).values_list(
+            "external_id", "pk"
+        )
+    )
+    by_line = dict(
+        contacts.filter(
+            line_user_id__in=[r.line_user_id for r in rows if not r.external_id and r.line_user_id]
+        ).values_list("line_user_id", "pk")
+    )
+    ids: dict[int, int] = {}
+    for r in rows:
+        found = by_ext.get(r.external_id) if r.external_id else by_line.get(r.line_user_id)
+        if found is not None:
+            ids[r.row] = found
+    return ids
+
+
+def _pairs(errors: list[ErrorDetail]) -> list[tuple[str, str]]:
+    return [(e.path, e.message) for e in errors]
