@@ -19,7 +19,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from line_emulator.http import LineError, authenticate, check_rate_limit, get_emulator
+from line_emulator.http import (
+    LineError,
+    authenticate,
+    check_rate_limit,
+    get_emulator,
+    retry_key_of,
+)
 from line_emulator.state import Channel, Emulator, ReplyToken
 from line_emulator.webhooks import REPLY_TOKEN_TTL, make_event, webhook_sender
 
@@ -51,8 +57,15 @@ def _user_id(value: str) -> str:
     return value
 
 
-async def profile(request: Request) -> Response:
+async def _authenticate(request: Request) -> Channel:
+    """The channel; a retry key here is LINE's 400 (only send endpoints take one)."""
     channel = await authenticate(request)
+    retry_key_of(request, supported=False)
+    return channel
+
+
+async def profile(request: Request) -> Response:
+    channel = await _authenticate(request)
     check_rate_limit(get_emulator(request), channel, "profile")
     friend = channel.friends.get(_user_id(request.path_params["user_id"]))
     # Non-friends, blocked users and unknown IDs all look the same to the bot.
@@ -103,7 +116,7 @@ def follower_page(
 
 
 async def follower_ids(request: Request) -> Response:
-    channel = await authenticate(request)
+    channel = await _authenticate(request)
     emulator = get_emulator(request)
     check_rate_limit(emulator, channel, "followers")
     if not channel.config.verified:
@@ -133,7 +146,7 @@ def link_tokens(emulator: Emulator) -> dict[str, LinkToken]:
 
 
 async def issue_link_token(request: Request) -> Response:
-    channel = await authenticate(request)
+    channel = await _authenticate(request)
     emulator = get_emulator(request)
     check_rate_limit(emulator, channel, "linkToken")
     user_id = _user_id(request.path_params["user_id"])

@@ -21,6 +21,7 @@ from line_emulator.http import (
     check_rate_limit,
     get_emulator,
     read_json_object,
+    retry_key_of,
 )
 from line_emulator.middleware import FILE_UPLOAD_MAX_BYTES
 from line_emulator.multipart import FormPart, parse_form
@@ -38,6 +39,7 @@ def endpoint(key: str, handler: Handler) -> Callable[[Request], Awaitable[Respon
         channel = await authenticate(request)
         emulator = get_emulator(request)
         check_rate_limit(emulator, channel, f"audience.{key}")
+        retry_key_of(request, supported=False)
         try:
             return await handler(request, emulator, channel)
         except AudienceError as exc:

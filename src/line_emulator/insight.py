@@ -20,7 +20,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from line_emulator import narrowcast
-from line_emulator.http import LineError, authenticate, check_rate_limit, get_emulator
+from line_emulator.http import (
+    LineError,
+    authenticate,
+    check_rate_limit,
+    get_emulator,
+    retry_key_of,
+)
 from line_emulator.state import JST, Channel, Click, Emulator, Friend, RequestRecord
 
 PRIVACY_FLOOR = 20
@@ -95,6 +101,8 @@ async def _open(request: Request, key: str) -> tuple[Emulator, Channel]:
     channel = await authenticate(request)
     emulator = get_emulator(request)
     check_rate_limit(emulator, channel, key)
+    # Only the four send endpoints take a retry key; LINE answers 400 everywhere else.
+    retry_key_of(request, supported=False)
     return emulator, channel
 
 

@@ -140,6 +140,11 @@ def demographics(friend: Friend, now: datetime) -> Demographics:
     )
 
 
+def _thai_minor(friend: Friend) -> bool:
+    """LINE leaves users under 20 in Thailand out of every filtered narrowcast."""
+    return bool(friend.area and friend.area.startswith("th_") and (friend.age or 0) < 20)
+
+
 def following(channel: Channel) -> frozenset[str]:
     return frozenset(uid for uid, f in channel.friends.items() if f.status == "following")
 
@@ -214,6 +219,7 @@ def _select(
             if targeting.matches_demographic(
                 demographic, demographics(channel.friends[uid], now), now
             )
+            and not _thai_minor(channel.friends[uid])
         )
     if minimum_applies and len(chosen) < RECIPIENT_MINIMUM:
         return 2, chosen
@@ -355,6 +361,7 @@ async def narrowcast_progress(request: Request) -> Response:
     channel = await authenticate(request)
     emulator = get_emulator(request)
     check_rate_limit(emulator, channel, "progress.narrowcast")  # 2,000/s, not 60/h
+    retry_key_of(request, supported=False)
     rid = request.query_params.get("requestId", "")
     if not REQUEST_ID_RE.match(rid):
         raise LineError(400, "The value for the 'requestId' parameter is invalid")

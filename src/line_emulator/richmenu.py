@@ -22,6 +22,7 @@ from line_emulator.http import (
     check_rate_limit,
     get_emulator,
     read_json_object,
+    retry_key_of,
 )
 from line_emulator.state import Channel
 
@@ -57,6 +58,13 @@ def state(channel: Channel) -> RichMenuState:
     if not isinstance(found, RichMenuState):
         found = channel.extensions["richmenus"] = RichMenuState()
     return found
+
+
+async def _authenticate(request: Request) -> Channel:
+    """The channel; a retry key here is LINE's 400 (only send endpoints take one)."""
+    channel = await authenticate(request)
+    retry_key_of(request, supported=False)
+    return channel
 
 
 def menu_for(channel: Channel, user_id: str) -> RichMenu | None:
@@ -147,7 +155,7 @@ def _user_id(value: str) -> str:
 
 
 async def create(request: Request) -> Response:
-    channel = await authenticate(request)
+    channel = await _authenticate(request)
     check_rate_limit(get_emulator(request), channel, "richmenu.create")
     body = await read_json_object(request)
     details = validate_menu(body)
@@ -163,7 +171,7 @@ async def create(request: Request) -> Response:
 
 
 async def validate(request: Request) -> Response:
-    await authenticate(request)
+    await _authenticate(request)
     details = validate_menu(await read_json_object(request))
     if details:
         raise body_errors(details)
@@ -171,12 +179,12 @@ async def validate(request: Request) -> Response:
 
 
 async def get_menu(request: Request) -> Response:
-    channel = await authenticate(request)
+    channel = await _authenticate(request)
     return JSONResponse(_menu(channel, request.path_params["menu_id"]).to_json())
 
 
 async def delete_menu(request: Request) -> Response:
-    channel = await authenticate(request)
+    channel = await _authenticate(request)
     check_rate_limit(get_emulator(request), channel, "richmenu.delete")
     menu_id = request.path_params["menu_id"]
     _menu(channel, menu_id)
@@ -189,13 +197,13 @@ async def delete_menu(request: Request) -> Response:
 
 
 async def list_menus(request: Request) -> Response:
-    channel = await authenticate(request)
+    channel = await _authenticate(request)
     check_rate_limit(get_emulator(request), channel, "richmenu.list")
     return JSONResponse({"richmenus": [m.to_json() for m in state(channel).menus.values()]})
 
 
 async def upload_image(request: Request) -> Response:
-    channel = await authenticate(request)
+    channel = await _authenticate(request)
     menu = _menu(channel, request.path_params["menu_id"])
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in IMAGE_TYPES:
@@ -210,7 +218,7 @@ async def upload_image(request: Request) -> Response:
 
 
 async def download_image(request: Request) -> Response:
-    channel = await authenticate(request)
+    channel = await _authenticate(request)
     menu = _menu(channel, request.path_params["menu_id"])
     if menu.image is None:
         raise LineError(404, "Not found")
@@ -225,13 +233,13 @@ def _linkable(channel: Channel, menu_id: str) -> RichMenu:
 
 
 async def set_default(request: Request) -> Response:
-    channel = await authenticate(request)
+    channel = await _authenticate(request)
     state(channel).default = _linkable(channel, request.path_params["menu_id"]).menu_id
     return JSONResponse({})
 
 
 async def get_default(request: Request) -> Response:
-    channel = await authenticate(request)
+    channel = await _authenticate(request)
     default = state(channel).default
     if default is None:
         raise LineError(404, "no default richmenu")
@@ -239,7 +247,7 @@ async def get_default(request: Request) -> Response:
 
 
 async def cancel_default(request: Request) -> Response:
-    channel = await authenticate(request)
+    channel = await _authenticate(request)
     state(channel).default = None
     return JSONResponse({})
 
@@ -252,7 +260,7 @@ def _link(channel: Channel, user_id: str, menu_id: str) -> None:
 
 
 async def link_user(request: Request) -> Response:
-    channel = await authenticate(request)
+    channel = await _authenticate(request)
     user_id = _user_id(request.path_params["user_id"])
     menu = _linkable(channel, request.path_params["menu_id"])
     _link(channel, user_id, menu.menu_id)
@@ -260,13 +268,13 @@ async def link_user(request: Request) -> Response:
 
 
 async def unlink_user(request: Request) -> Response:
-    channel = await authenticate(request)
+    channel = await _authenticate(request)
     state(channel).links.pop(_user_id(request.path_params["user_id"]), None)
     return JSONResponse({})
 
 
 async def get_user_menu(request: Request) -> Response:
-    channel = await authenticate(request)
+    channel = await _authenticate(request)
     menu_id = state(channel).links.get(_user_id(request.path_params["user_id"]))
     if menu_id is None:
         raise LineError(404, "the user has no richmenu")
@@ -290,7 +298,7 @@ def _bulk_users(body: dict[str, Any]) -> list[str]:
 
 
 async def bulk_link(request: Request) -> Response:
-    channel = await authenticate(request)
+    channel = await _authenticate(request)
     body = await read_json_object(request)
     users = _bulk_users(body)
     menu_id = body.get("richMenuId")
@@ -301,7 +309,7 @@ async def bulk_link(request: Request) -> Response:
 
 
 async def bulk_unlink(request: Request) -> Response:
-    channel = await authenticate(request)
+    channel = await _authenticate(request)
     users = _bulk_users(await read_json_object(request))
     links = state(channel).links
     for user_id in users:

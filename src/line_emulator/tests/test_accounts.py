@@ -130,3 +130,12 @@ def test_someone_else_opening_the_link_gets_a_failed_event(line: Line, receiver:
     event = json.loads(receiver.received[0][1])["events"][0]
     assert event["link"] == {"result": "failed", "nonce": NONCE}
     assert "source" not in event and "replyToken" not in event
+
+
+def test_a_retry_key_on_a_non_send_endpoint_is_400(line: Line) -> None:
+    user_id = line.friends(1)[0]
+    response = line.client.get(
+        f"/v2/bot/profile/{user_id}",
+        headers={"X-Line-Retry-Key": "123e4567-e89b-12d3-a456-426614174000"},
+    )
+    assert response.status_code == 400

@@ -247,3 +247,12 @@ def test_background_task_finishes_a_job_without_anyone_polling(line: Line) -> No
 
         time.sleep(0.05)
     assert all(line.channel.friends[u].received for u in friends)
+
+
+def test_filtered_narrowcast_leaves_out_thai_users_under_20(line: Line) -> None:
+    friends = line.friends(120)
+    set_gender(line, friends, "female")
+    for user_id in friends[:10]:
+        line.channel.friends[user_id].area, line.channel.friends[user_id].age = "th_01", 17
+    response = narrowcast(line, filter={"demographic": {"type": "gender", "oneOf": ["female"]}})
+    assert finish(line, response.headers["x-line-request-id"])["successCount"] == 110
