@@ -1,6 +1,8 @@
+from pathlib import Path
 from typing import Any
 
 import uvicorn
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -17,6 +19,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Static files are served from the installed apps (WhiteNoise finders) until
+        # `collectstatic` fills STATIC_ROOT; the folder must exist either way.
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
         if options["migrate"]:
             call_command("migrate", interactive=False, verbosity=0)
         uvicorn.run(

@@ -1,0 +1,84 @@
+"""`otodoke demo` from nothing: keys, database, emulator, web app and worker come up together."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from otodoke.testing.net import free_port
+
+
+def _wait(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "otodoke demo exited early"
+        try:
+            return httpx.get(url, timeout=5)
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    raise AssertionError(f"{url} never answered")
+
+
+def test_demo_starts_everything_on_a_fresh_data_folder(tmp_path: Path) -> None:
+    web_port, emulator_port = free_port(), free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        # A fresh machine: no keys, no database settings; the demo makes its own.
+        if key not in {"SECRET_KEY", "OTODOKE_ENCRYPTION_KEYS", "DATABASE_URL"}
+    }
+    env["OTODOKE_DATA_DIR"] = str(tmp_path)
+    demo = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "otodoke",
+            "demo",
+            "--port",
+            str(web_port),
+            "--emulator-port",
+            str(emulator_port),
+            "--contacts",
+            "150",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        login = _wait(f"http://127.0.0.1:{web_port}/login/", demo)
+        assert login.status_code == 200
+        assert 'name="password"' in login.text
+        phone_index = _wait(f"http://127.0.0.1:{emulator_port}/_emulator/phone", demo)
+        assert phone_index.status_code == 200
+
+        keys = json.loads((tmp_path / "keys.json").read_text())
+        assert keys["SECRET_KEY"] and keys["ENCRYPTION_KEYS"]
+        assert (tmp_path / "keys.json").stat().st_mode & 0o777 == 0o600
+        assert (tmp_path / "otodoke.sqlite3").exists()
+
+        channels = httpx.get(f"http://127.0.0.1:{emulator_port}/_emulator/channels").json()
+        assert channels, "the demo registered its channel in the emulator"
+    finally:
+        demo.send_signal(signal.SIGINT)
+        try:
+            output = demo.communicate(timeout=30)[0].decode()
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            output = demo.communicate()[0].decode()
+    assert "owner /" in output, output[-2000:]
+    assert demo.returncode == 0, output[-2000:]
+
+
+@pytest.mark.parametrize("command", [["--help"], ["emulator", "--help"], ["workspace", "--help"]])
+def test_cli_help_documents_the_commands(command: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "otodoke", *command], capture_output=True, text=True, check=True
+    )
+    assert "usage" in result.stdout.lower()
