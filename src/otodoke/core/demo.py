@@ -106,7 +106,7 @@ def demo_friends(workspace: Workspace, *, contacts: int) -> list[DemoFriend]:
     return [
         DemoFriend(user_id, display or name or "LINE user", status)
         for user_id, display, name, status in rows.iterator()
-        if status in {"following", "blocked"}
+        if user_id and status in {"following", "blocked"}
     ]
 
 

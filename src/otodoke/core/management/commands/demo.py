@@ -2,6 +2,7 @@ import os
 import sys
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandParser
 
 from otodoke.core import demo
@@ -28,7 +29,7 @@ class Command(BaseCommand):
         self.stdout.write("Preparing the database…")
         demo.migrate()
         login = demo.ensure_owner()
-        owner = demo.User.objects.get(username=login.username)
+        owner = User.objects.get(username=login.username)
         workspace = demo.ensure_workspace(owner, emulator_url)
 
         env = {**os.environ, "OTODOKE_PUBLIC_URL": web_url}
