@@ -50,6 +50,8 @@ class AudienceError(Exception):
         self.prop = prop
 
     def body(self) -> dict[str, Any]:
+        if not self.code:
+            return {"message": self.message}
         detail: dict[str, str] = {"message": self.code}
         if self.prop:
             detail["property"] = self.prop
@@ -274,7 +276,8 @@ def _add_job(
 ) -> None:
     running = [job for job in group.jobs if job.status(now) != "FINISHED"]
     if len(running) >= MAX_CONCURRENT_JOBS:
-        raise AudienceError(429, "Too many concurrent operations", "TOO_MANY_REQUESTS")
+        # LINE documents the 429 but no code for it, so the body carries only a message.
+        raise AudienceError(429, "Too many concurrent operations on this audience", "")
     if not ids:
         return
     finishes = now + timedelta(seconds=store(channel).processing_seconds)
