@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "otodoke.segments",
     "otodoke.tracking",
     "otodoke.api",
+    "django_htmx",
+    "otodoke.web",
 ]
 
 MIDDLEWARE = [
@@ -71,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -5,7 +5,6 @@ from django.urls import include, path
 from otodoke.core import views as core_views
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -15,4 +14,6 @@ urlpatterns = [
     path("", include("otodoke.api.api")),
     # LINE webhook (/line/webhook/<key>/) and the account-link page (/link/<slug>/).
     path("", include("otodoke.line.urls")),
+    # The staff UI: / and /w/<slug>/….
+    path("", include("otodoke.web.urls")),
 ]

@@ -1,0 +1,91 @@
+"""The few LINE calls the UI makes itself (webhook test, the month's quota), through the
+`otodoke.line` client. Both degrade to a clear message when LINE (or the client) is missing,
+because a settings page or dashboard must still open when LINE is unreachable."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+from django.utils.translation import gettext as _
+
+from otodoke.workspaces.models import Workspace
+
+log = logging.getLogger(__name__)
+
+# The UI waits for LINE at most this long; the page must stay responsive.
+UI_TIMEOUT = httpx.Timeout(5.0)
+
+
+@dataclass(frozen=True)
+class WebhookCheck:
+    ok: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class Quota:
+    used: int
+    # None: LINE sets no monthly cap for this account.
+    limit: int | None
+
+    @property
+    def ratio(self) -> float:
+        if not self.limit:
+            return 0.0
+        return min(1.0, self.used / self.limit)
+
+    @property
+    def percent(self) -> int:
+        return round(self.ratio * 100)
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.limit is None else max(self.limit - self.used, 0)
+
+
+def verify_webhook(workspace: Workspace) -> WebhookCheck:
+    """Ask LINE to post a test event to our webhook URL (POST /v2/bot/channel/webhook/test)."""
+    try:
+        from otodoke.line.client import LineApiError, LineClient
+    except ImportError:
+        return WebhookCheck(False, _("The LINE connection is not installed in this build yet."))
+    try:
+        with LineClient.for_workspace(workspace, timeout=UI_TIMEOUT) as client:
+            body = client.call(
+                "POST",
+                "/v2/bot/channel/webhook/test",
+                json_body={"endpoint": workspace.webhook_url()},
+            ).body
+    except LineApiError as exc:
+        log.info("webhook test failed for %s: %s", workspace.slug, exc.describe())
+        return WebhookCheck(False, _("LINE answered: %(error)s") % {"error": exc.describe()})
+    if isinstance(body, dict) and body.get("success"):
+        return WebhookCheck(True, _("LINE reached the webhook URL and got an answer."))
+    reason = body.get("reason", "") if isinstance(body, dict) else ""
+    status = body.get("statusCode", "") if isinstance(body, dict) else ""
+    return WebhookCheck(
+        False,
+        _("LINE could not reach the webhook URL (%(status)s %(reason)s).")
+        % {"status": status, "reason": reason},
+    )
+
+
+def month_quota(workspace: Workspace) -> Quota | None:
+    """This month's message quota and consumption as LINE counts them; None when unknown."""
+    try:
+        from otodoke.line.client import LineApiError, LineClient
+    except ImportError:
+        return None
+    try:
+        with LineClient.for_workspace(workspace, timeout=UI_TIMEOUT) as client:
+            quota = client.call("GET", "/v2/bot/message/quota").body
+            usage = client.call("GET", "/v2/bot/message/quota/consumption").body
+    except LineApiError as exc:
+        log.info("quota lookup failed for %s: %s", workspace.slug, exc.describe())
+        return None
+    if not isinstance(quota, dict) or not isinstance(usage, dict):
+        return None
+    limit = int(quota["value"]) if quota.get("type") == "limited" else None
+    return Quota(used=int(usage.get("totalUsage", 0)), limit=limit)

@@ -1,0 +1,17 @@
+"""Display filters shared by the UI's templates."""
+
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def num(value: object) -> str:
+    """1234567 → "1,234,567" (both languages group by thousands); None → "—"."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, int | float):
+        return f"{value:,}"
+    return str(value)

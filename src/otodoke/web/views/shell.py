@@ -1,0 +1,64 @@
+"""The shell: workspace picker, dashboard, and pages whose features are still being built."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+
+from otodoke.web import dashboard as figures
+from otodoke.web.access import WorkspaceAccess, workspace_view
+from otodoke.web.charts import friend_chart, gauge
+from otodoke.web.htmx import render_page
+from otodoke.web.line_info import month_quota
+from otodoke.workspaces.models import Workspace
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Straight to the dashboard when the login has one workspace (the usual shop)."""
+    workspaces = list(Workspace.objects.for_user(request.user))
+    if len(workspaces) == 1:
+        return redirect("web:dashboard", slug=workspaces[0].slug)
+    return render(request, "web/home.html", {"workspaces": workspaces})
+
+
+@workspace_view()
+def dashboard(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
+    workspace = access.workspace
+    context = {
+        "access": access,
+        "section": "dashboard",
+        "counts": figures.friend_counts(workspace),
+        "chart": friend_chart(figures.friend_series(workspace)),
+        "campaigns": figures.recent_campaigns(workspace),
+    }
+    return render_page(request, "web/dashboard.html", context)
+
+
+@workspace_view()
+def quota(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
+    """Loaded by htmx after the dashboard, so a slow or absent LINE never delays the page."""
+    found = month_quota(access.workspace)
+    context = {
+        "access": access,
+        "quota": found,
+        "gauge": gauge(found.percent) if found and found.limit else None,
+    }
+    return render_page(request, "web/dashboard.html", context, partial="quota")
+
+
+SECTIONS = {
+    "contacts": _("Contacts"),
+    "segments": _("Segments"),
+    "audiences": _("Audiences"),
+    "campaigns": _("Campaigns"),
+}
+
+
+@workspace_view()
+def coming_soon(request: HttpRequest, access: WorkspaceAccess, section: str) -> HttpResponse:
+    """Navigation stays complete while these areas are built; the page says so plainly."""
+    context = {"access": access, "section": section, "title": SECTIONS[section]}
+    return render_page(request, "web/coming_soon.html", context)
