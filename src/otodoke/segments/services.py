@@ -1,0 +1,258 @@
+"""Named functions for segments: validate, save, evaluate, count and preview.
+
+Evaluation entry points (used by campaigns at send time and by the UI):
+
+* ``contacts_matching(workspace, definition, *, now=None) -> QuerySet[Contact]``
+* ``count_segment(workspace, definition, *, now=None) -> SegmentCount``
+* ``preview_segment(workspace, definition, *, viewer, now=None, limit=20, offset=0)``
+
+`definition` may be a saved Segment, a parsed SegmentDefinition or raw JSON (dict / str).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from otodoke.contacts.models import Contact, LineStatus
+from otodoke.segments.compiler import compile_definition
+from otodoke.segments.models import Audience, Segment
+from otodoke.segments.schema import (
+    SCHEMA_VERSION,
+    Clicked,
+    DefinitionError,
+    InAudience,
+    InSegment,
+    Problem,
+    SegmentDefinition,
+    iter_conditions,
+    parse_definition,
+)
+from otodoke.tracking.models import TrackedLink
+from otodoke.workspaces.models import Workspace
+from otodoke.workspaces.roles import Permission
+from otodoke.workspaces.services import can, require
+
+AnyUser = User | AnonymousUser
+DefinitionInput = Segment | SegmentDefinition | Mapping[str, Any] | str | bytes
+
+# Who a LINE message may reach now: the same rule as ContactQuerySet.reachable().
+REACHABLE = Q(line_status=LineStatus.FOLLOWING, marketing_consent=True, line_user_id__isnull=False)
+
+
+def _paths(definition: SegmentDefinition) -> list[tuple[str, Any]]:
+    """Each condition with its JSON path, for reference checks."""
+    found: list[tuple[str, Any]] = []
+
+    def walk(node: Any, path: str) -> None:
+        found.append((path, node))
+        if hasattr(node, "conditions"):
+            for i, child in enumerate(node.conditions):
+                walk(child, f"{path}.conditions[{i}]")
+        elif hasattr(node, "condition"):
+            walk(node.condition, f"{path}.condition")
+
+    walk(definition.where, "$.where")
+    return found
+
+
+def validate_definition(
+    workspace: Workspace, data: Any, *, segment_id: int | None = None
+) -> SegmentDefinition:
+    """Schema check plus what the schema cannot know: referenced segments, audiences and links
+    exist in this workspace, and segment references form no cycle. Raises DefinitionError."""
+    definition = parse_definition(data)
+    problems: list[Problem] = []
+    for path, node in _paths(definition):
+        if (
+            isinstance(node, InAudience)
+            and not Audience.objects.filter(workspace=workspace, pk=node.audience_id).exists()
+        ):
+            problems.append(
+                Problem(f"{path}.audience_id", f"no audience {node.audience_id} in this workspace")
+            )
+        if (
+            isinstance(node, Clicked)
+            and node.link_id is not None
+            and not TrackedLink.objects.filter(workspace=workspace, pk=node.link_id).exists()
+        ):
+            problems.append(
+                Problem(f"{path}.link_id", f"no tracked link {node.link_id} in this workspace")
+            )
+    if problems:
+        raise DefinitionError(problems)
+    if any(isinstance(n, InSegment) for n in iter_conditions(definition.where)):
+        # Compiling expands every reference (recursively) and reports missing segments and
+        # cycles with their paths; the Q itself is thrown away.
+        compile_definition(workspace, definition, segment_id=segment_id)
+    return definition
+
+
+@transaction.atomic
+def save_segment(
+    workspace: Workspace,
+    *,
+    name: str,
+    definition: Any,
+    actor: AnyUser | None,
+    segment: Segment | None = None,
+    description: str = "",
+) -> Segment:
+    """Create or update a segment. An invalid definition raises DefinitionError and nothing is
+    written. `actor` None means a trusted internal caller (tests, the demo); a user needs the
+    edit permission."""
+    if actor is not None:
+        require(actor, workspace, Permission.EDIT)
+    if segment is not None and segment.workspace_id != workspace.pk:
+        raise ValueError("segment belongs to another workspace")
+    parsed = validate_definition(workspace, definition, segment_id=segment.pk if segment else None)
+    target = segment or Segment(workspace=workspace)
+    target.name = name
+    target.description = description
+    target.definition = parsed.model_dump(mode="json", exclude_none=True)
+    target.schema_version = SCHEMA_VERSION
+    if segment is None and actor is not None and isinstance(actor, User):
+        target.created_by = actor
+    try:
+        with transaction.atomic():
+            target.save()
+    except IntegrityError as exc:
+        raise DefinitionError(
+            [Problem("$.name", _("A segment with this name already exists"))]
+        ) from exc
+    return target
+
+
+def resolve_definition(workspace: Workspace, definition: DefinitionInput) -> SegmentDefinition:
+    if isinstance(definition, Segment):
+        if definition.workspace_id != workspace.pk:
+            raise ValueError("segment belongs to another workspace")
+        return parse_definition(definition.definition)
+    return parse_definition(definition)
+
+
+def contacts_matching(
+    workspace: Workspace, definition: DefinitionInput, *, now: dt.datetime | None = None
+) -> QuerySet[Contact]:
+    """The workspace's contacts matching the definition, as one lazy SQL query."""
+    segment_id = definition.pk if isinstance(definition, Segment) else None
+    parsed = resolve_definition(workspace, definition)
+    condition = compile_definition(workspace, parsed, now=now, segment_id=segment_id)
+    return Contact.objects.filter(workspace=workspace).filter(condition)
+
+
+@dataclass(frozen=True)
+class SegmentCount:
+    total: int
+    # Following friends with a LINE user ID who consent: who a LINE send would reach now.
+    reachable: int
+
+
+def count_segment(
+    workspace: Workspace, definition: DefinitionInput, *, now: dt.datetime | None = None
+) -> SegmentCount:
+    """Both numbers in one query (a conditional aggregate)."""
+    row = contacts_matching(workspace, definition, now=now).aggregate(
+        total=Count("pk"), reachable=Count("pk", filter=REACHABLE)
+    )
+    return SegmentCount(total=row["total"] or 0, reachable=row["reachable"] or 0)
+
+
+# --- preview and masking ------------------------------------------------------------------
+
+
+def mask_line_user_id(value: str | None) -> str | None:
+    return None if not value else value[:3] + "…" + value[-2:]
+
+
+def mask_email(value: str) -> str:
+    if not value:
+        return ""
+    local, _sep, domain = value.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def mask_phone(value: str) -> str:
+    return "" if not value else "*" * max(len(value) - 4, 0) + value[-4:]
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    id: int
+    external_id: str | None
+    name: str
+    gender: str
+    birth_date: dt.date | None
+    prefecture: str
+    line_status: str
+    line_user_id: str | None
+    email: str
+    phone: str
+    last_visit_at: dt.datetime | None
+    visit_count: int
+    total_spent: int
+    reachable: bool
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("birth_date", "last_visit_at"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+
+@dataclass(frozen=True)
+class SegmentPreview:
+    count: SegmentCount
+    rows: list[ContactRow]
+    pii_visible: bool
+
+
+def preview_segment(
+    workspace: Workspace,
+    definition: DefinitionInput,
+    *,
+    viewer: AnyUser | None,
+    now: dt.datetime | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> SegmentPreview:
+    """Count plus one page of contacts. LINE user IDs, e-mails and phones are masked unless
+    `viewer` has VIEW_PII; `viewer=None` (no one) always gets masked values."""
+    show_pii = viewer is not None and can(viewer, workspace, Permission.VIEW_PII)
+    count = count_segment(workspace, definition, now=now)
+    page = contacts_matching(workspace, definition, now=now).order_by("pk")[
+        offset : offset + max(0, min(limit, 500))
+    ]
+    rows = []
+    for c in page:
+        reachable = (
+            c.line_status == LineStatus.FOLLOWING
+            and c.marketing_consent
+            and c.line_user_id is not None
+        )
+        rows.append(
+            ContactRow(
+                id=c.pk,
+                external_id=c.external_id,
+                name=c.name or c.line_display_name,
+                gender=c.gender,
+                birth_date=c.birth_date,
+                prefecture=c.prefecture,
+                line_status=c.line_status,
+                line_user_id=c.line_user_id if show_pii else mask_line_user_id(c.line_user_id),
+                email=c.email if show_pii else mask_email(c.email),
+                phone=c.phone if show_pii else mask_phone(c.phone),
+                last_visit_at=c.last_visit_at,
+                visit_count=c.visit_count,
+                total_spent=c.total_spent,
+                reachable=reachable,
+            )
+        )
+    return SegmentPreview(count=count, rows=rows, pii_visible=show_pii)
