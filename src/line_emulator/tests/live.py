@@ -6,15 +6,12 @@ with a client authenticated as the test channel; `webhook_receiver` is a local b
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -22,7 +19,7 @@ from starlette.routing import Route
 
 from line_emulator.friends import create_friends
 from line_emulator.state import Channel, Emulator
-from line_emulator.testing import TEST_SECRET, TEST_TOKEN, EmulatorServer
+from line_emulator.testing import TEST_SECRET, TEST_TOKEN, EmulatorServer, serving
 
 SECRET = TEST_SECRET
 
@@ -72,17 +69,5 @@ def webhook_receiver() -> Iterator[Receiver]:
         received.append((dict(request.headers), await request.body()))
         return PlainTextResponse("ok")
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        yield Receiver(f"http://127.0.0.1:{port}/hook", received)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    with serving(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as url:
+        yield Receiver(f"{url}/hook", received)
