@@ -256,3 +256,19 @@ def test_filtered_narrowcast_leaves_out_thai_users_under_20(line: Line) -> None:
         line.channel.friends[user_id].area, line.channel.friends[user_id].age = "th_01", 17
     response = narrowcast(line, filter={"demographic": {"type": "gender", "oneOf": ["female"]}})
     assert finish(line, response.headers["x-line-request-id"])["successCount"] == 110
+
+
+def test_in_flight_narrowcast_holds_the_whole_target_reach(line: Line) -> None:
+    friends = line.friends(120)
+    line.channel.config.quota_type, line.channel.config.quota_value = "limited", 125
+    audience = upload(line, friends[:10])
+    response = narrowcast(line, recipient={"type": "audience", "audienceGroupId": audience})
+    multicast = {"to": friends[10:20], "messages": TEXT}
+    # 120 are held for the narrowcast although only 10 will get it, so 10 more do not fit.
+    blocked = line.client.post("/v2/bot/message/multicast", json=multicast)
+    assert (blocked.status_code, blocked.json()) == (
+        429,
+        {"message": "You have reached your monthly limit."},
+    )
+    assert finish(line, response.headers["x-line-request-id"])["successCount"] == 10
+    assert line.client.post("/v2/bot/message/multicast", json=multicast).status_code == 200
