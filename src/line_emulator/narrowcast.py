@@ -244,10 +244,10 @@ def advance_all(emulator: Emulator, channel: Channel) -> None:
 
 
 async def _run_in_background(emulator: Emulator, channel: Channel, job: Job) -> None:
-    """Finish the job in real time for live use; stops early if the clock was moved past it."""
+    """Start the job in real time when nobody reads it (a read or a clock jump may do it first)."""
     delay = settings(emulator)
     await asyncio.sleep(delay.waiting_seconds)
-    # The emulator clock may run slower than real time only if a test froze it; give up then.
+    # Bounded, so a job whose channel was reset away never keeps a task alive.
     for _ in range(200):
         advance(emulator, channel, job)
         if job.started:
