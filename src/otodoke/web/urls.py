@@ -3,14 +3,18 @@ between staff and a browser tab never silently switches workspace."""
 
 from django.urls import include, path
 
-from otodoke.web.views import settings, shell
+from otodoke.web.views import contacts, settings, shell
 
 app_name = "web"
 
 workspace_patterns = [
     path("", shell.dashboard, name="dashboard"),
     path("dashboard/quota/", shell.quota, name="dashboard_quota"),
-    path("contacts/", shell.coming_soon, {"section": "contacts"}, name="contacts"),
+    path("contacts/", contacts.contact_list, name="contacts"),
+    path("contacts/<int:contact_id>/", contacts.contact_detail, name="contact"),
+    path("contacts/import/", contacts.import_upload, name="import"),
+    path("contacts/import/map/", contacts.import_map, name="import_map"),
+    path("contacts/import/<int:job_id>/", contacts.import_job, name="import_job"),
     path("segments/", shell.coming_soon, {"section": "segments"}, name="segments"),
     path("audiences/", shell.coming_soon, {"section": "audiences"}, name="audiences"),
     path("campaigns/", shell.coming_soon, {"section": "campaigns"}, name="campaigns"),

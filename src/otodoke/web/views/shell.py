@@ -50,7 +50,6 @@ def quota(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
 
 
 SECTIONS = {
-    "contacts": _("Contacts"),
     "segments": _("Segments"),
     "audiences": _("Audiences"),
     "campaigns": _("Campaigns"),

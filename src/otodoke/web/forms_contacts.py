@@ -1,0 +1,115 @@
+"""Forms of the contact pages: list filters, CSV upload, column mapping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from otodoke.contacts.models import ImportKind, LineStatus
+from otodoke.web.contacts import ContactFilter
+from otodoke.web.imports import IGNORE, MappingProposal
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+# What each importer field means, in the words of a shop's own files.
+FIELD_LABELS: dict[str, Promise] = {
+    "external_id": _("Customer number"),
+    "name": _("Name"),
+    "family_name": _("Family name"),
+    "given_name": _("Given name"),
+    "name_kana": _("Name (kana)"),
+    "family_name_kana": _("Family name (kana)"),
+    "given_name_kana": _("Given name (kana)"),
+    "gender": _("Gender"),
+    "birth_date": _("Birth date"),
+    "prefecture": _("Prefecture"),
+    "address": _("Address (prefecture is taken from it)"),
+    "phone": _("Phone"),
+    "email": _("E-mail"),
+    "marketing_consent": _("Marketing consent"),
+    "first_visit_at": _("First visit"),
+    "last_visit_at": _("Last visit"),
+    "visit_count": _("Visits"),
+    "purchase_count": _("Purchases"),
+    "total_spent": _("Total spent (yen)"),
+    "last_purchase_at": _("Last purchase"),
+    "line_user_id": _("LINE user ID"),
+    "tags": _("Tags"),
+    "customer_id": _("Customer number"),
+    "kind": _("Event kind"),
+    "occurred_at": _("Date and time"),
+    "amount": _("Amount (yen)"),
+    "item": _("Item"),
+    "category": _("Category"),
+    "attributes": _("Keep as a custom attribute"),
+    "properties": _("Keep as an event property"),
+}
+EVENT_FIELD_LABELS: dict[str, Promise] = {"external_id": _("Event ID (receipt number)")}
+
+
+class ContactFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    line_status = forms.ChoiceField(
+        label=_("LINE"), required=False, choices=[("", _("Any")), *LineStatus.choices]
+    )
+    tag = forms.ChoiceField(label=_("Tag"), required=False, choices=[])
+    consent = forms.ChoiceField(
+        label=_("Consent"),
+        required=False,
+        choices=[("", _("Any")), ("yes", _("Consented")), ("no", _("Opted out"))],
+    )
+
+    def __init__(self, *args: Any, tags: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        tag_field = self.fields["tag"]
+        assert isinstance(tag_field, forms.ChoiceField)
+        tag_field.choices = [("", _("Any")), *((t, t) for t in tags)]
+
+    def to_filter(self) -> ContactFilter:
+        if not self.is_valid():
+            return ContactFilter()
+        return ContactFilter(**{k: v or "" for k, v in self.cleaned_data.items()})
+
+
+class ImportUploadForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What the file holds"), choices=ImportKind.choices)
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_("UTF-8 or Shift_JIS (as Excel and most POS systems save it), with a header."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,text/csv"}),
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(_("The file is larger than 200 MB."))
+        return upload
+
+
+def field_label(kind: str, name: str) -> str:
+    if kind == ImportKind.EVENTS and name in EVENT_FIELD_LABELS:
+        return str(EVENT_FIELD_LABELS[name])
+    return str(FIELD_LABELS.get(name, name))
+
+
+class MappingForm(forms.Form):
+    """One select per column of the file, preset to the proposal."""
+
+    def __init__(self, *args: Any, proposal: MappingProposal, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(IGNORE, str(_("Do not import")))]
+        choices += [(name, field_label(proposal.kind, name)) for name in proposal.choices]
+        if proposal.extras:
+            choices.append((proposal.extras, field_label(proposal.kind, proposal.extras)))
+        for column in proposal.columns:
+            self.fields[f"col_{column.index}"] = forms.ChoiceField(
+                label=column.header or f"#{column.index + 1}",
+                choices=choices,
+                initial=column.field,
+            )
+
+    def chosen(self) -> dict[int, str]:
+        return {int(name[4:]): value for name, value in self.cleaned_data.items()}

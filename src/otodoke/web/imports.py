@@ -1,0 +1,128 @@
+"""The browser side of a CSV import: keep the upload, propose a column mapping from the
+headers (the importer's own synonyms, so the proposal is what the importer would do by itself),
+then hand the file to the contacts app's ImportJob and background task."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from otodoke.contacts import jobs
+from otodoke.contacts.imports.reading import ImportFileError, open_csv, resolve_mapping
+from otodoke.contacts.imports.rows import CONTACT_SYNONYMS, EVENT_SYNONYMS, LINK_SYNONYMS
+from otodoke.contacts.models import ImportJob, ImportKind
+from otodoke.contacts.tasks import run_import_job
+from otodoke.workspaces.models import Workspace
+from otodoke.workspaces.roles import Permission
+from otodoke.workspaces.services import require
+
+# Mirrors the importer's choice of synonyms and where unknown columns may go (runner._run).
+SYNONYMS: dict[ImportKind, tuple[dict[str, tuple[str, ...]], str]] = {
+    ImportKind.CONTACTS: (CONTACT_SYNONYMS, "attributes"),
+    ImportKind.EVENTS: (EVENT_SYNONYMS, "properties"),
+    ImportKind.LINKS: (LINK_SYNONYMS, ""),
+}
+IGNORE = "-"
+SAMPLE_ROWS = 3
+
+
+def upload_dir(workspace: Workspace) -> Path:
+    return Path(settings.MEDIA_ROOT) / "imports" / str(workspace.pk)
+
+
+def store_upload(workspace: Workspace, upload: UploadedFile[bytes]) -> str:
+    """Save the file under an unguessable name; returns that name (the page's handle on it)."""
+    folder = upload_dir(workspace)
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = secrets.token_hex(12) + ".csv"
+    with (folder / handle).open("wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    return handle
+
+
+def stored_path(workspace: Workspace, handle: str) -> Path:
+    """The stored file for `handle`; refuses anything that is not one of our own names."""
+    if not handle.endswith(".csv") or not handle[:-4].isalnum():
+        raise ImportFileError(_("This upload is no longer available. Upload the file again."))
+    path = upload_dir(workspace) / handle
+    if not path.is_file():
+        raise ImportFileError(_("This upload is no longer available. Upload the file again."))
+    return path
+
+
+@dataclass(frozen=True)
+class ColumnProposal:
+    index: int
+    header: str
+    field: str  # a field name, IGNORE, or "<extras prefix>" to keep it as an attribute
+    samples: list[str]
+
+
+@dataclass(frozen=True)
+class MappingProposal:
+    kind: ImportKind
+    encoding: str
+    columns: list[ColumnProposal]
+    choices: list[str]  # the fields a column may feed, for the select boxes
+    extras: str  # "" when unknown columns cannot be kept
+
+
+def propose_mapping(kind: ImportKind, path: Path) -> MappingProposal:
+    synonyms, extras = SYNONYMS[kind]
+    source = open_csv(path)
+    guessed = resolve_mapping(source.header, synonyms, {}, extras_prefix=extras or "-")
+    field_of = {index: name for name, cols in guessed.fields.items() for index in cols}
+    samples: list[list[str]] = [[] for _ in source.header]
+    for count, (_line, cells) in enumerate(source.rows()):
+        if count >= SAMPLE_ROWS:
+            break
+        for index, cell in enumerate(cells[: len(samples)]):
+            samples[index].append(cell)
+    columns = [
+        # Unmatched columns are left out, as the importer does when not told otherwise.
+        ColumnProposal(index, header, field_of.get(index, IGNORE), samples[index])
+        for index, header in enumerate(source.header)
+    ]
+    return MappingProposal(kind, source.encoding, columns, list(synonyms), extras)
+
+
+def explicit_mapping(proposal: MappingProposal, chosen: Mapping[int, str]) -> dict[str, str]:
+    """The importer's mapping (column header → field) for the columns the user changed.
+
+    Columns left as proposed are not repeated: the importer then applies its own priority
+    when several columns feed one field (携帯電話 before 電話番号)."""
+    allowed = {*proposal.choices, IGNORE} | ({proposal.extras} if proposal.extras else set())
+    mapping: dict[str, str] = {}
+    for column in proposal.columns:
+        target = chosen.get(column.index, column.field)
+        if target not in allowed:
+            raise ImportFileError(_("Unknown field “%(field)s”") % {"field": target})
+        if target != column.field:
+            mapping[column.header] = target
+    return mapping
+
+
+def start_import(
+    workspace: Workspace,
+    *,
+    kind: ImportKind,
+    handle: str,
+    mapping: dict[str, str],
+    actor: User,
+) -> ImportJob:
+    require(actor, workspace, Permission.EDIT)
+    path = stored_path(workspace, handle)
+    with transaction.atomic():
+        job = jobs.create_job(workspace, kind, path, created_by=actor, options={"mapping": mapping})
+        # The worker must see the committed job row.
+        transaction.on_commit(lambda: run_import_job.enqueue(job.pk, str(path)))
+    return job

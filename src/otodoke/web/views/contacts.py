@@ -1,0 +1,123 @@
+"""Contacts: list and search, one contact, CSV import with mapping and progress."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from otodoke.contacts.imports.reading import ImportFileError
+from otodoke.contacts.models import Contact, ImportJob, ImportKind
+from otodoke.web import contacts as queries
+from otodoke.web import imports
+from otodoke.web.access import WorkspaceAccess, workspace_view
+from otodoke.web.forms_contacts import (
+    ContactFilterForm,
+    ImportUploadForm,
+    MappingForm,
+    field_label,
+)
+from otodoke.web.htmx import render_page
+from otodoke.workspaces.roles import Permission
+
+PAGE_SIZE = 50
+RECENT_IMPORTS = 10
+
+
+@workspace_view()
+def contact_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
+    show_pii = access.can(Permission.VIEW_PII)
+    form = ContactFilterForm(request.GET or None, tags=queries.tag_names(access.workspace))
+    found = queries.search_contacts(access.workspace, form.to_filter(), include_pii=show_pii)
+    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "access": access,
+        "section": "contacts",
+        "form": form,
+        "page": page,
+        "cards": [queries.contact_card(c, show_pii=show_pii) for c in page],
+        "query": query.urlencode(),
+    }
+    return render_page(request, "web/contacts/list.html", context, partial="rows")
+
+
+@workspace_view()
+def contact_detail(request: HttpRequest, access: WorkspaceAccess, contact_id: int) -> HttpResponse:
+    contact = get_object_or_404(Contact, pk=contact_id, workspace=access.workspace)
+    context = {
+        "access": access,
+        "section": "contacts",
+        "card": queries.contact_card(contact, show_pii=access.can(Permission.VIEW_PII)),
+        "tags": queries.contact_tags(contact),
+        "events": queries.contact_events(contact),
+    }
+    return render_page(request, "web/contacts/detail.html", context)
+
+
+def _recent_jobs(access: WorkspaceAccess) -> list[ImportJob]:
+    return list(ImportJob.objects.filter(workspace=access.workspace)[:RECENT_IMPORTS])
+
+
+@workspace_view(Permission.EDIT)
+def import_upload(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        handle = imports.store_upload(access.workspace, form.cleaned_data["file"])
+        target = reverse("web:import_map", args=[access.workspace.slug])
+        params = {"kind": form.cleaned_data["kind"], "f": handle}
+        return redirect(f"{target}?{urlencode(params)}")
+    context = {
+        "access": access,
+        "section": "contacts",
+        "form": form,
+        "jobs": _recent_jobs(access),
+    }
+    return render_page(request, "web/contacts/import.html", context)
+
+
+@workspace_view(Permission.EDIT)
+def import_map(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
+    data = request.POST if request.method == "POST" else request.GET
+    handle = data.get("f", "")
+    context: dict[str, object] = {"access": access, "section": "contacts", "handle": handle}
+    try:
+        kind = ImportKind(data.get("kind", ""))
+        proposal = imports.propose_mapping(kind, imports.stored_path(access.workspace, handle))
+    except (ValueError, ImportFileError) as exc:
+        context["failure"] = str(exc)
+        return render_page(request, "web/contacts/import_map.html", context, status=400)
+    form = MappingForm(request.POST or None, proposal=proposal)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = imports.start_import(
+                access.workspace,
+                kind=kind,
+                handle=handle,
+                mapping=imports.explicit_mapping(proposal, form.chosen()),
+                actor=access.user,
+            )
+        except ImportFileError as exc:
+            context["failure"] = str(exc)
+        else:
+            return redirect("web:import_job", slug=access.workspace.slug, job_id=job.pk)
+    context.update(
+        form=form,
+        proposal=proposal,
+        kind_label=kind.label,
+        rows=[
+            (column, form[f"col_{column.index}"], field_label(kind, column.field))
+            for column in proposal.columns
+        ],
+    )
+    return render_page(request, "web/contacts/import_map.html", context)
+
+
+@workspace_view(Permission.EDIT)
+def import_job(request: HttpRequest, access: WorkspaceAccess, job_id: int) -> HttpResponse:
+    job = get_object_or_404(ImportJob, pk=job_id, workspace=access.workspace)
+    context = {"access": access, "section": "contacts", "job": job}
+    return render_page(request, "web/contacts/import_job.html", context, partial="progress")
