@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "otodoke.core",
     "otodoke.workspaces",
     "otodoke.contacts",
+    "otodoke.messaging",
+    "otodoke.campaigns",
     "otodoke.line",
     "otodoke.segments",
     "otodoke.tracking",

@@ -1,0 +1,147 @@
+"""Batch claims and result recording: the database side of the dispatcher.
+
+A batch is claimed by a conditional UPDATE that sets a lease (token + expiry); only rows still
+claimable at that moment are taken, so two workers never hold one batch. On PostgreSQL the
+candidates are picked with `SELECT … FOR UPDATE SKIP LOCKED` so workers do not queue behind
+each other; on SQLite the IMMEDIATE transaction serialises claimers. A worker that dies leaves
+leases that simply expire; the next claimer resends with the same retry key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from otodoke.campaigns.models import (
+    Batch,
+    BatchStatus,
+    Delivery,
+    DeliveryRecipient,
+    RecipientStatus,
+)
+
+
+@dataclass
+class Job:
+    batch_id: int
+    number: int
+    endpoint: str
+    retry_key: str
+    recipient_count: int
+    lease_token: uuid.UUID
+    payload_id: int
+    uncertain_since: datetime | None
+    attempts: int
+    body: dict[str, Any] | None = None
+    attempt_started: datetime | None = None
+
+
+def _claimable(now: datetime) -> Q:
+    return Q(status=BatchStatus.PENDING) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    ) | Q(status=BatchStatus.IN_FLIGHT, lease_until__lt=now)
+
+
+def claim(
+    delivery_id: int, *, limit: int, lease_seconds: float, window_seconds: float
+) -> list[Job]:
+    """Lease up to `limit` batches. A batch that may have been accepted longer ago than the
+    retry-key window is never claimed (see `expire_stale`)."""
+    now = timezone.now()
+    token = uuid.uuid4()
+    fresh = Q(uncertain_since__isnull=True) | Q(
+        uncertain_since__gte=now - timedelta(seconds=window_seconds)
+    )
+    with transaction.atomic():
+        candidates = Batch.objects.filter(delivery_id=delivery_id).filter(_claimable(now), fresh)
+        if connection.vendor == "postgresql":
+            candidates = candidates.select_for_update(skip_locked=True)
+        ids = list(candidates.order_by("number").values_list("id", flat=True)[:limit])
+        if not ids:
+            return []
+        Batch.objects.filter(id__in=ids).filter(_claimable(now), fresh).update(
+            status=BatchStatus.IN_FLIGHT,
+            lease_token=token,
+            lease_until=now + timedelta(seconds=lease_seconds),
+        )
+    rows = Batch.objects.filter(lease_token=token).order_by("number")
+    return [
+        Job(
+            batch_id=b.pk,
+            number=b.number,
+            endpoint=b.endpoint,
+            retry_key=str(b.retry_key),
+            recipient_count=b.recipient_count,
+            lease_token=token,
+            payload_id=b.payload_id,
+            uncertain_since=b.uncertain_since,
+            attempts=b.attempts,
+        )
+        for b in rows
+    ]
+
+
+def recipients_of(delivery_id: int, numbers: list[int]) -> dict[int, list[str]]:
+    """The frozen LINE user IDs of each batch, in a stable order (retries send the same `to`)."""
+    out: dict[int, list[str]] = {n: [] for n in numbers}
+    rows = (
+        DeliveryRecipient.objects.filter(delivery_id=delivery_id, batch_no__in=numbers)
+        .exclude(status__in=[RecipientStatus.EXCLUDED, RecipientStatus.FAILED])
+        .order_by("id")
+        .values_list("batch_no", "line_user_id")
+    )
+    for number, user_id in rows:
+        if number is not None:
+            out[number].append(user_id)
+    return out
+
+
+def mark_attempting(jobs: list[Job]) -> None:
+    """Written before the requests leave: an attempt we never hear back from is uncertain."""
+    now = timezone.now()
+    Batch.objects.filter(id__in=[j.batch_id for j in jobs]).update(
+        attempts=F("attempts") + 1,
+        first_attempt_at=Coalesce("first_attempt_at", now),
+        uncertain_since=Coalesce("uncertain_since", now),
+    )
+    for job in jobs:
+        job.attempt_started = now
+        job.attempts += 1
+
+
+def release(jobs: list[Job]) -> None:
+    """Give back claimed batches that were never attempted."""
+    for job in jobs:
+        Batch.objects.filter(id=job.batch_id, lease_token=job.lease_token).update(
+            status=BatchStatus.PENDING, lease_token=None, lease_until=None
+        )
+
+
+def expire_stale(delivery_id: int, window_seconds: float) -> int:
+    """Batches that may have been accepted more than the retry-key window ago become unknown:
+    resending them could duplicate, so they never go out again automatically."""
+    cutoff = timezone.now() - timedelta(seconds=window_seconds)
+    with transaction.atomic():
+        stale = Batch.objects.filter(delivery_id=delivery_id, uncertain_since__lt=cutoff).filter(
+            _claimable(timezone.now())
+        )
+        numbers = list(stale.values_list("number", flat=True))
+        if not numbers:
+            return 0
+        Batch.objects.filter(delivery_id=delivery_id, number__in=numbers).update(
+            status=BatchStatus.UNKNOWN,
+            lease_token=None,
+            last_error="retry-key window passed without a known outcome",
+        )
+        changed = DeliveryRecipient.objects.filter(
+            delivery_id=delivery_id, batch_no__in=numbers, status=RecipientStatus.PENDING
+        ).update(status=RecipientStatus.UNKNOWN, reason="retry window passed")
+        Delivery.objects.filter(pk=delivery_id).update(unknown=F("unknown") + changed)
+    return changed

@@ -1,0 +1,295 @@
+"""The dispatcher: many batches in flight at once, paced by the shared rate limiter.
+
+The worker thread does all database work (claims, the rate-limit bucket, results); an asyncio
+loop in a helper thread does the HTTP on W's `AsyncLineTransport`, so a million-recipient
+multicast is paced by LINE's 200 requests/s, not by one request at a time. Results are written
+set-based every `flush_seconds`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from django.db import transaction
+from django.db.models import F, Min
+from django.utils import timezone
+
+from otodoke.campaigns import claims, ratelimit
+from otodoke.campaigns.claims import Job
+from otodoke.campaigns.conf import EngineConf
+from otodoke.campaigns.line_send import SendOutcome, request_body, send_batch
+from otodoke.campaigns.models import (
+    Batch,
+    BatchStatus,
+    Delivery,
+    DeliveryRecipient,
+    DeliveryStatus,
+    Payload,
+    RecipientStatus,
+)
+from otodoke.line.client import AsyncLineTransport, backoff_delay, hosts_for
+from otodoke.line.client.transport import DEFAULT_TIMEOUT
+
+Outcome = tuple[Job, SendOutcome]
+
+
+class AsyncSender:
+    """An event loop in a daemon thread, sending with one pooled AsyncClient."""
+
+    def __init__(self, base_url: str, token: str, max_in_flight: int, timeout: float) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        limits = httpx.Limits(
+            max_connections=max_in_flight, max_keepalive_connections=max_in_flight
+        )
+
+        async def make() -> AsyncLineTransport:
+            limit = httpx.Timeout(
+                connect=min(DEFAULT_TIMEOUT.connect or timeout, timeout),
+                read=timeout,
+                write=timeout,
+                pool=None,
+            )
+            http = httpx.AsyncClient(timeout=limit, limits=limits)
+            return AsyncLineTransport(base_url, token, http=http)
+
+        self.transport = asyncio.run_coroutine_threadsafe(make(), self.loop).result()
+
+    def submit(self, job: Job) -> concurrent.futures.Future[SendOutcome]:
+        assert job.body is not None
+        return asyncio.run_coroutine_threadsafe(
+            send_batch(self.transport, job.endpoint, job.body, job.retry_key), self.loop
+        )
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.transport.http.aclose(), self.loop).result(5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@contextmanager
+def sender_for(delivery: Delivery, conf: EngineConf) -> Iterator[AsyncSender]:
+    workspace = delivery.campaign.workspace
+    sender = AsyncSender(
+        hosts_for(workspace.api_base_url).messaging,
+        workspace.channel_access_token.reveal(),
+        conf.max_in_flight,
+        conf.send_timeout,
+    )
+    try:
+        yield sender
+    finally:
+        sender.close()
+
+
+def _attach_bodies(delivery: Delivery, jobs: list[Job], payloads: dict[int, Any]) -> None:
+    to = claims.recipients_of(delivery.pk, [j.number for j in jobs])
+    missing = {j.payload_id for j in jobs} - payloads.keys()
+    for payload in Payload.objects.filter(id__in=missing):
+        payloads[payload.pk] = payload.messages
+    for job in jobs:
+        job.body = request_body(
+            job.endpoint,
+            payloads[job.payload_id],
+            to[job.number],
+            delivery.campaign.notification_disabled,
+        )
+
+
+def record(delivery_id: int, outcomes: list[Outcome], conf: EngineConf) -> str | None:
+    """Write batch and recipient results in one transaction. Returns a stop reason, if any:
+    "quota" (pause), "auth" (fail)."""
+    now = timezone.now()
+    stop: str | None = None
+    batches: list[Batch] = []
+    sent_numbers: list[int] = []
+    failed: dict[str, list[int]] = {}
+    sent_count = failed_count = 0
+    for job, out in outcomes:
+        # An answered attempt leaves the batch as certain as it was before it; an attempt
+        # with no answer may have been accepted, so the window starts (if not started yet).
+        uncertain = (
+            job.uncertain_since if out.answered else (job.uncertain_since or job.attempt_started)
+        )
+        batch = Batch(
+            id=job.batch_id,
+            lease_token=None,
+            lease_until=None,
+            http_status=out.http_status,
+            request_id=out.request_id,
+            accepted_request_id=out.accepted_request_id,
+            last_error=out.error,
+            error_details=out.details or [],
+            uncertain_since=uncertain,
+            status=BatchStatus.PENDING,
+            next_attempt_at=None,
+            sent_at=None,
+        )
+        if out.kind == "sent":
+            batch.status, batch.sent_at = BatchStatus.SENT, now
+            sent_numbers.append(job.number)
+            sent_count += job.recipient_count
+        elif out.kind == "failed" or (
+            out.kind == "retry" and job.attempts >= conf.max_attempts and uncertain is None
+        ):
+            batch.status = BatchStatus.FAILED
+            failed.setdefault(out.error[:200] or "failed", []).append(job.number)
+            failed_count += job.recipient_count
+        else:
+            if out.kind in ("quota", "auth"):
+                stop = stop or out.kind
+            delay = backoff_delay(job.attempts, base=0.5, cap=60.0)
+            batch.next_attempt_at = now + timedelta(seconds=delay)
+        batches.append(batch)
+    with transaction.atomic():
+        mine = set(
+            Batch.objects.filter(
+                id__in=[b.id for b in batches],
+                lease_token__in={job.lease_token for job, _ in outcomes},
+            ).values_list("id", flat=True)
+        )
+        Batch.objects.bulk_update(
+            [b for b in batches if b.id in mine],
+            [
+                "status",
+                "lease_token",
+                "lease_until",
+                "http_status",
+                "request_id",
+                "accepted_request_id",
+                "last_error",
+                "error_details",
+                "uncertain_since",
+                "next_attempt_at",
+                "sent_at",
+            ],
+        )
+        pending = DeliveryRecipient.objects.filter(
+            delivery_id=delivery_id, status=RecipientStatus.PENDING
+        )
+        sent = (
+            pending.filter(batch_no__in=sent_numbers).update(
+                status=RecipientStatus.SENT, sent_at=now
+            )
+            if sent_numbers
+            else 0
+        )
+        failed_rows = 0
+        for reason, numbers in failed.items():
+            failed_rows += pending.filter(batch_no__in=numbers).update(
+                status=RecipientStatus.FAILED, reason=reason
+            )
+        Delivery.objects.filter(pk=delivery_id).update(
+            sent=F("sent") + sent, failed=F("failed") + failed_rows
+        )
+    return stop
+
+
+def _next_retry_in(delivery_id: int) -> float | None:
+    """Seconds until the next backed-off batch is due; None when no batch waits for a retry
+    (those leased by other workers are theirs; a dead worker's lease is the watchdog's)."""
+    due: datetime | None = Batch.objects.filter(
+        delivery_id=delivery_id, status=BatchStatus.PENDING
+    ).aggregate(due=Min("next_attempt_at"))["due"]
+    if due is None:
+        pending = Batch.objects.filter(delivery_id=delivery_id, status=BatchStatus.PENDING)
+        return 0.0 if pending.exists() else None
+    return max(0.0, (due - timezone.now()).total_seconds())
+
+
+def run_dispatch(delivery: Delivery, conf: EngineConf, *, deadline: float | None = None) -> str:
+    """Send every claimable batch of a SENDING delivery. Returns why it stopped: "drained"
+    (nothing left this worker can claim), "quota", "auth", "stopped" or "deadline"."""
+    channel = delivery.campaign.workspace.channel_id
+    payloads: dict[int, Any] = {}
+    queue: deque[Job] = deque()
+    inflight: dict[concurrent.futures.Future[SendOutcome], Job] = {}
+    results: list[Outcome] = []
+    last_flush = time.monotonic()
+    last_check = last_flush - 1.0  # check status and stale batches before the first claim
+    stopping: str | None = None
+    with sender_for(delivery, conf) as sender:
+        while True:
+            for future in [f for f in inflight if f.done()]:
+                results.append((inflight.pop(future), future.result()))
+            now = time.monotonic()
+            if results and (now - last_flush >= conf.flush_seconds or not inflight):
+                limited = {job.endpoint for job, out in results if out.kind == "rate_limited"}
+                stop = record(delivery.pk, results, conf)
+                results, last_flush = [], now
+                stopping = stopping or stop
+                for endpoint in limited:
+                    # LINE's bucket is empty: make every worker wait, not just this one.
+                    rate = conf.rates.get(endpoint, conf.rates["other"]) * conf.rate_share
+                    ratelimit.drain(ratelimit.bucket_key(channel, endpoint), 1.0, rate)
+            if stopping is None and now - last_check >= 0.5:
+                last_check = now
+                claims.expire_stale(delivery.pk, conf.retry_window_seconds)
+                status = Delivery.objects.filter(pk=delivery.pk).values_list("status", flat=True)
+                if status.first() != DeliveryStatus.SENDING:
+                    stopping = "stopped"
+                elif deadline is not None and now > deadline:
+                    stopping = "deadline"
+            if stopping is not None:
+                if queue:
+                    claims.release(list(queue))
+                    queue.clear()
+                if not inflight and not results:
+                    return stopping
+            else:
+                room = conf.max_in_flight - len(inflight) - len(queue)
+                if room > 0 and len(queue) < conf.max_in_flight // 2:
+                    jobs = claims.claim(
+                        delivery.pk,
+                        limit=room,
+                        lease_seconds=conf.lease_seconds,
+                        window_seconds=conf.retry_window_seconds,
+                    )
+                    if jobs:
+                        _attach_bodies(delivery, jobs, payloads)
+                        queue.extend(jobs)
+                    elif not queue and not inflight and not results:
+                        wait_for = _next_retry_in(delivery.pk)
+                        if wait_for is None:
+                            return "drained"
+                        time.sleep(min(wait_for, 0.5))
+                if queue:
+                    endpoint = queue[0].endpoint
+                    rate = conf.rates.get(endpoint, conf.rates["other"]) * conf.rate_share
+                    wanted = min(
+                        conf.max_in_flight - len(inflight),
+                        sum(1 for j in queue if j.endpoint == endpoint),
+                    )
+                    granted, wait = (0, 0.0)
+                    if wanted > 0:
+                        granted, wait = ratelimit.take_tokens(
+                            ratelimit.bucket_key(channel, endpoint),
+                            rate=rate,
+                            capacity=max(1.0, rate / 4),
+                            wanted=wanted,
+                        )
+                    if granted:
+                        picked = [j for j in queue if j.endpoint == endpoint][:granted]
+                        for job in picked:
+                            queue.remove(job)
+                        claims.mark_attempting(picked)
+                        for job in picked:
+                            inflight[sender.submit(job)] = job
+                    elif wait:
+                        time.sleep(min(wait, 0.05))
+            if inflight:
+                concurrent.futures.wait(
+                    list(inflight), timeout=0.01, return_when=concurrent.futures.FIRST_COMPLETED
+                )
+            elif not queue and stopping is None:
+                time.sleep(0.05)

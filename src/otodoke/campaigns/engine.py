@@ -1,0 +1,223 @@
+"""One delivery from queued to done: freeze and plan, check the quota, dispatch, finish.
+
+`run_delivery` is what the task runs, and is safe to run any number of times, concurrently or
+after a crash: every phase change is a conditional UPDATE, freezing and planning happen in one
+transaction, and sending claims batches under leases.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from otodoke.campaigns.conf import EngineConf, engine_conf
+from otodoke.campaigns.dispatch import run_dispatch
+from otodoke.campaigns.line_send import fetch_quota
+from otodoke.campaigns.models import (
+    Batch,
+    BatchStatus,
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryKind,
+    DeliveryRecipient,
+    DeliveryStatus,
+    RecipientStatus,
+)
+from otodoke.campaigns.planning import freeze_and_plan
+from otodoke.line.client import LineApiError, LineClient, with_backoff
+from otodoke.workspaces.plans import estimate_cost
+
+log = logging.getLogger(__name__)
+TERMINAL = (DeliveryStatus.DONE, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)
+
+
+def set_status(
+    delivery: Delivery,
+    new: DeliveryStatus,
+    *,
+    expected: tuple[DeliveryStatus, ...],
+    reason: str = "",
+    campaign_status: CampaignStatus | None = None,
+) -> bool:
+    """Move the delivery (and, for live sends, its campaign) on, only from `expected`."""
+    now = timezone.now()
+    changes: dict[str, object] = {"status": new, "reason": reason}
+    if new in TERMINAL:
+        changes["finished_at"] = now
+    if new == DeliveryStatus.SENDING:
+        changes["started_at"] = now
+    with transaction.atomic():
+        moved = Delivery.objects.filter(pk=delivery.pk, status__in=expected).update(**changes)
+        if moved and campaign_status is not None and delivery.kind == DeliveryKind.LIVE:
+            Campaign.objects.filter(pk=delivery.campaign_id).update(
+                status=campaign_status, status_reason=reason
+            )
+    if moved:
+        delivery.status = new
+        delivery.reason = reason
+    return bool(moved)
+
+
+def _freeze(delivery: Delivery, conf: EngineConf) -> None:
+    with transaction.atomic():
+        if not set_status(
+            delivery,
+            DeliveryStatus.READY,
+            expected=(DeliveryStatus.QUEUED,),
+            campaign_status=CampaignStatus.SENDING,
+        ):
+            return
+        freeze_and_plan(delivery, batch_size=conf.multicast_size)
+
+
+def check_quota(delivery: Delivery) -> bool:
+    """Ask LINE for this month's quota and usage, estimate the cost, and pause the send with the
+    reason when it would exceed the quota (or the plan) unless someone confirmed it."""
+    workspace = delivery.campaign.workspace
+    # Messages are counted per recipient per request; broadcast counts every follower.
+    messages = delivery.eligible - delivery.failed
+    try:
+        with LineClient.for_workspace(workspace) as client:
+            # Transient failures (5xx, timeouts, rate limits) are retried with backoff.
+            quota = with_backoff(lambda: fetch_quota(client))
+    except LineApiError as exc:
+        if exc.status in (401, 403):
+            set_status(
+                delivery,
+                DeliveryStatus.FAILED,
+                expected=(DeliveryStatus.READY,),
+                reason=exc.describe(),
+                campaign_status=CampaignStatus.FAILED,
+            )
+            return False
+        raise
+    cost = estimate_cost(workspace.plan, already_sent_this_month=quota.used, messages=messages)
+    over = quota.remaining is not None and messages > quota.remaining
+    delivery.quota = {
+        "limit": quota.limit,
+        "used": quota.used,
+        "remaining": quota.remaining,
+        "messages": messages,
+        "extra_messages": cost.extra_messages,
+        "extra_cost_yen": cost.extra_cost_yen,
+        "allowed_by_plan": cost.allowed_by_plan,
+        "exceeds_quota": over,
+    }
+    Delivery.objects.filter(pk=delivery.pk).update(quota=delivery.quota)
+    if over and delivery.quota_confirmed_by_id is None and delivery.kind == DeliveryKind.LIVE:
+        reason = _(
+            "This send needs %(messages)s messages but only %(remaining)s remain this month; "
+            "someone with the approve permission must confirm it"
+        ) % {"messages": messages, "remaining": quota.remaining}
+        set_status(
+            delivery,
+            DeliveryStatus.PAUSED,
+            expected=(DeliveryStatus.READY,),
+            reason=reason,
+            campaign_status=CampaignStatus.PAUSED,
+        )
+        return False
+    return True
+
+
+def refresh_counts(delivery: Delivery) -> None:
+    rows = (
+        DeliveryRecipient.objects.filter(delivery=delivery)
+        .values("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts = {r["status"]: r["n"] for r in rows}
+    Delivery.objects.filter(pk=delivery.pk).update(
+        sent=counts.get(RecipientStatus.SENT, 0),
+        failed=counts.get(RecipientStatus.FAILED, 0),
+        unknown=counts.get(RecipientStatus.UNKNOWN, 0),
+    )
+
+
+def _finish_if_done(delivery: Delivery) -> bool:
+    open_batches = Batch.objects.filter(
+        delivery=delivery, status__in=[BatchStatus.PENDING, BatchStatus.IN_FLIGHT]
+    )
+    if open_batches.exists():
+        return False
+    refresh_counts(delivery)
+    return set_status(
+        delivery,
+        DeliveryStatus.DONE,
+        expected=(DeliveryStatus.SENDING,),
+        campaign_status=CampaignStatus.SENT,
+    )
+
+
+def _stop(delivery: Delivery, why: str) -> None:
+    if why == "quota":
+        set_status(
+            delivery,
+            DeliveryStatus.PAUSED,
+            expected=(DeliveryStatus.SENDING,),
+            reason=_("LINE says the monthly message limit is reached; the rest waits."),
+            campaign_status=CampaignStatus.PAUSED,
+        )
+    elif why == "auth":
+        last = (
+            Batch.objects.filter(delivery=delivery, http_status__in=[401, 403])
+            .values_list("last_error", flat=True)
+            .first()
+        )
+        set_status(
+            delivery,
+            DeliveryStatus.FAILED,
+            expected=(DeliveryStatus.SENDING,),
+            reason=_("LINE refused the channel access token: %(error)s") % {"error": last or ""},
+            campaign_status=CampaignStatus.FAILED,
+        )
+
+
+def enqueue_watchdog(delivery_id: int, conf: EngineConf) -> None:
+    """A later run of the same task: it resumes the send if this worker dies (its leases will
+    have expired) and does nothing if the delivery is finished by then."""
+    from otodoke.campaigns.tasks import run_delivery as task
+
+    run_after = timezone.now() + timedelta(seconds=conf.watchdog_seconds)
+    task.using(run_after=run_after).enqueue(delivery_id)
+
+
+def run_delivery(delivery_id: int, *, deadline_seconds: float | None = None) -> str:
+    conf = engine_conf()
+    delivery = Delivery.objects.select_related("campaign__workspace").get(pk=delivery_id)
+    if delivery.status in TERMINAL or delivery.status == DeliveryStatus.PAUSED:
+        return delivery.status
+    if delivery.run_after and delivery.run_after > timezone.now():
+        return "not yet"
+    enqueue_watchdog(delivery_id, conf)
+    if delivery.status == DeliveryStatus.QUEUED:
+        _freeze(delivery, conf)
+        delivery.refresh_from_db()
+    if delivery.status == DeliveryStatus.READY:
+        if not check_quota(delivery):
+            return delivery.status
+        set_status(
+            delivery,
+            DeliveryStatus.SENDING,
+            expected=(DeliveryStatus.READY,),
+            campaign_status=CampaignStatus.SENDING,
+        )
+        delivery.refresh_from_db()
+    if delivery.status != DeliveryStatus.SENDING:
+        return delivery.status
+    deadline = time.monotonic() + deadline_seconds if deadline_seconds else None
+    why = run_dispatch(delivery, conf, deadline=deadline)
+    if why in ("quota", "auth"):
+        _stop(delivery, why)
+    elif why == "drained":
+        _finish_if_done(delivery)
+    delivery.refresh_from_db()
+    return delivery.status

@@ -1,0 +1,12 @@
+"""Tasks: thin wrappers that pass IDs to the engine. Every one is safe to run twice."""
+
+from __future__ import annotations
+
+from django.tasks import task
+
+from otodoke.campaigns import engine
+
+
+@task()
+def run_delivery(delivery_id: int) -> str:
+    return engine.run_delivery(delivery_id)

@@ -1,0 +1,127 @@
+"""Message validation with LINE's limits, and sandboxed personalisation."""
+
+from __future__ import annotations
+
+import pytest
+
+from otodoke.messaging.links import click_token, find_links, parse_click_token, rewrite_links
+from otodoke.messaging.personalize import (
+    TemplateProblem,
+    check_templates,
+    compile_messages,
+    is_personalised,
+    recipient_context,
+)
+from otodoke.messaging.validation import MessageValidationError, message_problems, validate_messages
+
+
+def test_too_long_text_names_index_field_and_limit() -> None:
+    problems = message_problems(
+        [{"type": "text", "text": "ok"}, {"type": "text", "text": "🍎" * 2506}]
+    )
+    assert [str(p) for p in problems] == [
+        "messages[1].text: 5,012 characters (UTF-16) — LINE allows 5,000"
+    ]
+
+
+def test_more_than_five_messages_and_bad_shapes_are_rejected() -> None:
+    with pytest.raises(MessageValidationError) as info:
+        validate_messages([{"type": "text", "text": "a"}] * 6)
+    assert info.value.problems[0].path == "messages"
+    paths = {p.path for p in message_problems([{"type": "text"}, {"type": "bogus"}])}
+    assert paths == {"messages[0].text", "messages[1].type"}
+
+
+def test_template_and_flex_limits() -> None:
+    buttons = {
+        "type": "template",
+        "altText": "x",
+        "template": {
+            "type": "buttons",
+            "text": "t",
+            "actions": [{"type": "uri", "label": "l", "uri": "https://a.example"}] * 5,
+        },
+    }
+    flex = {
+        "type": "flex",
+        "altText": "x",
+        "contents": {
+            "type": "bubble",
+            "body": {
+                "type": "box",
+                "layout": "vertical",
+                "contents": [{"type": "text", "text": "x" * 31000}],
+            },
+        },
+    }
+    paths = [p.path for p in message_problems([buttons, flex])]
+    assert paths == ["messages[0].template.actions", "messages[1].contents"]
+
+
+def test_template_syntax_errors_are_rejected_at_save_time() -> None:
+    with pytest.raises(TemplateProblem) as info:
+        check_templates([{"type": "text", "text": "{{ name "}])
+    assert info.value.path == "messages[0].text"
+
+
+def test_rendering_uses_the_name_attributes_and_defaults() -> None:
+    compiled = compile_messages(
+        [
+            {
+                "type": "text",
+                "text": '{{ name | default("お客様") }}様 {{ attributes.rank }}{{ nothing.deep }}',
+            }
+        ]
+    )
+    assert compiled.render(recipient_context("山田", {"rank": "gold"}))[0]["text"] == "山田様 gold"
+    assert compiled.render(recipient_context("", {}))[0]["text"] == "お客様様 "
+
+
+def test_the_sandbox_reads_nothing_but_the_context() -> None:
+    compiled = compile_messages(
+        [{"type": "text", "text": "{{ ''.__class__.__mro__ }}{{ config }}{{ range.__globals__ }}"}]
+    )
+    # Unsafe attributes and unknown names render as nothing: nothing leaks, nothing raises.
+    assert compiled.render(recipient_context("x", {}))[0]["text"] == ""
+    huge = compile_messages([{"type": "text", "text": "{{ 'x' * 100000000 }}"}])
+    with pytest.raises(TemplateProblem):
+        huge.render({})
+
+
+def test_personalised_only_when_rendering_depends_on_the_recipient() -> None:
+    assert is_personalised([{"type": "text", "text": "{{ name }}"}])
+    assert not is_personalised([{"type": "text", "text": "{{ 'fixed' }} text"}])
+    assert not is_personalised([{"type": "text", "text": "plain"}])
+
+
+def test_links_are_found_and_rewritten_but_media_urls_are_not() -> None:
+    messages = [
+        {"type": "text", "text": "see https://shop.example/a and https://shop.example/a"},
+        {
+            "type": "image",
+            "originalContentUrl": "https://cdn.example/i.png",
+            "previewImageUrl": "https://cdn.example/p.png",
+        },
+        {
+            "type": "template",
+            "altText": "x",
+            "template": {
+                "type": "buttons",
+                "text": "t",
+                "actions": [{"type": "uri", "label": "go", "uri": "https://shop.example/b"}],
+            },
+        },
+    ]
+    assert find_links(messages) == ["https://shop.example/a", "https://shop.example/b"]
+    out = rewrite_links(messages, {"https://shop.example/a": "R1", "https://shop.example/b": "R2"})
+    assert out[0]["text"] == "see R1 and R1"
+    assert out[1] == messages[1]
+    assert out[2]["template"]["actions"][0]["uri"] == "R2"
+
+
+def test_click_tokens_are_signed() -> None:
+    token = click_token(12, 345)
+    assert parse_click_token(token) == (12, 345)
+    link, contact, sig = token.split("-")
+    assert parse_click_token(f"{link}-{contact}1-{sig}") is None
+    assert parse_click_token("garbage") is None

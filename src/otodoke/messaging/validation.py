@@ -1,0 +1,231 @@
+"""Validate 1–5 LINE message objects before anything is sent.
+
+Two layers: line-bot-sdk's pydantic models (shape, required fields, types) and LINE's own
+limits from the Messaging API reference (lengths in UTF-16 code units, list sizes, Flex sizes),
+which the SDK models do not enforce. Every problem names the message index, the field and the
+limit, e.g. ``messages[0].text: 5,012 characters (UTF-16) — LINE allows 5,000``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext as _
+from linebot.v3.messaging.models.message import Message
+
+MAX_MESSAGES = 5
+TEXT_MAX = 5000
+ALT_TEXT_MAX = 1500
+URL_MAX = 2000
+FLEX_BUBBLE_BYTES = 30 * 1024
+FLEX_CAROUSEL_BYTES = 50 * 1024
+FLEX_CAROUSEL_BUBBLES = 12
+QUICK_REPLY_ITEMS = 13
+
+# Per action type: field -> maximum length (LINE's action object reference).
+ACTION_LIMITS: dict[str, dict[str, int]] = {
+    "postback": {"data": 300, "displayText": 300, "text": 300, "fillInText": 300},
+    "message": {"text": 300},
+    "uri": {"uri": 1000},
+    "datetimepicker": {"data": 300},
+    "clipboard": {"clipboardText": 1000},
+    "richmenuswitch": {"richMenuAliasId": 32, "data": 300},
+}
+
+
+@dataclass(frozen=True)
+class MessageProblem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class MessageValidationError(ValueError):
+    """The message objects LINE would reject; `problems` lists each with its field path."""
+
+    def __init__(self, problems: list[MessageProblem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+    def as_details(self) -> list[dict[str, str]]:
+        return [{"property": p.path, "message": p.message} for p in self.problems]
+
+
+def utf16_len(text: str) -> int:
+    """LINE counts characters in UTF-16 code units: 🍎 counts as 2."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _too_long(length: int, limit: int, *, utf16: bool = True) -> str:
+    unit = _("characters (UTF-16)") if utf16 else _("characters")
+    return _("%(length)s %(unit)s — LINE allows %(limit)s") % {
+        "length": f"{length:,}",
+        "unit": unit,
+        "limit": f"{limit:,}",
+    }
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.problems: list[MessageProblem] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.problems.append(MessageProblem(path, message))
+
+    def text(self, obj: dict[str, Any], key: str, path: str, limit: int) -> None:
+        value = obj.get(key)
+        if isinstance(value, str) and utf16_len(value) > limit:
+            self.add(f"{path}.{key}", _too_long(utf16_len(value), limit))
+
+    def items(self, obj: dict[str, Any], key: str, path: str, limit: int) -> list[Any]:
+        value = obj.get(key)
+        if not isinstance(value, list):
+            return []
+        if len(value) > limit:
+            self.add(
+                f"{path}.{key}",
+                _("%(count)s items — LINE allows %(limit)s")
+                % {"count": len(value), "limit": limit},
+            )
+        return value
+
+    def action(self, action: Any, path: str, *, label_max: int | None) -> None:
+        if not isinstance(action, dict):
+            return
+        for key, limit in ACTION_LIMITS.get(str(action.get("type")), {}).items():
+            self.text(action, key, path, limit)
+        if label_max is not None:
+            self.text(action, "label", path, label_max)
+
+
+def _check_template(c: _Checker, template: dict[str, Any], path: str) -> None:
+    kind = template.get("type")
+    if kind == "buttons":
+        has_header = bool(template.get("thumbnailImageUrl") or template.get("title"))
+        c.text(template, "title", path, 40)
+        c.text(template, "text", path, 60 if has_header else 160)
+        for i, action in enumerate(c.items(template, "actions", path, 4)):
+            c.action(action, f"{path}.actions[{i}]", label_max=20)
+    elif kind == "confirm":
+        c.text(template, "text", path, 240)
+        for i, action in enumerate(c.items(template, "actions", path, 2)):
+            c.action(action, f"{path}.actions[{i}]", label_max=20)
+    elif kind in ("carousel", "image_carousel"):
+        for i, column in enumerate(c.items(template, "columns", path, 10)):
+            if not isinstance(column, dict):
+                continue
+            cpath = f"{path}.columns[{i}]"
+            if kind == "carousel":
+                has_header = bool(column.get("thumbnailImageUrl") or column.get("title"))
+                c.text(column, "title", cpath, 40)
+                c.text(column, "text", cpath, 60 if has_header else 120)
+                for j, action in enumerate(c.items(column, "actions", cpath, 3)):
+                    c.action(action, f"{cpath}.actions[{j}]", label_max=20)
+            else:
+                c.action(column.get("action"), f"{cpath}.action", label_max=12)
+
+
+def _check_flex(c: _Checker, contents: dict[str, Any], path: str) -> None:
+    size = len(json.dumps(contents, ensure_ascii=False, separators=(",", ":")).encode())
+    if contents.get("type") == "carousel":
+        c.items(contents, "contents", path, FLEX_CAROUSEL_BUBBLES)
+        limit = FLEX_CAROUSEL_BYTES
+    else:
+        limit = FLEX_BUBBLE_BYTES
+    if size > limit:
+        c.add(
+            path,
+            _("%(size)s bytes of JSON — LINE allows %(limit)s")
+            % {"size": f"{size:,}", "limit": f"{limit:,}"},
+        )
+
+
+def _check_limits(c: _Checker, message: dict[str, Any], path: str) -> None:
+    kind = message.get("type")
+    if kind in ("text", "textV2"):
+        c.text(message, "text", path, TEXT_MAX)
+        c.items(message, "emojis", path, 20)
+    elif kind in ("image", "video", "audio"):
+        c.text(message, "originalContentUrl", path, URL_MAX)
+        c.text(message, "previewImageUrl", path, URL_MAX)
+        c.text(message, "trackingId", path, 100)
+    elif kind == "location":
+        c.text(message, "title", path, 100)
+        c.text(message, "address", path, 100)
+    elif kind == "imagemap":
+        c.text(message, "baseUrl", path, URL_MAX)
+        c.text(message, "altText", path, ALT_TEXT_MAX)
+        for i, action in enumerate(c.items(message, "actions", path, 50)):
+            if isinstance(action, dict):
+                apath = f"{path}.actions[{i}]"
+                c.text(action, "linkUri", apath, 1000)
+                c.text(action, "text", apath, 400)
+                c.text(action, "clipboardText", apath, 1000)
+                c.text(action, "label", apath, 100)
+    elif kind in ("template", "flex"):
+        c.text(message, "altText", path, ALT_TEXT_MAX)
+        body = message.get("template" if kind == "template" else "contents")
+        if isinstance(body, dict):
+            check = _check_template if kind == "template" else _check_flex
+            check(c, body, f"{path}.{'template' if kind == 'template' else 'contents'}")
+    quick = message.get("quickReply")
+    if isinstance(quick, dict):
+        for i, item in enumerate(c.items(quick, "items", f"{path}.quickReply", QUICK_REPLY_ITEMS)):
+            if isinstance(item, dict):
+                c.action(item.get("action"), f"{path}.quickReply.items[{i}].action", label_max=20)
+    sender = message.get("sender")
+    if isinstance(sender, dict):
+        c.text(sender, "name", f"{path}.sender", 20)
+        c.text(sender, "iconUrl", f"{path}.sender", URL_MAX)
+
+
+def _check_shape(c: _Checker, message: Any, path: str) -> None:
+    """line-bot-sdk's models: required fields, types and the `type` discriminator."""
+    if not isinstance(message, dict):
+        c.add(path, _("must be a JSON object"))
+        return
+    try:
+        Message.from_dict(message)
+    except ValueError as exc:  # pydantic v1 ValidationError is a ValueError
+        errors = getattr(exc, "errors", None)
+        if callable(errors):
+            for error in errors():
+                field = ".".join(str(part) for part in error.get("loc", ()) if part != "__root__")
+                c.add(f"{path}.{field}" if field else path, str(error.get("msg", exc)))
+        else:
+            c.add(
+                f"{path}.type", _("unknown message type %(type)r") % {"type": message.get("type")}
+            )
+
+
+def message_problems(messages: Any) -> list[MessageProblem]:
+    """Every problem LINE would reject these message objects for; empty when they are valid."""
+    c = _Checker()
+    if not isinstance(messages, list) or not messages:
+        c.add("messages", _("give 1 to %(max)s message objects") % {"max": MAX_MESSAGES})
+        return c.problems
+    if len(messages) > MAX_MESSAGES:
+        c.add(
+            "messages",
+            _("%(count)s message objects — LINE allows %(max)s")
+            % {"count": len(messages), "max": MAX_MESSAGES},
+        )
+    for index, message in enumerate(messages):
+        path = f"messages[{index}]"
+        _check_shape(c, message, path)
+        if isinstance(message, dict):
+            _check_limits(c, message, path)
+    return c.problems
+
+
+def validate_messages(messages: Any) -> list[dict[str, Any]]:
+    """Return the messages when LINE would accept them; raise `MessageValidationError`."""
+    problems = message_problems(messages)
+    if problems:
+        raise MessageValidationError(problems)
+    result: list[dict[str, Any]] = messages
+    return result
