@@ -1,0 +1,188 @@
+"""How many requests/s the LINE emulator can answer, next to LINE's own rate limits.
+
+Starts the emulator in a subprocess with rate limits off, drives push and multicast (500
+recipients) with an async httpx client at several concurrencies for a fixed time, repeats each
+cell, and writes bench/results/emulator_capacity.md with the medians.
+
+    python3 -m uv run python bench/emulator_capacity.py [--seconds 3] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+TOKEN = "bench-token"  # noqa: S105  # the emulator's made-up channel token
+CHANNEL_ID = "1000000099"
+LINE_LIMITS = {"push": 2000, "multicast": 200}
+RESULTS = Path(__file__).parent / "results" / "emulator_capacity.md"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_emulator(port: int, friends: int) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "line_emulator", "--port", str(port),
+        "--channel", f"{TOKEN}:bench-secret:{CHANNEL_ID}",
+        "--no-rate-limits", "--friends", str(friends), "--seed", "1",
+    ]  # fmt: skip
+    return subprocess.Popen(command)
+
+
+def wait_until_up(base: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/_emulator/state", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("emulator did not start")
+
+
+async def drive(
+    port: int, path: str, body: dict[str, object], concurrency: int, seconds: float
+) -> float:
+    """Requests/s answered 200 by `concurrency` keep-alive connections sending back to back.
+
+    A minimal HTTP/1.1 client on asyncio streams: on a 2-core machine httpx's own overhead
+    (about a millisecond per request, worse with many connections) would be what we measure.
+    """
+    payload = json.dumps(body).encode()
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n"
+    ).encode() + payload
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def connection() -> None:
+        nonlocal done
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while time.perf_counter() < deadline:
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head.split(b" ", 2)[1])
+                length = int(re.search(rb"content-length: *(\d+)", head, re.I).group(1))  # type: ignore[union-attr]  # always sent
+                await reader.readexactly(length)
+                if status != 200:
+                    raise RuntimeError(f"{path} answered {status}")
+                done += 1
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    return done / (time.perf_counter() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of each run")
+    parser.add_argument("--runs", type=int, default=3, help="runs per cell (median reported)")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
+    args = parser.parse_args()
+
+    load_before = os.getloadavg()[0]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_emulator(port, friends=1000)
+    try:
+        wait_until_up(base)
+        friends = httpx.get(
+            f"{base}/_emulator/channels/{CHANNEL_ID}/friends", params={"limit": 500}
+        ).json()["friends"]
+        user_ids = [f["user_id"] for f in friends]
+        message = [{"type": "text", "text": "ベンチマーク"}]
+        # Warm up: the first validation waits for line-bot-sdk's (slow) import.
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        httpx.post(
+            f"{base}/v2/bot/message/push",
+            json={"to": user_ids[0], "messages": message},
+            headers=headers,
+            timeout=120,
+        )
+        bodies = {
+            "push": {"to": user_ids[0], "messages": message},
+            "multicast": {"to": user_ids[:500], "messages": message},
+        }
+        table: dict[tuple[str, int], list[float]] = {}
+        for endpoint, body in bodies.items():
+            for concurrency in args.concurrency:
+                runs = [
+                    asyncio.run(
+                        drive(port, f"/v2/bot/message/{endpoint}", body, concurrency, args.seconds)
+                    )
+                    for _ in range(args.runs)
+                ]
+                table[(endpoint, concurrency)] = runs
+                print(endpoint, concurrency, [round(r) for r in runs])
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    args.load = (load_before, os.getloadavg()[0])
+    write_report(table, args)
+    return 0
+
+
+def write_report(table: dict[tuple[str, int], list[float]], args: argparse.Namespace) -> None:
+    lines = [
+        "# LINE emulator capacity",
+        "",
+        f"Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        "",
+        "Command: `python3 -m uv run python bench/emulator_capacity.py "
+        f"--seconds {args.seconds:g} --runs {args.runs}`",
+        "",
+        "Emulator in a subprocess (uvicorn, one worker, uvloop + httptools when installed), rate "
+        "limits off, 1,000 friends; one client process (a minimal asyncio HTTP/1.1 client, one "
+        "keep-alive connection per unit of concurrency) sending back to back for "
+        f"{args.seconds:g} s per run. Requests/s answered 200, median of {args.runs} runs; "
+        "each run's value is in brackets.",
+        "",
+        "This machine has **2 cores shared by the client, the emulator and other jobs**, so the "
+        "numbers are noisy and the client's own CPU use caps them; a dedicated host would do "
+        f"better. 1-minute load average: {args.load[0]:.1f} before, {args.load[1]:.1f} after "
+        "(other agents' test suites were running).",
+        "",
+        "| endpoint | LINE's limit (req/s) | concurrency | achieved req/s (median) | runs |",
+        "|---|---|---|---|---|",
+    ]
+    for (endpoint, concurrency), runs in table.items():
+        median = statistics.median(runs)
+        shown = ", ".join(f"{r:.0f}" for r in runs)
+        limit = f"{LINE_LIMITS[endpoint]:,}"
+        lines.append(f"| {endpoint} | {limit} | {concurrency} | {median:,.0f} | [{shown}] |")
+    lines += [
+        "",
+        "Multicast delivers to 500 recipients per request, so its recipients/s is 500× the "
+        "request rate.",
+        "",
+    ]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text("\n".join(lines))
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
