@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from otodoke.core import views as core_views
+from otodoke.messaging.views import redirect_click
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
@@ -10,6 +11,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    # Tracked campaign links: record the click, redirect to the campaign's own URL.
+    path("r/<str:token>", redirect_click, name="click-redirect"),
     # REST API, OpenAPI schema and docs under /api/v1/.
     path("", include("otodoke.api.api")),
     # LINE webhook (/line/webhook/<key>/) and the account-link page (/link/<slug>/).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from otodoke.messaging.links import click_token, find_links, parse_click_token, rewrite_links
@@ -95,7 +97,7 @@ def test_personalised_only_when_rendering_depends_on_the_recipient() -> None:
 
 
 def test_links_are_found_and_rewritten_but_media_urls_are_not() -> None:
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"type": "text", "text": "see https://shop.example/a and https://shop.example/a"},
         {
             "type": "image",
