@@ -19,7 +19,7 @@ from line_emulator.friends import create_friends
 from line_emulator.http import LineError, line_error
 from line_emulator.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from line_emulator.state import Emulator
-from line_emulator.validation import warm_up_sdk
+from line_emulator.validation import load_sdk
 from line_emulator.webhooks import WebhookSender
 
 # Each module exposes `routes: list[BaseRoute]`. Add one line per new endpoint module.
@@ -57,10 +57,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def create_app(config: EmulatorConfig, emulator: Emulator | None = None) -> Starlette:
     emulator = emulator if emulator is not None else Emulator(config)
+    load_sdk()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        warm_up_sdk()
         try:
             yield
         finally:

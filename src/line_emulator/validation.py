@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import threading
 from typing import Any
 
 from pydantic.v1 import ValidationError
@@ -46,13 +45,14 @@ def validate_messages(messages: Any, prop: str = "messages") -> list[dict[str, s
     return details
 
 
-def warm_up_sdk() -> None:
-    """Import line-bot-sdk's models in a background thread.
+def load_sdk() -> None:
+    """Import line-bot-sdk's models now, once per process.
 
-    `linebot.v3` imports every API family at once, which takes seconds; doing it lazily keeps
-    server start-up fast, and the import lock makes the first validation wait for it.
+    `linebot.v3` imports every API family at once, which takes seconds on a busy machine. Doing
+    it when the app is built, not at module import or on the first request, keeps `--help` fast
+    and keeps that delay out of any request a client is timing.
     """
-    threading.Thread(target=_sdk_message_class, name="line-sdk-import", daemon=True).start()
+    _sdk_message_class()
 
 
 def _sdk_message_class() -> Any:
