@@ -51,15 +51,9 @@ __all__ = [
 CHUNK = 2000
 T = TypeVar("T")
 
-# Columns an upsert writes. Rows are fully loaded before they are compared, so writing the
-# full set for every changed row is correct; unchanged rows are never written.
-_WRITE_FIELDS = [
-    *CONTACT_FIELDS,
-    "attributes",
-    "baseline_at",
-    "consent_updated_at",
-    "updated_at",
-]
+# Written with every changed row besides the fields the rows provide; unchanged rows are
+# never written. (updated_at last: it is written, never read.)
+_ALWAYS_WRITTEN = ["attributes", "baseline_at", "consent_updated_at", "updated_at"]
 
 
 class LinkConflict(Exception):  # noqa: N818 - a domain outcome callers catch
@@ -137,9 +131,15 @@ def _upsert_chunk(
 ) -> tuple[Result, list[tuple[ContactInput, Contact]]]:
     result = Result()
     keys = [getattr(r, key) for r in rows]
+    # Only the columns this chunk can change (plus identity) are read and written: building
+    # full model instances for every stored row would cost more than the whole import.
+    fields = sorted({name for r in rows for name in r.values})
+    read = ["pk", "external_id", "line_user_id", *_ALWAYS_WRITTEN[:-1], *fields]
     existing = {
-        getattr(c, key): c
-        for c in Contact.objects.filter(workspace=workspace, **{f"{key}__in": keys})
+        values[key]: Contact(workspace_id=workspace.pk, **values)
+        for values in Contact.objects.filter(workspace=workspace, **{f"{key}__in": keys}).values(
+            *read
+        )
     }
     blocked, linking = (
         _link_blockers(workspace, rows, existing) if key == "external_id" else ({}, set())
@@ -178,7 +178,7 @@ def _upsert_chunk(
             write,
             update_conflicts=True,
             unique_fields=["workspace", key],
-            update_fields=_WRITE_FIELDS,
+            update_fields=[*fields, *_ALWAYS_WRITTEN],
         )
     _recompute(c.pk for c in rollup_ids)
     result.contact_ids = {c.pk for c in write}
