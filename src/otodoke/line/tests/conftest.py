@@ -1,0 +1,115 @@
+"""Fixtures: a real emulator over HTTP, Otodoke's own webhook served by `live_server`, a
+workspace wired to both, and helpers that sign webhooks like LINE and run the task worker."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from django_tasks_db.management.commands.db_worker import Worker
+from pytest_django.live_server_helper import LiveServer
+
+from line_emulator.testing import (
+    TEST_CHANNEL_ID,
+    TEST_SECRET,
+    TEST_TOKEN,
+    EmulatorServer,
+    emulator,
+    emulator_server,
+)
+from otodoke.line.services import signature_for
+from otodoke.workspaces.models import Workspace
+from otodoke.workspaces.services import create_workspace
+
+__all__ = ["emulator", "emulator_server"]
+
+
+@pytest.fixture
+def workspace(emulator: EmulatorServer, transactional_db: None) -> Workspace:
+    return create_workspace(
+        name="Salon Hana",
+        slug="salon-hana",
+        channel_id=TEST_CHANNEL_ID,
+        channel_secret=TEST_SECRET,
+        channel_access_token=TEST_TOKEN,
+        api_base_url=emulator.url,
+    )
+
+
+@pytest.fixture
+def control(emulator: EmulatorServer) -> Iterator[httpx.Client]:
+    """The emulator's control API for the test channel (friends act, webhooks go out)."""
+    with httpx.Client(
+        base_url=f"{emulator.url}/_emulator/channels/{TEST_CHANNEL_ID}", timeout=10
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def webhook_url(live_server: LiveServer, workspace: Workspace) -> str:
+    return f"{live_server.url}{workspace.webhook_path()}"
+
+
+@pytest.fixture
+def wired(emulator: EmulatorServer, control: httpx.Client, webhook_url: str) -> httpx.Client:
+    """The emulator's channel posts its webhooks to Otodoke's live server."""
+    response = httpx.patch(
+        f"{emulator.url}/_emulator/channels/{TEST_CHANNEL_ID}", json={"webhook_url": webhook_url}
+    )
+    assert response.status_code == 200, response.text
+    # The live server's first request imports the whole URLconf, which can take longer than
+    # the 2 s LINE (and the emulator) wait for a webhook answer; warm it up first.
+    assert httpx.get(webhook_url, timeout=30).status_code == 405
+    return control
+
+
+def run_tasks() -> None:
+    """Run every ready task with the real database worker, in this process, then return."""
+    Worker(
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
+        excluded_queue_names=[],
+    ).run()
+
+
+def event(
+    kind: str, user_id: str | None, *, event_id: str, timestamp_ms: int, **payload: Any
+) -> dict[str, Any]:
+    """A webhook event shaped like LINE's."""
+    body: dict[str, Any] = {
+        "type": kind,
+        "mode": "active",
+        "timestamp": timestamp_ms,
+        "webhookEventId": event_id,
+        "deliveryContext": {"isRedelivery": False},
+    }
+    if user_id is not None:
+        body["source"] = {"type": "user", "userId": user_id}
+    body.update(payload)
+    return body
+
+
+def post_signed(
+    url: str, events: list[dict[str, Any]], *, secret: str = TEST_SECRET
+) -> httpx.Response:
+    """POST a webhook the way LINE does: raw JSON body, base64 HMAC-SHA256 signature."""
+    body = json.dumps(
+        {"destination": "U" + "0" * 32, "events": events}, separators=(",", ":")
+    ).encode()
+    return httpx.post(
+        url,
+        content=body,
+        headers={
+            "content-type": "application/json",
+            "x-line-signature": signature_for(secret, body),
+        },
+        timeout=10,
+    )

@@ -1,0 +1,248 @@
+"""The account-link flow end to end over real HTTP: Otodoke's page, the emulator's LINE page,
+the accountLink webhook back into Otodoke, and the merge."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from django.utils import timezone
+from pytest_django.fixtures import Settings as SettingsWrapper
+from pytest_django.live_server_helper import LiveServer
+
+from line_emulator.testing import EmulatorServer
+from otodoke.contacts.models import Contact, ContactTag, Event, LineStatus, LinkedVia
+from otodoke.contacts.tagging import add_tags
+from otodoke.line.linking import MAX_ATTEMPTS_PER_TOKEN, issue_account_link
+from otodoke.line.models import (
+    AccountLinkNonce,
+    LinkVerificationAttempt,
+    WebhookEvent,
+    WebhookStatus,
+)
+from otodoke.line.tests.conftest import event, post_signed, run_tasks
+from otodoke.workspaces.models import Workspace
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+USER = "U" + "c" * 32
+OTHER_USER = "U" + "d" * 32
+
+
+@pytest.fixture
+def public_url(settings: SettingsWrapper, live_server: LiveServer) -> str:
+    settings.PUBLIC_BASE_URL = live_server.url
+    return live_server.url
+
+
+@pytest.fixture
+def customer(workspace: Workspace) -> Contact:
+    return Contact.objects.create(
+        workspace=workspace,
+        external_id="M-1001",
+        name="山田 花子",
+        phone="+819012345678",
+        birth_date=date(1990, 4, 1),
+    )
+
+
+@pytest.fixture
+def follower(wired: httpx.Client, workspace: Workspace) -> Contact:
+    """A friend who followed and has some history as a LINE-only contact."""
+    wired.post(f"/friends/{USER}/follow", json={"display_name": "はなこ"})
+    run_tasks()
+    contact = Contact.objects.get(line_user_id=USER)
+    add_tags(workspace, [contact.pk], ["spring-campaign"])
+    Event.objects.create(
+        workspace=workspace, contact=contact, kind="custom:coupon", occurred_at=timezone.now()
+    )
+    return contact
+
+
+def open_form(browser: httpx.Client, url: str) -> str:
+    page = browser.get(url)
+    assert page.status_code == 200, page.text
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert match is not None
+    return match.group(1)
+
+
+def submit(browser: httpx.Client, url: str, **answers: str) -> httpx.Response:
+    token = open_form(browser, url)
+    link_token = parse_qs(urlsplit(url).query)["linkToken"][0]
+    return browser.post(
+        url,
+        data={"csrfmiddlewaretoken": token, "link_token": link_token, **answers},
+    )
+
+
+def test_full_account_link_flow_links_and_merges(
+    emulator: EmulatorServer,
+    public_url: str,
+    customer: Contact,
+    follower: Contact,
+    workspace: Workspace,
+) -> None:
+    invite = issue_account_link(workspace, USER)
+    assert invite.url.startswith(f"{public_url}/link/{workspace.slug}/?linkToken=")
+
+    with httpx.Client(timeout=10) as browser:
+        form = browser.get(invite.url)
+        assert "会員番号" in form.text  # Japanese by default
+        answered = submit(browser, invite.url, external_id="M-1001", phone="090-1234-5678")
+        assert answered.status_code == 302
+        location = answered.headers["location"]
+        assert location.startswith(f"{emulator.url}/dialog/bot/accountLink?")
+        query = parse_qs(urlsplit(location).query)
+        assert query["linkToken"] == [invite.link_token]
+        assert len(query["nonce"][0]) >= 22  # ≥128 bits, URL-safe
+
+        line_page = browser.get(location)  # the friend's LINE app opens LINE's page
+        assert line_page.status_code == 200
+    run_tasks()
+
+    link_event = WebhookEvent.objects.get(event_type="accountLink")
+    assert link_event.status == WebhookStatus.PROCESSED, link_event.outcome
+    assert not Contact.objects.filter(pk=follower.pk).exists()
+    linked = Contact.objects.get(pk=customer.pk)
+    assert linked.line_user_id == USER
+    assert linked.line_status == LineStatus.FOLLOWING
+    assert linked.line_display_name == "はなこ"
+    assert linked.line_linked_via == LinkedVia.ACCOUNT_LINK
+    assert linked.line_linked_at == link_event.timestamp
+    tags = set(ContactTag.objects.filter(contact=linked).values_list("tag__name", flat=True))
+    assert tags == {"line", "spring-campaign"}
+    assert Event.objects.get(kind="custom:coupon").contact_id == linked.pk
+    assert Contact.objects.count() == 1
+    assert AccountLinkNonce.objects.get().used_at is not None
+
+
+def test_birth_date_works_instead_of_the_phone(
+    emulator: EmulatorServer,
+    public_url: str,
+    customer: Contact,
+    follower: Contact,
+    workspace: Workspace,
+) -> None:
+    invite = issue_account_link(workspace, USER)
+    with httpx.Client(timeout=10) as browser:
+        answered = submit(browser, invite.url, external_id="M-1001", birth_date="1990-04-01")
+    assert answered.status_code == 302
+
+
+def test_wrong_membership_number_is_refused(
+    public_url: str, customer: Contact, follower: Contact, workspace: Workspace
+) -> None:
+    invite = issue_account_link(workspace, USER)
+
+    with httpx.Client(timeout=10) as browser:
+        answered = submit(browser, invite.url, external_id="M-9999", phone="090-1234-5678")
+
+    assert answered.status_code == 400
+    assert "location" not in answered.headers
+    assert not AccountLinkNonce.objects.exists()
+
+
+def test_too_many_attempts_lock_the_link_even_for_the_right_answer(
+    public_url: str, customer: Contact, follower: Contact, workspace: Workspace
+) -> None:
+    invite = issue_account_link(workspace, USER)
+
+    with httpx.Client(timeout=10) as browser:
+        for guess in range(MAX_ATTEMPTS_PER_TOKEN):
+            wrong = submit(browser, invite.url, external_id=f"M-{guess}", phone="09012345678")
+            assert wrong.status_code == 400
+        locked = submit(browser, invite.url, external_id="M-1001", phone="090-1234-5678")
+
+    assert locked.status_code == 429
+    assert "10分" in locked.text  # told plainly, in Japanese, how long to wait
+    assert not AccountLinkNonce.objects.exists()
+    assert LinkVerificationAttempt.objects.filter(succeeded=False).count() == 6
+
+
+def test_a_reused_nonce_links_nothing(
+    emulator: EmulatorServer,
+    public_url: str,
+    customer: Contact,
+    follower: Contact,
+    workspace: Workspace,
+) -> None:
+    invite = issue_account_link(workspace, USER)
+    with httpx.Client(timeout=10) as browser:
+        answered = submit(browser, invite.url, external_id="M-1001", phone="090-1234-5678")
+        browser.get(answered.headers["location"])
+    run_tasks()
+    nonce = AccountLinkNonce.objects.get().nonce
+    # Someone replays the nonce for another LINE user (signed: it comes through LINE).
+    webhook_url = f"{public_url}{workspace.webhook_path()}"
+    post_signed(
+        webhook_url, [event("follow", OTHER_USER, event_id="01OTHERFOLLOW", timestamp_ms=1)]
+    )
+    replay = event(
+        "accountLink",
+        OTHER_USER,
+        event_id="01REPLAY",
+        timestamp_ms=int(datetime.now(UTC).timestamp() * 1000),
+        link={"result": "ok", "nonce": nonce},
+    )
+
+    post_signed(webhook_url, [replay])
+    run_tasks()
+
+    refused = WebhookEvent.objects.get(webhook_event_id="01REPLAY")
+    assert refused.status == WebhookStatus.IGNORED
+    assert "already used" in refused.outcome
+    assert Contact.objects.get(pk=customer.pk).line_user_id == USER
+    assert Contact.objects.get(line_user_id=OTHER_USER).external_id is None
+
+
+def test_an_expired_nonce_links_nothing(
+    webhook_url: str, customer: Contact, workspace: Workspace
+) -> None:
+    AccountLinkNonce.objects.create(
+        workspace=workspace,
+        contact=customer,
+        nonce="expired-nonce-value-123",
+        link_token="t",
+        expires_at=timezone.now() - timedelta(minutes=1),
+    )
+    late = event(
+        "accountLink",
+        USER,
+        event_id="01LATE",
+        timestamp_ms=int(datetime.now(UTC).timestamp() * 1000),
+        link={"result": "ok", "nonce": "expired-nonce-value-123"},
+    )
+
+    post_signed(webhook_url, [late])
+    run_tasks()
+
+    stored = WebhookEvent.objects.get()
+    assert stored.status == WebhookStatus.IGNORED
+    assert "expired" in stored.outcome
+    assert Contact.objects.get(pk=customer.pk).line_user_id is None
+
+
+def test_a_failed_link_result_links_nothing(
+    emulator: EmulatorServer,
+    public_url: str,
+    customer: Contact,
+    follower: Contact,
+    workspace: Workspace,
+) -> None:
+    invite = issue_account_link(workspace, USER)
+    with httpx.Client(timeout=10) as browser:
+        answered = submit(browser, invite.url, external_id="M-1001", phone="090-1234-5678")
+        # Someone else's LINE app opens the link: LINE answers `failed`, with no source.
+        impostor = browser.get(answered.headers["location"] + f"&as={OTHER_USER}")
+    assert impostor.status_code == 403
+    run_tasks()
+
+    stored = WebhookEvent.objects.get(event_type="accountLink")
+    assert stored.status == WebhookStatus.IGNORED
+    assert "failed" in stored.outcome
+    assert Contact.objects.get(pk=customer.pk).line_user_id is None
+    assert Contact.objects.filter(pk=follower.pk).exists()
