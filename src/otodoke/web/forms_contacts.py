@@ -105,10 +105,13 @@ class MappingForm(forms.Form):
         if proposal.extras:
             choices.append((proposal.extras, field_label(proposal.kind, proposal.extras)))
         for column in proposal.columns:
+            label = column.header or f"#{column.index + 1}"
             self.fields[f"col_{column.index}"] = forms.ChoiceField(
-                label=column.header or f"#{column.index + 1}",
+                label=label,
                 choices=choices,
                 initial=column.field,
+                # The table shows the header in its own cell; screen readers need it here.
+                widget=forms.Select(attrs={"aria-label": label}),
             )
 
     def chosen(self) -> dict[int, str]:
