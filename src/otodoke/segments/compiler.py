@@ -276,7 +276,11 @@ class Compiler:
         return qs
 
     def _event(self, node: s.EventMeasure, path: str) -> Q:
-        events = Event.objects.filter(contact=OuterRef("pk"), kind=node.event)
+        # workspace too, though the contact implies it: it lets PostgreSQL answer the EXISTS
+        # with a hashed semi-join over the (workspace, kind, occurred_at) index.
+        events = Event.objects.filter(
+            workspace=self.workspace, contact=OuterRef("pk"), kind=node.event
+        )
         events = self._window(events, "occurred_at", node)
         for test in node.where:
             events = events.filter(json_test("properties", test.key, test.op, test.value))

@@ -72,7 +72,7 @@ def test_manual_pick_rejects_foreign_contacts(
     make_contact: MakeContact, workspace: Workspace
 ) -> None:
     a = make_contact()
-    with pytest.raises(ValueError, match="Not contacts"):
+    with pytest.raises(ValueError, match="1000000000"):
         create_audience_from_contacts(workspace, name="p", contact_ids=[a.pk, 10**9], actor=None)
     assert (
         create_audience_from_contacts(workspace, name="p", contact_ids=[a.pk], actor=None).size == 1

@@ -64,7 +64,7 @@ def test_export_and_audience_commands(
     )
     assert created["problems"][0]["line"] == 2
     args = ["export", "line-ids", "--workspace", "salon", "--audience", str(created["audience_id"])]
-    with pytest.raises(CommandError, match="permission"):
+    with pytest.raises(CommandError, match="export"):
         _run(*args, "--out", str(tmp_path / "x"), "--as", "op")
     result = json.loads(_run(*args, "--out", str(tmp_path / "out"), "--as", "boss", "--json"))
     assert result["rows"] == 1

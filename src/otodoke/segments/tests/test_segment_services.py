@@ -178,3 +178,19 @@ def test_saved_definition_is_normalised(workspace: Workspace) -> None:
     assert saved.definition["where"]["date"] == "2024-01-01"
     assert saved.schema_version == 1
     assert isinstance(NOW, dt.datetime)
+
+
+def test_summary_in_japanese() -> None:
+    definition = _d(
+        {
+            "kind": "all",
+            "conditions": [
+                {"kind": "age", "min": 30, "max": 39},
+                {"kind": "last_visit", "op": "before", "days_ago": 60},
+            ],
+        }
+    )
+    with translation.override("ja"):
+        text = summarize(definition)
+    assert text.startswith("年齢 30〜39歳 かつ ")
+    assert "60日前" in text
