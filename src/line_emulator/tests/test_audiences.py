@@ -156,6 +156,7 @@ def _broadcast_like_narrowcast(line: Line) -> str:
         "/v2/bot/message/narrowcast",
         json={"messages": [{"type": "text", "text": "https://shop.example/sale"}]},
     )
+    assert response.status_code == 202, (response.status_code, response.headers, response.text)
     rid = response.headers["x-line-request-id"]
     line.advance(5)
     assert (
