@@ -16,7 +16,6 @@ from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.roles import Role
 from otodoke.workspaces.services import create_workspace, set_member_role
 
-pytest_plugins = ["line_emulator.testing"]
 
 
 class Line:
