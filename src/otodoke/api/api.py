@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 
 from otodoke.api import errors
 from otodoke.api.auth import TokenAuth
+from otodoke.api.parsing import StrictJsonParser
 from otodoke.api.routers import contacts, events, me, tags
 
 DESCRIPTION = """
@@ -53,6 +54,7 @@ api = NinjaAPI(
     description=DESCRIPTION,
     urls_namespace="api-v1",
     auth=TokenAuth(),
+    parser=StrictJsonParser(),
 )
 errors.install(api)
 

@@ -10,6 +10,7 @@ from ninja.security import HttpBearer
 
 from otodoke.api.errors import ApiError, RateLimitError
 from otodoke.api.models import SCOPE_PERMISSIONS, ApiToken, Scope
+from otodoke.api.parsing import check_request_text
 from otodoke.api.services import consume_rate, find_token
 from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.roles import Permission
@@ -54,6 +55,9 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> Principal | None:
         found = find_token(token.strip())
+        if found is not None:
+            # Here because it runs before any parameter reaches a query (see parsing).
+            check_request_text(request)
         if found is None:
             return None
         wait = consume_rate(found)

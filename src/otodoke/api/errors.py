@@ -142,6 +142,9 @@ def _on_django_validation(request: HttpRequest, exc: DjangoValidationError) -> H
 
 
 def _on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # Ninja wraps any error of the body parser in a plain 400; ours carries the real answer.
+    if not isinstance(exc, ApiError) and isinstance(exc.__cause__, ApiError):
+        exc = exc.__cause__
     if isinstance(exc, ApiError):
         response = error_response(exc.status_code, exc.code, exc.message, exc.details)
         if isinstance(exc, RateLimitError):

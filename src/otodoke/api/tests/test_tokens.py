@@ -122,12 +122,12 @@ def test_cli_creates_lists_and_revokes_tokens(workspace: Workspace) -> None:
 def test_cli_reports_bad_input_without_a_traceback(workspace: Workspace) -> None:
     from django.core.management.base import CommandError
 
-    with pytest.raises(CommandError, match="scope"):
+    with pytest.raises(CommandError, match="root"):
         call_command(
             "api-token", "create", "--workspace", workspace.slug, "--name", "x",
             "--scopes", "root",
         )  # fmt: skip
-    with pytest.raises(CommandError, match="No workspace"):
+    with pytest.raises(CommandError, match="nope"):
         call_command("api-token", "create", "--workspace", "nope", "--name", "x")
-    with pytest.raises(CommandError, match="No API token"):
+    with pytest.raises(CommandError, match="ffffffffffff"):
         call_command("api-token", "revoke", "ffffffffffff")
