@@ -44,6 +44,12 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 PUBLIC_BASE_URL = os.environ.get("OTODOKE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # Where new workspaces send LINE API calls unless told otherwise.
 LINE_API_BASE_URL = os.environ.get("OTODOKE_LINE_API_URL", "https://api.line.me").rstrip("/")
+# Webhook events are processed by at most one task per workspace per this many seconds and web
+# process, so a burst of webhooks costs one task instead of one per request; 0 = one per request.
+try:
+    LINE_WEBHOOK_BATCH_SECONDS = float(os.environ.get("OTODOKE_WEBHOOK_BATCH_SECONDS", "0.5"))
+except ValueError as exc:
+    raise ImproperlyConfigured("OTODOKE_WEBHOOK_BATCH_SECONDS must be a number of seconds") from exc
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -13,12 +13,15 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -81,11 +84,9 @@ def store_events(workspace: Workspace, parsed: ParsedWebhook) -> list[str]:
 
     Returns the event IDs. Redeliveries and duplicates hit the unique constraint and are
     skipped by the database itself, so two concurrent deliveries of one event cannot both
-    insert it. Processing is enqueued for all of them anyway: it skips finished events, and it
-    recovers events whose first enqueue was lost.
+    insert it. The drain task processes every pending event of the workspace, so an event
+    whose enqueue was lost (a crash right after commit) is picked up by the next one.
     """
-    from otodoke.line.tasks import process_webhook_events
-
     now = timezone.now()
     rows = [
         WebhookEvent(
@@ -106,8 +107,43 @@ def store_events(workspace: Workspace, parsed: ParsedWebhook) -> list[str]:
     workspace_id = workspace.pk
     with transaction.atomic():
         WebhookEvent.objects.bulk_create(rows, ignore_conflicts=True)
-        transaction.on_commit(lambda: process_webhook_events.enqueue(workspace_id, ids))
+        transaction.on_commit(lambda: schedule_processing(workspace_id))
     return ids
+
+
+# Workspace ID -> epoch seconds at which this process's queued drain task will run.
+_drain_scheduled_at: dict[int, float] = {}
+_drain_lock = threading.Lock()
+# A drain due this close to now may already be reading; schedule another to be safe.
+_DRAIN_MARGIN = 0.05
+
+
+def schedule_processing(workspace_id: int) -> None:
+    """Make sure a drain task will run after this commit: enqueue one, unless this process
+    already queued one that starts later (it will read this commit's events).
+
+    Coalescing turns a burst of N webhook requests into about one task per
+    LINE_WEBHOOK_BATCH_SECONDS instead of N task inserts, which is most of the ingest cost.
+    """
+    from otodoke.line.tasks import process_pending_webhooks
+
+    window = float(settings.LINE_WEBHOOK_BATCH_SECONDS)
+    if window <= 0:
+        process_pending_webhooks.enqueue(workspace_id)
+        return
+    now = time.time()
+    with _drain_lock:
+        if _drain_scheduled_at.get(workspace_id, 0.0) > now + _DRAIN_MARGIN:
+            return
+        run_at = _drain_scheduled_at[workspace_id] = now + window
+    try:
+        process_pending_webhooks.using(run_after=datetime.fromtimestamp(run_at, UTC)).enqueue(
+            workspace_id
+        )
+    except BaseException:
+        with _drain_lock:
+            _drain_scheduled_at.pop(workspace_id, None)
+        raise
 
 
 # --- processing ----------------------------------------------------------------------------
@@ -344,6 +380,34 @@ PROCESSORS: dict[str, Processor] = {
     "message": process_message,
     "accountLink": process_account_link,
 }
+
+
+def drain_pending(workspace_id: int, *, budget_seconds: float = 60.0) -> dict[str, int]:
+    """Process the workspace's pending events, oldest first, for up to `budget_seconds`.
+
+    Returns counts by resulting status; `more` is 1 when pending events were left for the next
+    run (the caller re-enqueues, so one busy workspace does not hold a worker forever).
+    """
+    from otodoke.line.tasks import retry_webhook_event
+
+    deadline = time.monotonic() + budget_seconds
+    counts: dict[str, int] = {}
+    while True:
+        pks = list(
+            WebhookEvent.objects.filter(workspace_id=workspace_id, status=WebhookStatus.PENDING)
+            .order_by("timestamp", "pk")
+            .values_list("pk", flat=True)[:500]
+        )
+        if not pks:
+            return counts
+        for pk in pks:
+            result = process_event(pk)
+            counts[result.status] = counts.get(result.status, 0) + 1
+            if result.retry_at is not None:
+                retry_webhook_event.using(run_after=result.retry_at).enqueue(pk)
+            if time.monotonic() > deadline:
+                counts["more"] = 1
+                return counts
 
 
 # --- operations ----------------------------------------------------------------------------

@@ -36,6 +36,17 @@ def process_webhook_events(workspace_id: int, webhook_event_ids: list[str]) -> d
 
 
 @task()
+def process_pending_webhooks(workspace_id: int) -> dict[str, int]:
+    """Drain every pending event of a workspace (enqueued, coalesced, after webhook commits)."""
+    from otodoke.line.services import drain_pending
+
+    counts = drain_pending(workspace_id)
+    if counts.pop("more", 0):
+        process_pending_webhooks.enqueue(workspace_id)
+    return counts
+
+
+@task()
 def retry_webhook_event(pk: int) -> str:
     from otodoke.line.services import process_event
 

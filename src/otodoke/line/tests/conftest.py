@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from django_tasks_db.management.commands.db_worker import Worker
+from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 
 from line_emulator.testing import (
@@ -20,11 +21,21 @@ from line_emulator.testing import (
     emulator,
     emulator_server,
 )
+from otodoke.line import services
 from otodoke.line.services import signature_for
 from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.services import create_workspace
 
 __all__ = ["emulator", "emulator_server"]
+
+
+@pytest.fixture(autouse=True)
+def process_webhooks_at_once(settings: Settings) -> Iterator[None]:
+    """Drain tasks become ready immediately, so `run_tasks()` right after a webhook sees them."""
+    settings.LINE_WEBHOOK_BATCH_SECONDS = 0
+    services._drain_scheduled_at.clear()
+    yield
+    services._drain_scheduled_at.clear()
 
 
 @pytest.fixture

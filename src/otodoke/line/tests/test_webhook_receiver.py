@@ -7,6 +7,9 @@ import threading
 
 import httpx
 import pytest
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 
 from line_emulator.testing import EmulatorServer
@@ -134,3 +137,18 @@ def test_unknown_event_types_are_stored_and_acknowledged(webhook_url: str) -> No
     stored = WebhookEvent.objects.get()
     assert stored.raw == future
     assert stored.status == WebhookStatus.IGNORED
+
+
+def test_a_burst_of_webhooks_costs_one_drain_task_and_loses_nothing(
+    webhook_url: str, settings: Settings
+) -> None:
+    settings.LINE_WEBHOOK_BATCH_SECONDS = 30
+    for n in range(5):
+        post_signed(webhook_url, [event("follow", USER, event_id=f"01BURST{n}", timestamp_ms=n)])
+
+    [drain] = DBTaskResult.objects.all()
+    assert drain.run_after > timezone.now()
+    DBTaskResult.objects.update(run_after=timezone.now())  # skip the wait
+    run_tasks()
+
+    assert WebhookEvent.objects.filter(status=WebhookStatus.PROCESSED).count() == 5
