@@ -87,18 +87,27 @@ def client_as(members: dict[Role, User]) -> Callable[[Role], Client]:
 # --- browser ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_session() -> Iterator[Playwright]:
-    # Playwright's sync API runs an event loop in this thread; Django would then refuse ORM
-    # calls from test code, which is safe here because nothing else runs in that loop.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Playwright's sync API runs an event loop in this thread while it is open. Django then
+    # refuses ORM calls from test code (safe here: nothing else runs in that loop), and any
+    # later asyncio.run() in this thread would fail, so the loop lives for one test module
+    # only and the async-unsafe switch is put back afterwards.
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure-browser (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        yield playwright
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            yield playwright
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_session: Playwright) -> Iterator[Browser]:
     browser = playwright_session.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
