@@ -222,10 +222,15 @@ def preview_segment(
     now: dt.datetime | None = None,
     limit: int = 20,
     offset: int = 0,
+    show_pii: bool | None = None,
 ) -> SegmentPreview:
     """Count plus one page of contacts. LINE user IDs, e-mails and phones are masked unless
-    `viewer` has VIEW_PII; `viewer=None` (no one) always gets masked values."""
-    show_pii = viewer is not None and can(viewer, workspace, Permission.VIEW_PII)
+    `viewer` has VIEW_PII; `viewer=None` (no one) always gets masked values.
+
+    `show_pii` is for callers that are not staff users and checked VIEW_PII themselves (an API
+    token's `pii` scope): when given, it decides instead of `viewer`."""
+    if show_pii is None:
+        show_pii = viewer is not None and can(viewer, workspace, Permission.VIEW_PII)
     count = count_segment(workspace, definition, now=now)
     page = contacts_matching(workspace, definition, now=now).order_by("pk")[
         offset : offset + max(0, min(limit, 500))
