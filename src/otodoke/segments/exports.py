@@ -206,7 +206,7 @@ def export_contacts(
     kind: ExportKind,
     *,
     source: ExportSource,
-    actor: AnyUser,
+    actor: AnyUser | None,
     out_dir: Path,
     hashed: bool = False,
     limits: ExportLimits | None = None,
@@ -215,8 +215,16 @@ def export_contacts(
     country_code: str = "81",
 ) -> ExportResult:
     """Write the upload file(s) and a report of every contact left out, then audit the export.
-    Raises PermissionDenied unless `actor` has Permission.EXPORT in the workspace."""
-    require(actor, workspace, Permission.EXPORT)
+    Raises PermissionDenied unless `actor` has Permission.EXPORT in the workspace.
+
+    `actor=None` is a caller that is not a staff user and checked Permission.EXPORT itself (an
+    API token's `export` scope); it must name itself in `actor_name`, so the audit log always
+    says who exported."""
+    if actor is None:
+        if not actor_name:
+            raise ValueError("an export without a user needs actor_name for the audit log")
+    else:
+        require(actor, workspace, Permission.EXPORT)
     if kind == ExportKind.LINE_IDS and hashed:
         raise ValueError("LINE user IDs are uploaded as they are, never hashed")
     limits = limits or ExportLimits.for_upload(hashed=hashed)
