@@ -204,7 +204,9 @@ def resume_campaign(campaign: Campaign, *, actor: AnyUser | None) -> Delivery:
 
 
 @transaction.atomic
-def cancel_campaign(campaign: Campaign, *, actor: AnyUser | None) -> None:
+def cancel_campaign(
+    campaign: Campaign, *, actor: AnyUser | None, actor_label: str | None = None
+) -> None:
     """Stop sending: batches not yet sent never go out (in-flight ones finish)."""
     if actor is not None:
         require(actor, campaign.workspace, Permission.SEND)
@@ -238,5 +240,6 @@ def cancel_campaign(campaign: Campaign, *, actor: AnyUser | None) -> None:
         campaign.workspace,
         AuditAction.CAMPAIGN_CANCELLED,
         actor=actor,
+        label=actor_label,
         target=f"campaign:{campaign.pk}",
     )
