@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,7 +74,18 @@ def parse_user_id_file(data: bytes) -> tuple[list[tuple[int, str]], list[LinePro
     ids: list[tuple[int, str]] = []
     problems: list[LineProblem] = []
     lines = 0
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    # newline="" lets csv see bare "\r" line ends (old Mac / Excel exports); without it a
+    # "\r" inside a line is a csv.Error, which reached callers as a crash.
+    reader = csv.reader(io.StringIO(text, newline=""))
+    for number in itertools.count(1):
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a line longer than csv's field size limit
+            lines = number
+            problems.append(LineProblem(number, "invalid", _("Unreadable line: %s") % exc))
+            break
         lines = number
         cell = row[0].strip() if row else ""
         if not cell:
