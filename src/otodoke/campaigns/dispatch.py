@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from django.db import transaction
-from django.db.models import F, Min
+from django.db import connection, transaction
+from django.db.models import F, Field, Min
 from django.utils import timezone
 
 from otodoke.campaigns import claims, ratelimit
@@ -106,6 +106,42 @@ def _attach_bodies(delivery: Delivery, jobs: list[Job], payloads: dict[int, Any]
         )
 
 
+_BATCH_FIELDS = (
+    "status",
+    "lease_token",
+    "lease_until",
+    "http_status",
+    "request_id",
+    "accepted_request_id",
+    "last_error",
+    "error_details",
+    "uncertain_since",
+    "next_attempt_at",
+    "sent_at",
+)
+
+
+def _write_batches(batches: list[Batch]) -> None:
+    """One prepared UPDATE run for every row (executemany): each batch has its own request ID,
+    and a CASE-per-column bulk_update grows quadratically with the flush size."""
+    if not batches:
+        return
+    fields: list[Field[Any, Any]] = []
+    for name in _BATCH_FIELDS:
+        field = Batch._meta.get_field(name)
+        assert isinstance(field, Field)
+        fields.append(field)
+    qn = connection.ops.quote_name
+    assignments = ", ".join(f"{qn(str(f.column))} = %s" for f in fields)
+    sql = f"UPDATE {qn(Batch._meta.db_table)} SET {assignments} WHERE id = %s"  # noqa: S608
+    rows = [
+        [f.get_db_prep_save(getattr(b, f.attname), connection) for f in fields] + [b.id]
+        for b in batches
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
 def record(delivery_id: int, outcomes: list[Outcome], conf: EngineConf) -> str | None:
     """Write batch and recipient results in one transaction. Returns a stop reason, if any:
     "quota" (pause), "auth" (fail)."""
@@ -158,22 +194,7 @@ def record(delivery_id: int, outcomes: list[Outcome], conf: EngineConf) -> str |
                 lease_token__in={job.lease_token for job, _ in outcomes},
             ).values_list("id", flat=True)
         )
-        Batch.objects.bulk_update(
-            [b for b in batches if b.id in mine],
-            [
-                "status",
-                "lease_token",
-                "lease_until",
-                "http_status",
-                "request_id",
-                "accepted_request_id",
-                "last_error",
-                "error_details",
-                "uncertain_since",
-                "next_attempt_at",
-                "sent_at",
-            ],
-        )
+        _write_batches([b for b in batches if b.id in mine])
         pending = DeliveryRecipient.objects.filter(
             delivery_id=delivery_id, status=RecipientStatus.PENDING
         )

@@ -37,7 +37,7 @@ from otodoke.messaging.personalize import (
     is_personalised,
     recipient_context,
 )
-from otodoke.messaging.validation import message_problems
+from otodoke.messaging.validation import limit_problems
 
 RENDER_CHUNK = 2000
 
@@ -190,7 +190,7 @@ def _personalised_batches(
             )
         key = digest(out)
         if key not in rendered and key not in invalid:
-            problems = message_problems(out)
+            problems = limit_problems(out)
             if problems:
                 invalid[key] = str(problems[0])[:200]
             else:
@@ -227,7 +227,13 @@ def _personalised_batches(
             )
             updates += [DeliveryRecipient(id=rid, batch_no=number) for rid in chunk]
     Batch.objects.bulk_create(batches, batch_size=1000)
-    DeliveryRecipient.objects.bulk_update(updates, ["batch_no"], batch_size=500)
+    # executemany of one prepared UPDATE: far cheaper than CASE-based bulk_update at 100k rows.
+    table = connection.ops.quote_name(DeliveryRecipient._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET batch_no = %s WHERE id = %s",  # noqa: S608 - our table name
+            [(r.batch_no, r.id) for r in updates],
+        )
     kinds = {b.endpoint for b in batches}
     return "+".join(sorted(kinds))
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
-from linebot.v3.messaging.models.message import Message
 
 MAX_MESSAGES = 5
 TEXT_MAX = 5000
@@ -188,6 +187,10 @@ def _check_shape(c: _Checker, message: Any, path: str) -> None:
     if not isinstance(message, dict):
         c.add(path, _("must be a JSON object"))
         return
+    # Imported here: line-bot-sdk's models take seconds to import, and workers that only send
+    # already-validated payloads never need them.
+    from linebot.v3.messaging.models.message import Message
+
     try:
         Message.from_dict(message)
     except ValueError as exc:  # pydantic v1 ValidationError is a ValueError
@@ -219,6 +222,15 @@ def message_problems(messages: Any) -> list[MessageProblem]:
         _check_shape(c, message, path)
         if isinstance(message, dict):
             _check_limits(c, message, path)
+    return c.problems
+
+
+def limit_problems(messages: list[dict[str, Any]]) -> list[MessageProblem]:
+    """LINE's limits only, for renders of messages whose shape was already checked: rendering
+    changes strings, never the structure, so only lengths and sizes can change."""
+    c = _Checker()
+    for index, message in enumerate(messages):
+        _check_limits(c, message, f"messages[{index}]")
     return c.problems
 
 

@@ -9,13 +9,13 @@ from typing import Any
 import httpx
 import pytest
 from django.contrib.auth.models import User
+from django.utils import translation
 
 from line_emulator.testing import TEST_CHANNEL_ID, TEST_TOKEN, EmulatorServer
 from otodoke.contacts.models import Contact, LineStatus
 from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.roles import Role
 from otodoke.workspaces.services import create_workspace, set_member_role
-
 
 
 class Line:
@@ -60,6 +60,13 @@ class Line:
             json={"enabled": True, "overrides": overrides},
             timeout=10,
         ).raise_for_status()
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """Assertions read English reasons; the default language of the install is Japanese."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from otodoke.messaging.links import click_token, find_links, parse_click_token, rewrite_links
 from otodoke.messaging.personalize import (
@@ -15,6 +17,12 @@ from otodoke.messaging.personalize import (
     recipient_context,
 )
 from otodoke.messaging.validation import MessageValidationError, message_problems, validate_messages
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    with translation.override("en"):
+        yield
 
 
 def test_too_long_text_names_index_field_and_limit() -> None:
