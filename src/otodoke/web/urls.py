@@ -3,7 +3,8 @@ between staff and a browser tab never silently switches workspace."""
 
 from django.urls import include, path
 
-from otodoke.web.views import contacts, settings, shell
+from otodoke.web import segments_urls
+from otodoke.web.views import campaigns, campaigns_actions, contacts, settings, shell
 
 app_name = "web"
 
@@ -15,9 +16,53 @@ workspace_patterns = [
     path("contacts/import/", contacts.import_upload, name="import"),
     path("contacts/import/map/", contacts.import_map, name="import_map"),
     path("contacts/import/<int:job_id>/", contacts.import_job, name="import_job"),
-    path("segments/", shell.coming_soon, {"section": "segments"}, name="segments"),
-    path("audiences/", shell.coming_soon, {"section": "audiences"}, name="audiences"),
-    path("campaigns/", shell.coming_soon, {"section": "campaigns"}, name="campaigns"),
+    *segments_urls.urlpatterns,
+    path("campaigns/", campaigns.campaign_list, name="campaigns"),
+    path("campaigns/new/", campaigns.campaign_new, name="campaign_new"),
+    path("campaigns/new/preview/", campaigns.compose_preview, name="campaign_compose_preview"),
+    path("campaigns/new/estimate/", campaigns.compose_estimate, name="campaign_compose_estimate"),
+    path("campaigns/<int:campaign_id>/", campaigns.campaign_detail, name="campaign"),
+    path(
+        "campaigns/<int:campaign_id>/estimate/",
+        campaigns.campaign_estimate,
+        name="campaign_estimate",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/progress/",
+        campaigns.campaign_progress,
+        name="campaign_progress",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/test/", campaigns_actions.campaign_test, name="campaign_test"
+    ),
+    path(
+        "campaigns/<int:campaign_id>/approve/",
+        campaigns_actions.campaign_approve,
+        name="campaign_approve",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/send/", campaigns_actions.campaign_send, name="campaign_send"
+    ),
+    path(
+        "campaigns/<int:campaign_id>/cancel/",
+        campaigns_actions.campaign_cancel,
+        name="campaign_cancel",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/resume/",
+        campaigns_actions.campaign_resume,
+        name="campaign_resume",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/confirm-quota/",
+        campaigns_actions.campaign_confirm_quota,
+        name="campaign_confirm_quota",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/clickers/",
+        campaigns_actions.campaign_clickers,
+        name="campaign_clickers",
+    ),
     path("settings/", settings.general, name="settings"),
     path("settings/channel/", settings.channel, name="settings_channel"),
     path("settings/channel/verify/", settings.channel_verify, name="settings_channel_verify"),
