@@ -260,6 +260,9 @@ def _load(engine: str, connection: Any, work: Path) -> None:
             nullable = [n for _, n in cols]
             marks = ", ".join("?" for _ in cols)
             sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})"
+            # A bulk load of trusted generated rows: no per-row foreign-key lookups, no journal.
+            raw.commit()
+            raw.execute("PRAGMA foreign_keys=OFF")
             raw.execute("PRAGMA synchronous=OFF")
             with path.open(newline="") as f:
                 rows = (
