@@ -105,7 +105,14 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'otodoke.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# 0 by default: under ASGI (`otodoke serve`) each request runs in its own thread, so a
+# persistent connection outlives its thread and leaks until PostgreSQL refuses new clients
+# ("too many clients" in bench/webhook_ingest.py); Django's docs say to disable them there.
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=int(os.environ.get("OTODOKE_DB_CONN_MAX_AGE", "0"))
+    )
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web app read while a worker writes; IMMEDIATE transactions take the write
     # lock up front so concurrent writers wait (busy timeout) instead of failing mid-transaction.

@@ -18,15 +18,11 @@ from line_emulator.testing import (
     TEST_SECRET,
     TEST_TOKEN,
     EmulatorServer,
-    emulator,
-    emulator_server,
 )
 from otodoke.line import services
 from otodoke.line.services import signature_for
 from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.services import create_workspace
-
-__all__ = ["emulator", "emulator_server"]
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ from otodoke.contacts.models import Contact, LineStatus
 from otodoke.line import services
 from otodoke.line.models import WebhookEvent, WebhookStatus
 from otodoke.line.tests.conftest import event, post_signed, run_tasks
+from otodoke.workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -172,3 +173,35 @@ def test_processing_the_same_event_twice_changes_nothing_the_second_time(
     assert result.status == WebhookStatus.PROCESSED
     assert WebhookEvent.objects.get().attempts == 1
     assert Contact.objects.get(line_user_id=USER).updated_at == before.updated_at
+
+
+def test_an_event_whose_enqueue_was_lost_is_processed_by_the_next_drain(
+    webhook_url: str, workspace: Workspace
+) -> None:
+    # As if the process died between the commit and the enqueue: a stored, pending event.
+    orphan = event("follow", USER, event_id="01ORPHAN", timestamp_ms=1_700_000_000_000)
+    WebhookEvent.objects.create(
+        workspace=workspace,
+        webhook_event_id="01ORPHAN",
+        event_type="follow",
+        raw=orphan,
+        source_user_id=USER,
+        timestamp=datetime.fromtimestamp(1_700_000_000, tz=UTC),
+    )
+
+    post_signed(
+        webhook_url,
+        [
+            event(
+                "message",
+                USER,
+                event_id="01NEXT",
+                timestamp_ms=1,
+                message={"type": "sticker", "id": "1"},
+            )
+        ],
+    )
+    run_tasks()
+
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {WebhookStatus.PROCESSED}
+    assert Contact.objects.get(line_user_id=USER).line_status == LineStatus.FOLLOWING
