@@ -13,7 +13,7 @@ OVERVIEW = """usage: otodoke <command> [options]   (otodoke <command> --help for
 
 Running
   serve            the web app (UI, REST API, LINE webhook, click redirector)
-  worker           a background worker (sends, imports, scenarios); run as many as you like
+  worker           a background worker (sends, imports, webhooks); run as many as you like
   emulator         the built-in LINE platform emulator (no LINE account needed)
   demo             web app + worker + emulator + demo data on SQLite, in one command
 
@@ -22,6 +22,18 @@ Setting up
   migrate          create or update the database tables
   workspace        create and list workspaces (one per LINE Official Account)
   createsuperuser  create a staff login
+  api-token        create, list and revoke REST API tokens
+
+Data
+  import           import contacts, events or customer-number-to-LINE-ID links from CSV
+  line             LINE friends: sync-friends pulls followers and profiles
+  webhooks         re-run stored LINE webhook events that failed
+  segment          count, preview and describe segment definitions
+  audience         create frozen audiences from a file or a segment
+  export           LINE user-ID and Business Manager e-mail/phone files (audited)
+
+Sending
+  campaign         send a campaign and follow its progress
 
 Every Django management command is available too (otodoke help --all).
 """
