@@ -18,7 +18,14 @@ from otodoke.workspaces.roles import Permission
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: a token acting for its workspace with its scopes' permissions."""
+    """Who is calling: a token acting for its workspace with its scopes' permissions.
+
+    How a token acts on services written for staff users: the API checks the permission from
+    the token's scopes (`require`), then calls the service as a trusted caller (`actor=None`)
+    and passes `label` wherever the service writes the audit log, so the log names the token.
+    A token is never turned into a fake `User`: approval and over-quota confirmation are human
+    acts that services only accept from a staff user, so tokens cannot do them.
+    """
 
     token: ApiToken
 

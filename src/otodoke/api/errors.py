@@ -120,7 +120,9 @@ def _request_path(loc: Sequence[Any]) -> str:
     # Clients only know their JSON, so paths start inside it.
     if loc and loc[0] == "body":
         return format_path(loc[2:])
-    return format_path(loc[1:] if loc and loc[0] in {"query", "path", "header"} else loc)
+    # Multipart fields arrive as ("form", "name") and ("file", "file"): the field name is the path.
+    sources = {"query", "path", "header", "form", "file"}
+    return format_path(loc[1:] if loc and loc[0] in sources else loc)
 
 
 def _on_ninja_validation(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:

@@ -22,6 +22,9 @@ class Scope(StrEnum):
     # LINE user IDs, phone numbers and e-mail addresses: only with this explicit scope, like
     # the UI's "view personal data" permission.
     PII = "pii"
+    # Export files for LINE's upload screens (LINE user IDs, e-mails, phones): a separate scope
+    # because a file leaves Otodoke's audit trail once downloaded, like the UI's export right.
+    EXPORT = "export"
 
 
 SCOPE_PERMISSIONS: dict[Scope, Permission] = {
@@ -29,6 +32,7 @@ SCOPE_PERMISSIONS: dict[Scope, Permission] = {
     Scope.WRITE: Permission.EDIT,
     Scope.SEND: Permission.SEND,
     Scope.PII: Permission.VIEW_PII,
+    Scope.EXPORT: Permission.EXPORT,
 }
 
 # Default per-token rate: a steady 10 requests/s with bursts of 60. A bulk request carries up
