@@ -235,8 +235,15 @@ CUSTOM_KIND_RE = re.compile(r"^custom:[^\s:][^\x00-\x1f]{0,49}$")
 KINDS_WITH_AMOUNT = frozenset({EventKind.VISIT.value, EventKind.PURCHASE.value})
 
 
+_BUILT_IN_KINDS = frozenset(EventKind.values)  # EventKind.values builds a new list per call
+
+
+def is_event_kind(value: str) -> bool:
+    return value in _BUILT_IN_KINDS or CUSTOM_KIND_RE.match(value) is not None
+
+
 def validate_event_kind(value: str) -> None:
-    if value in EventKind.values or CUSTOM_KIND_RE.match(value):
+    if is_event_kind(value):
         return
     raise ValidationError(
         _("%(value)s is not an event kind (visit, purchase, cart, signup or custom:<name>)"),

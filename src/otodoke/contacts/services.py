@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import cache
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -13,11 +14,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from otodoke.contacts import bulk
+from otodoke.contacts.ingest import ingest_events
 from otodoke.contacts.inputs import (
     BASELINE_FIELDS,
     CONTACT_FIELDS,
     ContactInput,
-    EventInput,
     LinkInput,
     Result,
     RowError,
@@ -26,10 +28,8 @@ from otodoke.contacts.merging import MergeConflict, merge_contact_pairs, merge_c
 from otodoke.contacts.models import (
     LINE_USER_ID_RE,
     Contact,
-    Event,
     LinkedVia,
     TagSource,
-    validate_event_kind,
 )
 from otodoke.contacts.rollups import recompute_rollups as _recompute
 from otodoke.contacts.tagging import LINE_TAG, add_tag_pairs, add_tags, remove_tags
@@ -48,7 +48,7 @@ __all__ = [
     "upsert_contacts",
 ]
 
-CHUNK = 2000
+CHUNK = 5000
 T = TypeVar("T")
 
 # Written with every changed row besides the fields the rows provide; unchanged rows are
@@ -71,33 +71,35 @@ def recompute_rollups(contact_ids: Iterable[int]) -> int:
     return _recompute(contact_ids)
 
 
-def _apply(contact: Contact, row: ContactInput, now: datetime, as_of: datetime) -> bool:
-    """Set the row's values on `contact`; True when anything changed."""
+def _apply(
+    stored: dict[str, Any], values: dict[str, Any], row: ContactInput, now: Any, as_of: Any
+) -> tuple[bool, bool]:
+    """Set the row's (adapted) values on a stored row; (anything changed, baseline changed)."""
     changed = False
     baseline_changed = False
-    for name, value in row.values.items():
-        if getattr(contact, name) != value:
-            setattr(contact, name, value)
+    for name, value in values.items():
+        if stored[name] != value:
+            stored[name] = value
             changed = True
             if name in BASELINE_FIELDS:
                 baseline_changed = True
             elif name == "marketing_consent":
-                contact.consent_updated_at = now
+                stored["consent_updated_at"] = now
     if row.attributes:
-        merged = {**contact.attributes, **row.attributes}
-        if merged != contact.attributes:
-            contact.attributes = merged
+        merged = {**stored["attributes"], **row.attributes}
+        if merged != stored["attributes"]:
+            stored["attributes"] = merged
             changed = True
     if baseline_changed:
         # The POS snapshot moved: later events count on top of it from now on.
-        contact.baseline_at = as_of
+        stored["baseline_at"] = as_of
     if changed:
-        contact.updated_at = now
-    return changed
+        stored["updated_at"] = now
+    return changed, baseline_changed
 
 
 def _link_blockers(
-    workspace: Workspace, rows: list[ContactInput], existing: dict[str, Contact]
+    workspace: Workspace, rows: list[ContactInput], existing: dict[str, dict[str, Any]]
 ) -> tuple[dict[int, RowError], set[int]]:
     """Rows whose LINE user ID cannot be linked (rejected whole, before anything is written)
     and rows that will link. Read-only: the linking itself happens after the upsert."""
@@ -114,7 +116,8 @@ def _link_blockers(
     for row in rows:
         if not (row.external_id and row.line_user_id):
             continue
-        contact = existing.get(row.external_id) or Contact(workspace=workspace)
+        stored = existing.get(row.external_id)
+        contact = Contact(line_user_id=stored["line_user_id"] if stored else None)
         checked = _check_link(contact, row.line_user_id, holders.get(row.line_user_id))
         if row.line_user_id in claimed:
             checked = _("Linked twice in the same file")
@@ -126,63 +129,100 @@ def _link_blockers(
     return errors, linking
 
 
+def _new_contact(workspace: Workspace, key: str, value: str, now: Any) -> dict[str, Any]:
+    """A new row with every column at the model's default, adapted like a raw SELECT's."""
+    row = {name: adapt(default) for name, (default, adapt) in _defaults().items()}
+    row.update(workspace_id=workspace.pk, created_at=now, updated_at=now, attributes={})
+    row[key] = value
+    return row
+
+
+@cache
+def _defaults() -> dict[str, tuple[Any, bulk.Adapter]]:
+    return {
+        f.attname: (f.get_default(), bulk.adapter(Contact, f.name))
+        for f in Contact._meta.concrete_fields
+        if not f.primary_key
+    }
+
+
 def _upsert_chunk(
     workspace: Workspace, rows: list[ContactInput], key: str, now: datetime, as_of: datetime
-) -> tuple[Result, list[tuple[ContactInput, Contact]]]:
+) -> tuple[Result, list[tuple[ContactInput, int, str | None]]]:
     result = Result()
-    keys = [getattr(r, key) for r in rows]
-    # Only the columns this chunk can change (plus identity) are read and written: building
-    # full model instances for every stored row would cost more than the whole import.
+    # Only the columns this chunk can change (plus identity) are read and written, raw and in
+    # the database's representation: comparing tuples, not model instances (see `bulk`).
     fields = sorted({name for r in rows for name in r.values})
-    read = ["pk", "external_id", "line_user_id", *_ALWAYS_WRITTEN[:-1], *fields]
-    existing = {
-        values[key]: Contact(workspace_id=workspace.pk, **values)
-        for values in Contact.objects.filter(workspace=workspace, **{f"{key}__in": keys}).values(
-            *read
-        )
-    }
+    adapters = {name: bulk.adapter(Contact, name) for name in (*fields, "updated_at")}
+    now_db, as_of_db = adapters["updated_at"](now), adapters["updated_at"](as_of)
+    read = ["id", "external_id", "line_user_id", *_ALWAYS_WRITTEN[:-1], *fields]
+    existing: dict[str, dict[str, Any]] = {}
+    for found in bulk.fetch_by_keys(
+        Contact, workspace.pk, key, [getattr(r, key) for r in rows], read
+    ):
+        by_name = dict(zip(read, found[1:], strict=True))
+        by_name["attributes"] = bulk.load_json(by_name["attributes"])
+        existing[found[0]] = by_name
     blocked, linking = (
         _link_blockers(workspace, rows, existing) if key == "external_id" else ({}, set())
     )
     result.errors.extend(blocked.values())
-    write: list[Contact] = []
-    placed: list[tuple[ContactInput, Contact]] = []
-    rollup_ids: list[Contact] = []
+    created: dict[str, dict[str, Any]] = {}
+    changed: dict[int, dict[str, Any]] = {}
+    placed: list[tuple[ContactInput, dict[str, Any]]] = []
+    rollups: list[dict[str, Any]] = []
     for row in rows:
         if row.row in blocked:
             continue
-        contact = existing.get(getattr(row, key))
-        if contact is None:
-            contact = Contact(workspace=workspace, created_at=now)
-            setattr(contact, key, getattr(row, key))
-            _apply(contact, row, now, as_of)
+        ident = getattr(row, key)
+        values = {name: adapters[name](v) for name, v in row.values.items()}
+        stored = existing.get(ident)
+        if stored is None:
+            stored = existing[ident] = created[ident] = _new_contact(workspace, key, ident, now_db)
+            _changed, baseline = _apply(stored, values, row, now_db, as_of_db)
             if "marketing_consent" in row.values:
-                contact.consent_updated_at = now
-            write.append(contact)
+                stored["consent_updated_at"] = now_db
             result.created += 1
             if any(f in row.values for f in BASELINE_FIELDS):
-                rollup_ids.append(contact)
-        elif _apply(contact, row, now, as_of):
-            write.append(contact)
-            result.updated += 1
-            if contact.baseline_at == as_of:
-                rollup_ids.append(contact)
-        elif row.row in linking:
-            result.updated += 1  # only its LINE link changes
+                rollups.append(stored)
         else:
-            result.unchanged += 1
-        placed.append((row, contact))
-    if write:
+            is_changed, baseline = _apply(stored, values, row, now_db, as_of_db)
+            if is_changed:
+                if ident not in created:
+                    changed[stored["id"]] = stored
+                result.updated += 1
+                if baseline:
+                    rollups.append(stored)
+            elif row.row in linking:
+                result.updated += 1  # only its LINE link changes
+            else:
+                result.unchanged += 1
+        placed.append((row, stored))
+    written = [*fields, *_ALWAYS_WRITTEN]
+    dumps = bulk.adapter(Contact, "attributes")
+
+    def out(stored: dict[str, Any], name: str) -> Any:
+        return dumps(stored[name]) if name == "attributes" else stored[name]
+
+    if created:
+        columns = list(_defaults())
         # ON CONFLICT DO UPDATE also covers a row another process inserted since we read.
-        Contact.objects.bulk_create(
-            write,
-            update_conflicts=True,
-            unique_fields=["workspace", key],
-            update_fields=[*fields, *_ALWAYS_WRITTEN],
+        bulk.upsert(
+            Contact,
+            columns,
+            [[out(c, name) for name in columns] for c in created.values()],
+            conflict=("workspace_id", key),
+            update=written,
+            touch=("updated_at",),
         )
-    _recompute(c.pk for c in rollup_ids)
-    result.contact_ids = {c.pk for c in write}
-    return result, placed
+        for ident, pk in bulk.ids_by_key(Contact, workspace.pk, key, created).items():
+            created[ident]["id"] = pk
+    bulk.update_by_pk(
+        Contact, written, [[*(out(c, n) for n in written), pk] for pk, c in changed.items()]
+    )
+    _recompute(c["id"] for c in rollups)
+    result.contact_ids = {c["id"] for c in (*created.values(), *changed.values())}
+    return result, [(r, c["id"], c["line_user_id"]) for r, c in placed]
 
 
 def upsert_contacts(
@@ -213,19 +253,19 @@ def upsert_contacts(
                     total.errors.append(
                         RowError(r.row, "external_id", _("A customer number is required"))
                     )
-            placed: list[tuple[ContactInput, Contact]] = []
+            placed: list[tuple[ContactInput, int, str | None]] = []
             for key, group in (("external_id", by_external), ("line_user_id", by_line)):
                 if group:
                     result, done = _upsert_chunk(workspace, group, key, now, as_of)
                     total.add(result)
                     placed.extend(done)
-            tag_pairs = [(c.pk, t) for r, c in placed for t in r.tags]
+            tag_pairs = [(pk, t) for r, pk, _line in placed for t in r.tags]
             if tag_pairs:
                 add_tag_pairs(workspace, tag_pairs, source=source, at=now)
             links = [
-                LinkInput(row=r.row, line_user_id=r.line_user_id, contact_id=c.pk)
-                for r, c in placed
-                if r.external_id and r.line_user_id and c.line_user_id != r.line_user_id
+                LinkInput(row=r.row, line_user_id=r.line_user_id, contact_id=pk)
+                for r, pk, line in placed
+                if r.external_id and r.line_user_id and line != r.line_user_id
             ]
             if links:
                 linked = _link_chunk(workspace, links, via=via, when=now)
@@ -350,111 +390,6 @@ def link_line_user(
         raise LinkConflict(error.message)
     contact.refresh_from_db()
     return contact
-
-
-_EVENT_FIELDS = ("contact_id", "kind", "occurred_at", "amount", "properties", "source")
-
-
-def _resolve_contacts(
-    workspace: Workspace, chunk: list[EventInput], result: Result
-) -> list[EventInput]:
-    wanted = {e.contact_external_id for e in chunk if e.contact_id is None}
-    ids = dict(
-        Contact.objects.filter(workspace=workspace, external_id__in=wanted).values_list(
-            "external_id", "pk"
-        )
-    )
-    ok: list[EventInput] = []
-    for event in chunk:
-        if event.contact_id is None:
-            found = ids.get(event.contact_external_id or "")
-            if found is None:
-                result.errors.append(
-                    RowError(event.row, "customer_id", _("No customer with this customer number"))
-                )
-                continue
-            event.contact_id = found
-        try:
-            validate_event_kind(event.kind)
-        except ValidationError as exc:
-            result.errors.append(RowError(event.row, "kind", " ".join(exc.messages)))
-            continue
-        if event.occurred_at is None or timezone.is_naive(event.occurred_at):
-            result.errors.append(RowError(event.row, "occurred_at", _("A time zone is needed")))
-            continue
-        ok.append(event)
-    return ok
-
-
-def _event_fields(event: EventInput) -> dict[str, Any]:
-    """The stored fields of a resolved event (contact and aware time already checked)."""
-    return {name: getattr(event, name) for name in _EVENT_FIELDS}
-
-
-def _ingest_chunk(workspace: Workspace, chunk: list[EventInput], result: Result) -> set[int]:
-    events = _resolve_contacts(workspace, chunk, result)
-    keyed: dict[str, EventInput] = {}
-    unkeyed: list[EventInput] = []
-    for event in events:
-        if event.external_id:
-            if event.external_id in keyed:
-                # The same event twice in one batch: the later one wins, counted once.
-                result.unchanged += 1
-            keyed[event.external_id] = event
-        else:
-            unkeyed.append(event)
-    stored = {
-        row["external_id"]: row
-        for row in Event.objects.filter(workspace=workspace, external_id__in=list(keyed)).values(
-            "external_id", *_EVENT_FIELDS
-        )
-    }
-    affected: set[int] = set()
-    write: list[Event] = []
-    for ext_id, event in keyed.items():
-        new = _event_fields(event)
-        old = stored.get(ext_id)
-        if old is not None and all(old[k] == v for k, v in new.items()):
-            result.unchanged += 1
-            continue
-        if old is None:
-            result.created += 1
-        else:
-            result.updated += 1
-            affected.add(old["contact_id"])  # a corrected event may move to another contact
-        affected.add(event.contact_id or 0)
-        write.append(Event(workspace=workspace, external_id=ext_id, **new))
-    if write:
-        Event.objects.bulk_create(
-            write,
-            update_conflicts=True,
-            unique_fields=["workspace", "external_id"],
-            update_fields=list(_EVENT_FIELDS),
-        )
-    if unkeyed:
-        Event.objects.bulk_create([Event(workspace=workspace, **_event_fields(e)) for e in unkeyed])
-        result.created += len(unkeyed)
-        affected.update(e.contact_id or 0 for e in unkeyed)
-    affected.discard(0)
-    return affected
-
-
-def ingest_events(
-    workspace: Workspace, events: Iterable[EventInput], *, recompute: bool = True
-) -> Result:
-    """Store events, idempotent by `external_id` (same ID again: unchanged, or corrected in
-    place when its data differ). Rollups of every contact whose events changed are recomputed,
-    per chunk; an importer passes recompute=False and recomputes once at the end."""
-    total = Result()
-    for chunk in chunked(events, CHUNK * 2):
-        with transaction.atomic():
-            result = Result()
-            affected = _ingest_chunk(workspace, chunk, result)
-            if recompute:
-                _recompute(affected)
-            result.contact_ids = affected
-            total.add(result)
-    return total
 
 
 def contact_values(contact: Contact) -> dict[str, Any]:
