@@ -27,6 +27,8 @@ class CleanError(ValueError):
 
 def nfkc(value: str) -> str:
     """Full-width digits and letters (０９０, ＠) become ASCII; POS exports mix both."""
+    if value.isascii():  # NFKC leaves ASCII as it is; most cells are, and this is per cell
+        return value.strip()
     return unicodedata.normalize("NFKC", value).strip()
 
 

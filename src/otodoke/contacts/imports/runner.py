@@ -23,7 +23,8 @@ from otodoke.contacts.inputs import ContactInput, EventInput, LinkInput, Result,
 from otodoke.contacts.models import ImportKind, LinkedVia, TagSource
 from otodoke.workspaces.models import Workspace
 
-CHUNK = 2000
+# Rows handed to a service at a time (one progress update each); the services chunk again.
+CHUNK = 10_000
 # Rows kept in the error report; error_count still counts every bad row.
 MAX_REPORTED_ERRORS = 1000
 

@@ -63,7 +63,7 @@ def test_contacts_reupsert_leaves_unchanged_rows_alone(workspace: Workspace) -> 
     assert two.attributes == {"staff": "佐藤"}
 
 
-def _import_files(workspace: Workspace, write_csv: WriteCsv) -> list[tuple[int, ...]]:
+def _import_files(workspace: Workspace, write_csv: WriteCsv) -> list[tuple[object, ...]]:
     contacts = write_csv(
         [["顧客番号", "氏名", "来店回数", "最終来店日"]]
         + [[str(n), f"客{n}", str(n), "2024/1/1"] for n in range(1, 6)]
