@@ -34,6 +34,41 @@ LINE_FIELDS = (
 _FILL_FIELDS = ("external_id", *(f for f in CONTACT_FIELDS if f != "marketing_consent"))
 
 
+def _rows_that_follow_the_contact() -> list[tuple[type[models.Model], str]]:
+    """Other apps' rows that belong to a contact and move with it on a merge.
+
+    Hidden reverse relations (`related_name="+"`, e.g. audience members) count too: skipping
+    them let the delete below cascade their rows away. Relations declared DO_NOTHING are
+    historical records (a delivery's frozen recipients) that keep the id they were written
+    with, so they are left alone."""
+    found: list[tuple[type[models.Model], str]] = []
+    for rel in Contact._meta.get_fields(include_hidden=True):
+        if not isinstance(rel, models.ForeignObjectRel) or rel.many_to_many:
+            continue
+        related = rel.related_model
+        assert isinstance(related, type)
+        if related in (ContactTag, Event) or rel.on_delete is models.DO_NOTHING:
+            continue
+        found.append((related, rel.field.attname))
+    return found
+
+
+def _drop_colliding_rows(related: type[models.Model], fk: str, mapping: dict[int, int]) -> None:
+    """Where a unique constraint includes the contact (one membership per audience, …) and
+    both contacts have a row, keep `into`'s and drop `other`'s, so re-pointing cannot fail."""
+    field_name = fk.removesuffix("_id")
+    for constraint in related._meta.constraints:
+        fields = getattr(constraint, "fields", ())
+        if not isinstance(constraint, models.UniqueConstraint) or field_name not in fields:
+            continue
+        rest = [f for f in fields if f != field_name]
+        for other_id, into_id in mapping.items():
+            twin = related._base_manager.filter(
+                **{fk: into_id}, **{f: models.OuterRef(f) for f in rest}
+            )
+            related._base_manager.filter(**{fk: other_id}).filter(models.Exists(twin)).delete()
+
+
 class MergeConflict(Exception):  # noqa: N818 - a domain outcome callers catch
     """The two contacts cannot become one (e.g. each has a different LINE user ID)."""
 
@@ -138,13 +173,9 @@ def merge_contact_pairs(
     gained = [into.pk for into, other in pairs if _absorb(into, other, via=via, at=when)]
     _move_tags(mapping)
     _repoint(Event, "contact_id", mapping)
-    handled = {ContactTag, Event}
-    for rel in Contact._meta.related_objects:
-        if rel.related_model in handled or not (rel.one_to_many or rel.one_to_one):
-            continue
-        related = rel.related_model
-        assert isinstance(related, type)
-        _repoint(related, rel.field.attname, mapping)
+    for related, fk in _rows_that_follow_the_contact():
+        _drop_colliding_rows(related, fk, mapping)
+        _repoint(related, fk, mapping)
     # Delete first: `into` takes over `other`'s unique LINE user ID / customer number.
     Contact.objects.filter(pk__in=list(mapping)).delete()
     intos = [into for into, _ in pairs]
