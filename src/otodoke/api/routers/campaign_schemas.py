@@ -8,10 +8,11 @@ from typing import Annotated, Any, Literal
 from django.db.models import Count
 from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from otodoke.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from otodoke.api.routers.segments import Cursor, Definition
+from otodoke.api.schemas import UtcDateTime
 from otodoke.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryKind
 from otodoke.tracking.models import TrackedLink
 
@@ -83,7 +84,7 @@ class TestSendIn(Schema):
 
 
 class ScheduleIn(Schema):
-    at: AwareDatetime = Field(description="when to send, with a time zone offset; in the future")
+    at: UtcDateTime = Field(description="when to send, with a time zone offset; in the future")
 
 
 class DeliveryOut(Schema):

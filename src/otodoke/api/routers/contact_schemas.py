@@ -12,7 +12,7 @@ from pydantic import Field, StringConstraints
 
 from otodoke.api.errors import ErrorDetail
 from otodoke.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from otodoke.api.schemas import MAX_BULK_ITEMS, BulkCounts, ItemResult
+from otodoke.api.schemas import MAX_BULK_ITEMS, BulkCounts, ItemResult, UtcDateTime
 from otodoke.contacts import cleaning
 from otodoke.contacts.inputs import ContactInput
 from otodoke.contacts.models import Contact
@@ -99,7 +99,9 @@ class ContactFilters(Schema):
     email: Text | None = Field(default=None, description="needs the pii scope")
     phone: Text | None = Field(default=None, description="needs the pii scope")
     line_user_id: Text | None = Field(default=None, description="needs the pii scope")
-    updated_since: datetime | None = None
+    updated_since: UtcDateTime | None = Field(
+        default=None, description="contacts changed at or after this time (with an offset)"
+    )
     cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 

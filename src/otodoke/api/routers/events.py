@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from otodoke.api.auth import require
 from otodoke.api.errors import COMMON_ERRORS, ErrorDetail
 from otodoke.api.routers.contact_schemas import ExternalId
-from otodoke.api.schemas import MAX_BULK_ITEMS, BulkCounts, ItemResult, item_results
+from otodoke.api.schemas import MAX_BULK_ITEMS, BulkCounts, ItemResult, UtcDateTime, item_results
 from otodoke.contacts.inputs import EventInput
 from otodoke.contacts.models import Contact
 from otodoke.contacts.services import ingest_events
@@ -37,7 +37,7 @@ class EventIn(Schema):
     contact_external_id: ExternalId | None = Field(default=None, description="customer number")
     contact_id: DB_ID | None = Field(default=None, description="Otodoke contact id")
     kind: Kind = Field(description="visit, purchase, cart, signup or custom:<name>")
-    occurred_at: AwareDatetime = Field(description="with a time zone offset")
+    occurred_at: UtcDateTime = Field(description="with a time zone offset")
     amount: Yen | None = Field(default=None, description="yen (visit and purchase)")
     properties: dict[str, Any] = {}
 

@@ -1,5 +1,7 @@
 from collections.abc import Callable
 
+import pytest
+
 from otodoke.api.tests.conftest import ApiClient, error_of
 from otodoke.contacts.models import Contact, LineStatus
 from otodoke.workspaces.models import Workspace
@@ -167,3 +169,19 @@ def test_a_contact_added_while_paging_appears_at_the_end(
     second = client.get("/api/v1/contacts", {"limit": "5", "cursor": first["next_cursor"]}).json()
     assert [c["external_id"] for c in second["items"]] == ["C2", "C3", "NEW"]
     assert second["next_cursor"] is None
+
+
+@pytest.mark.parametrize("offset", ["%2B17:49", "-23:59"])
+def test_updated_since_offsets_postgresql_cannot_store_are_normalised_to_utc(
+    api: Callable[..., ApiClient], offset: str
+) -> None:
+    response = api("read").get(f"/api/v1/contacts?updated_since=2026-01-01T00:00:00{offset}")
+    assert response.status_code == 200, response.content
+
+
+def test_updated_since_without_an_offset_is_a_validation_error(
+    api: Callable[..., ApiClient],
+) -> None:
+    response = api("read").get("/api/v1/contacts?updated_since=2026-01-01T00:00:00")
+    assert response.status_code == 422
+    assert error_of(response)["details"][0]["path"] == "updated_since"
