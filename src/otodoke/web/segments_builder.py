@@ -22,7 +22,7 @@ from typing import Any
 from django.http import QueryDict
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as gl
+from django.utils.translation import gettext_lazy
 
 from otodoke.segments.schema import SCHEMA_VERSION, Problem
 
@@ -33,55 +33,55 @@ GROUPS = ("all", "any")
 # What the "add a condition" menu offers, grouped as a shop thinks of its customers.
 KIND_MENU: list[tuple[Promise, list[tuple[str, Promise]]]] = [
     (
-        gl("Customer"),
+        gettext_lazy("Customer"),
         [
-            ("gender", gl("Gender")),
-            ("age", gl("Age")),
-            ("birth_month", gl("Birth month")),
-            ("birthday", gl("Birthday")),
-            ("prefecture", gl("Prefecture")),
-            ("attribute", gl("Custom attribute")),
-            ("consent", gl("Marketing consent")),
-            ("has_email", gl("Has an e-mail address")),
-            ("has_phone", gl("Has a phone number")),
+            ("gender", gettext_lazy("Gender")),
+            ("age", gettext_lazy("Age")),
+            ("birth_month", gettext_lazy("Birth month")),
+            ("birthday", gettext_lazy("Birthday")),
+            ("prefecture", gettext_lazy("Prefecture")),
+            ("attribute", gettext_lazy("Custom attribute")),
+            ("consent", gettext_lazy("Marketing consent")),
+            ("has_email", gettext_lazy("Has an e-mail address")),
+            ("has_phone", gettext_lazy("Has a phone number")),
         ],
     ),
     (
-        gl("Visits and purchases"),
+        gettext_lazy("Visits and purchases"),
         [
-            ("last_visit", gl("Last visit")),
-            ("first_visit", gl("First visit")),
-            ("last_purchase", gl("Last purchase")),
-            ("visit_count", gl("Number of visits")),
-            ("purchase_count", gl("Number of purchases")),
-            ("total_spent", gl("Total spent")),
-            ("event", gl("Events (e.g. purchases of a category)")),
+            ("last_visit", gettext_lazy("Last visit")),
+            ("first_visit", gettext_lazy("First visit")),
+            ("last_purchase", gettext_lazy("Last purchase")),
+            ("visit_count", gettext_lazy("Number of visits")),
+            ("purchase_count", gettext_lazy("Number of purchases")),
+            ("total_spent", gettext_lazy("Total spent")),
+            ("event", gettext_lazy("Events (e.g. purchases of a category)")),
         ],
     ),
-    (gl("Tags"), [("tags", gl("Tags"))]),
+    (gettext_lazy("Tags"), [("tags", gettext_lazy("Tags"))]),
     (
-        gl("LINE"),
+        gettext_lazy("LINE"),
         [
-            ("line_status", gl("LINE friend status")),
-            ("line_linked", gl("Linked to LINE")),
-            ("friend_for", gl("LINE friend for")),
-            ("clicked", gl("Clicked a link")),
-        ],
-    ),
-    (
-        gl("Lists"),
-        [
-            ("in_segment", gl("In another segment")),
-            ("in_audience", gl("In an audience")),
+            ("line_status", gettext_lazy("LINE friend status")),
+            ("line_linked", gettext_lazy("Linked to LINE")),
+            ("friend_for", gettext_lazy("LINE friend for")),
+            ("clicked", gettext_lazy("Clicked a link")),
         ],
     ),
     (
-        gl("Groups"),
-        [("all", gl("Group: all of")), ("any", gl("Group: any of"))],
+        gettext_lazy("Lists"),
+        [
+            ("in_segment", gettext_lazy("In another segment")),
+            ("in_audience", gettext_lazy("In an audience")),
+        ],
+    ),
+    (
+        gettext_lazy("Groups"),
+        [("all", gettext_lazy("Group: all of")), ("any", gettext_lazy("Group: any of"))],
     ),
 ]
 KIND_LABELS: dict[str, Promise] = {k: label for _g, kinds in KIND_MENU for k, label in kinds}
-KIND_LABELS["not"] = gl("Not")
+KIND_LABELS["not"] = gettext_lazy("Not")
 
 
 def empty_definition() -> Node:
