@@ -1,7 +1,7 @@
 """Delivery benchmark (run by hand): Otodoke against the emulator enforcing LINE's real limits.
 
     python3 -m uv run python bench/delivery_bench.py --db sqlite --multicast 1000000 --push 100000
-    python3 -m uv run python bench/delivery_bench.py --db postgres://postgres@127.0.0.1:5432/bench
+    python3 -m uv run python bench/delivery_bench.py --db postgres   # own database, see PG_URL
 
 Starts `otodoke emulator` as its own process (LINE's default rate limits, 50 ms latency, no
 quota), migrates a fresh database, creates N following friends as contacts, then measures:
@@ -28,6 +28,8 @@ from typing import Any
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
+# This benchmark's own scratch database: it is emptied on every run, so never share it.
+PG_URL = "postgres://postgres@127.0.0.1:5432/otodoke_delivery_bench"
 TOKEN = "bench-token"  # noqa: S105 - the emulator's fixture token
 CHANNEL = "2000000001"
 
@@ -62,6 +64,13 @@ def start_emulator(port: int) -> subprocess.Popen[bytes]:
 def setup_django(db: str, workdir: Path) -> None:
     if db == "sqlite":
         db = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    else:
+        import psycopg
+
+        db = PG_URL
+        with psycopg.connect(PG_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS otodoke_delivery_bench")
+            conn.execute("CREATE DATABASE otodoke_delivery_bench")
     os.environ["DATABASE_URL"] = db
     os.environ.setdefault("SECRET_KEY", "bench")
     os.environ.setdefault("OTODOKE_ENCRYPTION_KEYS", "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdCE=")
@@ -72,7 +81,6 @@ def setup_django(db: str, workdir: Path) -> None:
     django.setup()
     from django.core.management import call_command
 
-    call_command("flush", interactive=False, verbosity=0) if "postgres" in db else None
     call_command("migrate", verbosity=0)
 
 
@@ -176,7 +184,7 @@ def run_case(base: str, name: str, count: int, personal: bool) -> dict[str, floa
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--db", default="sqlite")
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--multicast", type=int, default=1_000_000)
     parser.add_argument("--push", type=int, default=100_000)
     parser.add_argument("--port", type=int, default=18081)
@@ -193,7 +201,7 @@ def main() -> None:
         vendor = connection.vendor
         lines = [
             f"\n## {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC · {vendor}\n",
-            f"`python3 -m uv run python bench/delivery_bench.py --db {args.db.split('@')[-1]}"
+            f"`python3 -m uv run python bench/delivery_bench.py --db {args.db}"
             f" --multicast {args.multicast} --push {args.push} --concurrency {args.concurrency}`\n",
             "| case | recipients | requests | send s | achieved | ÷ LINE ceiling | freeze s "
             "(per 1M) | record s (per 1M) |",
