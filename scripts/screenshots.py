@@ -3,19 +3,26 @@
 Run: python3 -m uv run python scripts/screenshots.py
 
 Starts everything in a throwaway data folder: a LINE emulator (in this process), a database
-with the salon demo data, one import with a bad row, the web app (`otodoke serve`), then drives
-Debian's Chromium through Playwright. Nothing of the developer's own data folder is touched.
+with the salon demo data, one import with a bad row, a few saved segments, the web app
+(`otodoke serve`), then sends one campaign through the real engine to the emulator (run inline
+here, no worker), has some simulated friends tap its tracked link through the emulator's
+`open-link`, and drives Debian's Chromium through Playwright. Nothing of the developer's own
+data folder is touched.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from cryptography.fernet import Fernet
@@ -44,8 +51,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def configure(data_dir: Path) -> None:
+def configure(data_dir: Path, public_url: str) -> None:
     os.environ.update(
+        OTODOKE_PUBLIC_URL=public_url,  # tracked links must reach the web app started below
         SECRET_KEY="screenshots-" + Fernet.generate_key().decode(),
         OTODOKE_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         OTODOKE_DATA_DIR=str(data_dir),
@@ -122,6 +130,182 @@ def seed(emulator_url: str, data_dir: Path) -> int:
     return job.pk
 
 
+SEGMENTS = [  # (name, description, definition); the first one is shown in the builder
+    (
+        "30代女性・60日以上ご無沙汰",
+        "来店が途絶えがちな30代の女性客",
+        {"version": 1, "where": {"kind": "all", "conditions": [
+            {"kind": "gender", "values": ["female"]},
+            {"kind": "age", "min": 30, "max": 39},
+            {"kind": "last_visit", "op": "before", "days_ago": 60},
+        ]}},
+    ),
+    (
+        "VIP（直近90日に来店）",
+        "冬の限定クーポンの配信先",
+        {"version": 1, "where": {"kind": "all", "conditions": [
+            {"kind": "tags", "match": "all", "names": ["VIP"]},
+            {"kind": "last_visit", "op": "on_or_after", "days_ago": 90},
+        ]}},
+    ),
+    (
+        "東京・神奈川のLINE友だち",
+        "",
+        {"version": 1, "where": {"kind": "all", "conditions": [
+            {"kind": "prefecture", "values": ["東京都", "神奈川県"]},
+            {"kind": "line_status", "values": ["following"]},
+        ]}},
+    ),
+    ("今月お誕生日", "誕生月クーポン用",
+     {"version": 1, "where": {"kind": "birthday", "when": "this_month"}}),
+]  # fmt: skip
+CAMPAIGN_NAME = "冬のトリートメント20%オフ（VIP）"
+CAMPAIGN_TEXT = (
+    '{{ name | default("お客様") }}様\n'
+    "いつも花と緑をご利用いただきありがとうございます。\n"
+    "VIP会員様限定で、12月末までトリートメントを20%オフでご案内しております。\n"
+    "ご予約はこちらから → https://example.jp/salon/reserve?c=winter"
+)
+
+
+def seed_segments() -> dict[str, int]:
+    """Saved segments for the list, the builder and the campaign's target; name -> ID."""
+    from otodoke.segments.services import save_segment
+    from otodoke.workspaces.models import Workspace
+
+    workspace = Workspace.objects.get(slug="demo-salon")
+    return {
+        name: save_segment(
+            workspace, name=name, description=description, definition=definition, actor=None
+        ).pk
+        for name, description, definition in SEGMENTS
+    }
+
+
+def register_line_friends(emulator_url: str) -> None:
+    """The demo contacts' LINE friends exist in the emulator too, so a campaign reaches them.
+    (The emulator's control API takes snake_case keys: user_id, display_name, status.)"""
+    from otodoke.core.demo import demo_friends
+    from otodoke.workspaces.models import Workspace
+
+    workspace = Workspace.objects.get(slug="demo-salon")
+    friends = [
+        {"user_id": f.user_id, "display_name": f.display_name, "status": f.status}
+        for f in demo_friends(workspace, contacts=0)
+    ]
+    for start in range(0, len(friends), 1000):
+        httpx.post(
+            f"{emulator_url}/_emulator/channels/{CHANNEL_ID}/friends",
+            json={"friends": friends[start : start + 1000]},
+            timeout=30,
+        ).raise_for_status()
+
+
+def send_campaign_with_clicks(
+    emulator_url: str, segment_id: int, taps: int = 14
+) -> tuple[int, str]:
+    """Create, approve and send a campaign through the campaigns services and the real engine
+    (inline: no worker), then let `taps` recipients open its tracked link through the emulator's
+    control API. Returns the campaign ID and the user ID of a friend who tapped."""
+    from django.contrib.auth.models import User
+    from django.db import transaction
+    from django.utils import timezone
+
+    from otodoke.campaigns import engine, services
+    from otodoke.campaigns.models import Campaign, Delivery
+    from otodoke.tracking.models import Click, TrackedLink
+    from otodoke.workspaces.models import Workspace
+
+    workspace = Workspace.objects.get(slug="demo-salon")
+    owner = User.objects.get(username="owner")
+    with transaction.atomic():
+        campaign = services.create_campaign(
+            workspace,
+            name=CAMPAIGN_NAME,
+            messages=[{"type": "text", "text": CAMPAIGN_TEXT}],
+            target={"include": [{"segment": segment_id}], "exclude": []},
+            actor=owner,
+        )
+    services.approve_campaign(campaign, actor=User.objects.get(username="tanaka"))
+    delivery = services.send_campaign(campaign, actor=owner)
+    status = engine.run_delivery(delivery.pk)
+    if status != "done":
+        print("campaign delivery ended as", status, file=sys.stderr)  # noqa: T201
+
+    # Taps through the emulator: it records the tap and GETs our /r/<token> redirector.
+    control = f"{emulator_url}/_emulator/channels/{CHANNEL_ID}"
+    tapped: list[str] = []
+    for user_id in _recipients_of_campaign():
+        if len(tapped) == taps:
+            break
+        received = httpx.get(f"{control}/friends/{user_id}/messages", timeout=30).json()
+        record = received["received"][-1]
+        found = re.search(r"https?://\S+/r/\S+", record["messages"][0]["text"])
+        if not found:
+            continue
+        answer = httpx.post(
+            f"{control}/friends/{user_id}/open-link",
+            json={"url": found.group(0), "request_id": record["request_id"]},
+            timeout=30,
+        ).json()
+        if answer.get("status") == 302:
+            tapped.append(user_id)
+    if not tapped:
+        sys.exit("no tracked-link tap was recorded")
+
+    # The send is moved nine hours back and its taps spread over those hours, so the results
+    # chart shows a curve rather than one hour's spike.
+    shift = timedelta(hours=9)
+    delivery = Delivery.objects.get(pk=delivery.pk)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        created_at=delivery.created_at - shift,
+        frozen_at=delivery.frozen_at - shift if delivery.frozen_at else None,
+        started_at=delivery.started_at - shift if delivery.started_at else None,
+        finished_at=delivery.finished_at - shift if delivery.finished_at else None,
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(approved_at=timezone.now() - shift)
+    links = TrackedLink.objects.filter(campaign_id=campaign.pk)
+    for link in links:
+        TrackedLink.objects.filter(pk=link.pk).update(created_at=link.created_at - shift)
+    start = (delivery.started_at or delivery.created_at) - shift
+    offsets = [5, 12, 20, 31, 45, 58, 75, 110, 150, 200, 260, 330, 420, 500]
+    for click, minutes in zip(
+        Click.objects.filter(link__in=links).order_by("pk"), offsets, strict=False
+    ):
+        Click.objects.filter(pk=click.pk).update(clicked_at=start + timedelta(minutes=minutes))
+    return campaign.pk, tapped[0]
+
+
+def _recipients_of_campaign() -> list[str]:
+    """LINE user IDs that received the campaign's multicasts, in the order they were sent."""
+    from otodoke.campaigns.models import DeliveryRecipient, RecipientStatus
+
+    rows = (
+        DeliveryRecipient.objects.filter(
+            delivery__campaign__name=CAMPAIGN_NAME, status=RecipientStatus.SENT
+        )
+        .exclude(contact__line_user_id=None)
+        .order_by("pk")
+        .values_list("contact__line_user_id", flat=True)
+    )
+    return list(rows)
+
+
+def compose(segment_id: int) -> Callable[[Any], None]:
+    """Fill the composer as a staff member would and wait for the LINE-like preview."""
+
+    def fill(page: Any) -> None:
+        page.fill("input[name=name]", CAMPAIGN_NAME)
+        page.fill("textarea[name=m0-text]", CAMPAIGN_TEXT)
+        page.check(f"#target-fields input[name=include_segments][value='{segment_id}']")
+        # The first preview imports line-bot-sdk's models on the server, which takes seconds:
+        # wait for the bubble itself, so no later page's request runs while that import does.
+        page.wait_for_selector("[data-testid=preview-text]", timeout=60_000)
+        page.wait_for_load_state("networkidle")
+
+    return fill
+
+
 def check_japanese_font() -> None:
     """Without a Japanese font Chromium draws every kana and kanji as an empty box."""
     found = subprocess.run(
@@ -143,7 +327,9 @@ def main() -> int:
     from line_emulator.testing import running_emulator
 
     data_dir = Path(tempfile.mkdtemp(prefix="otodoke-screens-"))
-    configure(data_dir)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    configure(data_dir, base)
     channel = ChannelConfig(
         channel_id=CHANNEL_ID, access_token=TOKEN, channel_secret=SECRET,
         quota_type="limited", quota_value=1000,
@@ -152,6 +338,10 @@ def main() -> int:
     with running_emulator(EmulatorConfig(channels=[channel])) as emulator_url:
         job_id = seed(emulator_url, data_dir)
         use_quota(emulator_url)
+        register_line_friends(emulator_url)
+        segment_ids = seed_segments()
+        builder_segment = segment_ids[SEGMENTS[0][0]]
+        vip_segment = segment_ids[SEGMENTS[1][0]]
         from otodoke.contacts.models import Contact
 
         contact = (
@@ -160,11 +350,9 @@ def main() -> int:
             .order_by("-visit_count")
             .first()
         )
-        port = free_port()
         server = subprocess.Popen(  # noqa: S603 - our own entry point
             [sys.executable, "-m", "otodoke", "serve", "--port", str(port)], env=dict(os.environ)
         )
-        base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(100):
                 try:
@@ -172,12 +360,14 @@ def main() -> int:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.2)
+            # The tracked link's redirector is the web app's, so the taps need it running.
+            campaign_id, tapper = send_campaign_with_clicks(emulator_url, vip_segment)
             os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(
                     executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
                 )
-                shots = [
+                shots: list[tuple[Any, ...]] = [
                     ("owner", False, "/w/demo-salon/", "dashboard"),
                     ("owner", False, "/w/demo-salon/contacts/", "contacts"),
                     (
@@ -193,22 +383,55 @@ def main() -> int:
                     ("owner", False, "/w/demo-salon/settings/audit/", "settings-audit"),
                     ("viewer", False, "/w/demo-salon/contacts/", "contacts-viewer-masked"),
                     ("owner", True, "/w/demo-salon/", "dashboard-phone"),
+                    ("owner", False, "/w/demo-salon/segments/", "segments"),
+                    (
+                        "owner",
+                        False,
+                        f"/w/demo-salon/segments/{builder_segment}/",
+                        "segments-builder",
+                    ),
+                    (
+                        "owner",
+                        False,
+                        "/w/demo-salon/campaigns/new/",
+                        "campaign-composer",
+                        compose(vip_segment),
+                    ),
+                    (
+                        "owner",
+                        False,
+                        f"/w/demo-salon/campaigns/{campaign_id}/",
+                        "campaign-results",
+                    ),
+                    (
+                        None,
+                        False,
+                        f"{emulator_url}/_emulator/phone/{CHANNEL_ID}/{tapper}",
+                        "emulator-phone",
+                    ),
                 ]
-                for username, phone, path, name in shots:
+                for username, phone, path, name, *prepare in shots:
                     viewport = (
                         {"width": 390, "height": 844} if phone else {"width": 1280, "height": 860}
                     )
+                    if name == "emulator-phone":  # one message: the rest would be empty blue
+                        viewport = {"width": 1280, "height": 300}
                     context = browser.new_context(locale="ja-JP", viewport=viewport)  # type: ignore[arg-type]
                     page = context.new_page()
-                    page.goto(f"{base}/login/")
-                    page.fill("input[name=username]", username)
-                    page.fill("input[name=password]", PASSWORD)
-                    page.click("button[type=submit]")
-                    page.wait_for_load_state()
-                    page.goto(f"{base}{path}")
+                    if username is not None:
+                        page.goto(f"{base}/login/")
+                        page.fill("input[name=username]", username)
+                        page.fill("input[name=password]", PASSWORD)
+                        page.click("button[type=submit]")
+                        page.wait_for_load_state()
+                    page.goto(path if path.startswith("http") else f"{base}{path}")
                     page.wait_for_load_state("networkidle")
-                    # Long lists are cut at the window: the top of the page is what people see.
-                    full = not phone and not name.startswith("contacts")
+                    for step in prepare:
+                        step(page)
+                    page.evaluate("window.scrollTo(0, 0)")  # filling a form scrolls it
+                    # Long lists and the composer are cut at the window: the top of the page
+                    # (for the composer: the message beside its preview) is what people see.
+                    full = not phone and not name.startswith(("contacts", "campaign-composer"))
                     page.screenshot(path=str(OUT / f"{name}.png"), full_page=full)
                     print("captured", name)  # noqa: T201
                     context.close()
