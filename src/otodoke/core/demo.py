@@ -132,8 +132,8 @@ def register_friends(emulator_url: str, channel_id: str, friends: Iterable[DemoF
         for friend in friends:
             batch.append(
                 {
-                    "userId": friend.user_id,
-                    "displayName": friend.display_name,
+                    "user_id": friend.user_id,
+                    "display_name": friend.display_name,
                     "status": friend.status,
                 }
             )

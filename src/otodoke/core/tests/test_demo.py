@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -65,6 +66,7 @@ def test_demo_starts_everything_on_a_fresh_data_folder(tmp_path: Path) -> None:
 
         channels = httpx.get(f"http://127.0.0.1:{emulator_port}/_emulator/channels").json()
         assert channels, "the demo registered its channel in the emulator"
+        _assert_emulator_friends_are_the_demo_contacts(tmp_path, emulator_port)
     finally:
         demo.send_signal(signal.SIGINT)
         try:
@@ -74,6 +76,22 @@ def test_demo_starts_everything_on_a_fresh_data_folder(tmp_path: Path) -> None:
             output = demo.communicate()[0].decode()
     assert "owner /" in output, output[-2000:]
     assert demo.returncode == 0, output[-2000:]
+
+
+def _assert_emulator_friends_are_the_demo_contacts(data_dir: Path, emulator_port: int) -> None:
+    """The emulator's friends must be the demo's own contacts, or demo campaigns would reach
+    simulated phones nobody can find in Otodoke."""
+    with sqlite3.connect(data_dir / "otodoke.sqlite3") as db:
+        expected = {
+            row[0]
+            for row in db.execute(
+                "SELECT line_user_id FROM contacts_contact WHERE line_status = 'following'"
+            )
+        }
+    assert len(expected) > 50
+    url = f"http://127.0.0.1:{emulator_port}/_emulator/channels/2000000001/friends"
+    listed = httpx.get(url, params={"status": "following", "limit": 100000}).json()
+    assert {friend["user_id"] for friend in listed["friends"]} == expected
 
 
 @pytest.mark.parametrize("command", [["--help"], ["emulator", "--help"], ["workspace", "--help"]])
