@@ -9,6 +9,7 @@ limit, e.g. ``messages[0].text: 5,012 characters (UTF-16) — LINE allows 5,000`
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -182,17 +183,28 @@ def _check_limits(c: _Checker, message: dict[str, Any], path: str) -> None:
         c.text(sender, "iconUrl", f"{path}.sender", URL_MAX)
 
 
+_SDK_IMPORT = threading.Lock()
+
+
+def _sdk_message_model() -> Any:
+    """line-bot-sdk's Message model, imported on first use: it takes seconds to import, and
+    workers that only send already-validated payloads never need it. The lock matters: two
+    request threads importing the package at once made one of them see a half-initialised
+    `linebot.v3` and fail with a 500 (seen when the composer's preview and the campaign page
+    were the first requests of a new server process)."""
+    with _SDK_IMPORT:
+        from linebot.v3.messaging.models.message import Message
+
+    return Message
+
+
 def _check_shape(c: _Checker, message: Any, path: str) -> None:
     """line-bot-sdk's models: required fields, types and the `type` discriminator."""
     if not isinstance(message, dict):
         c.add(path, _("must be a JSON object"))
         return
-    # Imported here: line-bot-sdk's models take seconds to import, and workers that only send
-    # already-validated payloads never need them.
-    from linebot.v3.messaging.models.message import Message
-
     try:
-        Message.from_dict(message)
+        _sdk_message_model().from_dict(message)
     except ValueError as exc:  # pydantic v1 ValidationError is a ValueError
         errors = getattr(exc, "errors", None)
         if callable(errors):
