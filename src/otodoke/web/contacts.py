@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from otodoke.campaigns.models import DeliveryKind, DeliveryRecipient, ExclusionReason
 from otodoke.contacts.models import (
     CUSTOM_KIND_PREFIX,
     Contact,
@@ -153,4 +154,38 @@ def contact_events(contact: Contact, *, limit: int = 100) -> list[EventLine]:
     return [
         EventLine(e.occurred_at, event_label(e.kind), e.amount, dict(e.properties or {}))
         for e in events
+    ]
+
+
+@dataclass(frozen=True)
+class ReceivedCampaign:
+    campaign_id: int
+    name: str
+    status: str  # the recipient's outcome, translated
+    reason: str
+    at: datetime | None
+
+
+def contact_campaigns(contact: Contact, *, limit: int = 20) -> list[ReceivedCampaign]:
+    """The campaigns this contact was a recipient of (live sends only), newest first, with
+    what happened to them: sent, failed or excluded and why."""
+    reasons = dict(ExclusionReason.choices)
+    rows = (
+        DeliveryRecipient.objects.filter(
+            contact_id=contact.pk,
+            delivery__kind=DeliveryKind.LIVE,
+            delivery__campaign__workspace_id=contact.workspace_id,
+        )
+        .select_related("delivery__campaign")
+        .order_by("-delivery__created_at", "-id")[:limit]
+    )
+    return [
+        ReceivedCampaign(
+            campaign_id=row.delivery.campaign_id,
+            name=row.delivery.campaign.name,
+            status=row.get_status_display(),
+            reason=str(reasons.get(row.reason, row.reason)),
+            at=row.sent_at,
+        )
+        for row in rows
     ]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from otodoke.contacts.models import Contact, Event, ImportJob, ImportStatus, LineStatus
 from otodoke.contacts.tagging import add_tags
@@ -158,3 +158,41 @@ def test_mapping_page_refuses_foreign_file_names(client_as: Callable[[Role], Cli
         "/w/salon/contacts/import/map/", {"kind": "contacts", "f": "../../keys.json"}
     )
     assert response.status_code == 400
+
+
+def test_contact_page_lists_the_campaigns_the_contact_received(
+    workspace: Workspace, client_as: Callable[[Role], Client]
+) -> None:
+    from otodoke.campaigns.models import (
+        Campaign,
+        Delivery,
+        DeliveryKind,
+        DeliveryRecipient,
+        ExclusionReason,
+        RecipientStatus,
+    )
+
+    contact = Contact.objects.create(workspace=workspace, external_id="C-9", name="山田花子")
+    sent = Campaign.objects.create(workspace=workspace, name="冬のキャンペーン", messages=[])
+    skipped = Campaign.objects.create(workspace=workspace, name="春のお知らせ", messages=[])
+    test_only = Campaign.objects.create(workspace=workspace, name="テストだけ", messages=[])
+    for campaign, status, reason in [
+        (sent, RecipientStatus.SENT, ""),
+        (skipped, RecipientStatus.EXCLUDED, ExclusionReason.BLOCKED),
+    ]:
+        delivery = Delivery.objects.create(campaign=campaign, kind=DeliveryKind.LIVE)
+        DeliveryRecipient.objects.create(
+            delivery=delivery, contact=contact, status=status, reason=reason
+        )
+    test_delivery = Delivery.objects.create(campaign=test_only, kind=DeliveryKind.TEST)
+    DeliveryRecipient.objects.create(
+        delivery=test_delivery, contact=contact, status=RecipientStatus.SENT
+    )
+
+    page = client_as(Role.VIEWER).get(f"/w/{workspace.slug}/contacts/{contact.pk}/")
+
+    html = page.content.decode()
+    assert "冬のキャンペーン" in html and "春のお知らせ" in html
+    assert "テストだけ" not in html  # test sends are staff checks, not campaigns received
+    with translation.override("ja"):
+        assert str(ExclusionReason.BLOCKED.label) in html

@@ -54,6 +54,7 @@ def contact_detail(request: HttpRequest, access: WorkspaceAccess, contact_id: in
         "card": queries.contact_card(contact, show_pii=access.can(Permission.VIEW_PII)),
         "tags": queries.contact_tags(contact),
         "events": queries.contact_events(contact),
+        "campaigns": queries.contact_campaigns(contact),
     }
     return render_page(request, "web/contacts/detail.html", context)
 
