@@ -24,7 +24,7 @@ from line_emulator.webhooks import webhook_sender
 ENDPOINT_MAX_LENGTH = 500
 
 
-def _endpoint(body: dict[str, Any], default: str) -> str:
+def _endpoint(body: dict[str, Any], default: str | None) -> str:
     value = body.get("endpoint")
     if value is None:
         if not default:

@@ -132,7 +132,9 @@ class WebhookSender:
         await self._post(channel, url, body, attempt)
         return attempt
 
-    async def _post(self, channel: Channel, url: str, body: bytes, attempt: WebhookAttempt) -> None:
+    async def _post(
+        self, channel: Channel, url: str | None, body: bytes, attempt: WebhookAttempt
+    ) -> None:
         """One signed POST of `body` to `url`, its outcome written into `attempt` (error None
         when the bot answered 2xx in time)."""
         if not url:

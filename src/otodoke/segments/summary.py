@@ -68,8 +68,8 @@ def _node(
     if isinstance(node, s.Not):
         return _("not %(condition)s") % {"condition": sub(node.condition)}
     if isinstance(node, s.GenderIs):
-        labels = dict(Gender.choices)
-        names = _(", ").join(str(labels.get(v, v)) for v in node.values)
+        genders = dict(Gender.choices)
+        names = _(", ").join(str(genders.get(v, v)) for v in node.values)
         return _("Gender: %(values)s") % {"values": names}
     if isinstance(node, s.AgeBetween):
         return _("Age %(range)s") % {"range": _range(node.min, node.max, _(" years"))}

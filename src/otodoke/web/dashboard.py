@@ -101,6 +101,6 @@ def recent_campaigns(workspace: Workspace, *, limit: int = 5) -> list[RecentCamp
     rows = []
     for campaign in campaigns:
         delivery = deliveries.get(campaign.pk)
-        count = delivery.clickers if delivery is not None else 0  # type: ignore[attr-defined]
+        count = delivery.clickers if delivery is not None else 0
         rows.append(RecentCampaign(campaign, delivery, count))
     return rows

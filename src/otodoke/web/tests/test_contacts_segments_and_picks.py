@@ -82,7 +82,7 @@ def test_segment_filter_combines_with_search_and_ignores_other_workspaces_segmen
 ) -> None:
     segment = tokyo(workspace)
     viewer = client_as(Role.VIEWER)
-    page = viewer.get(LIST, {"segment": segment.pk, "q": "花子"}).content.decode()
+    page = viewer.get(LIST, {"segment": str(segment.pk), "q": "花子"}).content.decode()
     assert row_names(page) == ["山田花子"]
 
     other = other_shop()

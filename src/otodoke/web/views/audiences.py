@@ -115,7 +115,7 @@ def audience_from_contacts(request: HttpRequest, access: WorkspaceAccess) -> Htt
     for field, errors in form.errors.items():
         label = form.fields[field].label if field in form.fields else None
         for error in errors:
-            messages.error(request, f"{label}: {error}" if label else error)
+            messages.error(request, f"{label}: {error}" if label else str(error))
     # Back to the list as it was filtered; the query string is re-encoded, never echoed.
     back = QueryDict(form.data.get("back", "")).urlencode()
     target = reverse("web:contacts", args=[access.workspace.slug])
