@@ -15,7 +15,6 @@ from otodoke.web import contacts as queries
 from otodoke.web import imports
 from otodoke.web.access import WorkspaceAccess, workspace_view
 from otodoke.web.forms_contacts import (
-    AudiencePickForm,
     ContactFilterForm,
     ImportUploadForm,
     MappingForm,
@@ -57,7 +56,6 @@ def contact_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
         "query": query.urlencode(),
         "segment": chosen.segment,
         "segment_problem": segment_problem,
-        "pick_form": AudiencePickForm(),
     }
     return render_page(request, "web/contacts/list.html", context, partial="rows")
 
