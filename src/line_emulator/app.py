@@ -33,6 +33,7 @@ ROUTE_MODULES: list[str] = [
     "line_emulator.insight",
     "line_emulator.richmenu",
     "line_emulator.accounts",
+    "line_emulator.webhook_routes",
 ]
 
 

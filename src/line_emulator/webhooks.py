@@ -117,12 +117,29 @@ class WebhookSender:
             ensure_ascii=False,
             separators=(",", ":"),
         ).encode()
-        url = channel.config.webhook_url
         attempt = WebhookAttempt(emulator.now(), is_redelivery, None, None)
         delivery.attempts.append(attempt)
+        await self._post(channel, channel.config.webhook_url, body, attempt)
+        return attempt.error is None
+
+    async def check_endpoint(self, channel: Channel, url: str) -> WebhookAttempt:
+        """LINE's "Verify": a signed POST with no events (a connectivity check the bot must
+        answer 2xx), recorded nowhere; the caller reports the outcome."""
+        body = json.dumps(
+            {"destination": channel.config.bot_user_id, "events": []}, separators=(",", ":")
+        ).encode()
+        attempt = WebhookAttempt(self.emulator.now(), False, None, None)
+        await self._post(channel, url, body, attempt)
+        return attempt
+
+    async def _post(
+        self, channel: Channel, url: str | None, body: bytes, attempt: WebhookAttempt
+    ) -> None:
+        """One signed POST of `body` to `url`, its outcome written into `attempt` (error None
+        when the bot answered 2xx in time)."""
         if not url:
             attempt.error, attempt.detail = "could_not_connect", "no webhook URL is set"
-            return False
+            return
         headers = {
             "content-type": "application/json; charset=utf-8",
             "x-line-signature": sign(channel.config.channel_secret, body),
@@ -130,19 +147,20 @@ class WebhookSender:
         }
         try:
             response = await self.client.post(
-                url, content=body, headers=headers, timeout=emulator.config.webhook.timeout_seconds
+                url,
+                content=body,
+                headers=headers,
+                timeout=self.emulator.config.webhook.timeout_seconds,
             )
         except httpx.TimeoutException as exc:
             attempt.error, attempt.detail = "request_timeout", type(exc).__name__
-            return False
+            return
         except httpx.TransportError as exc:
             attempt.error, attempt.detail = "could_not_connect", str(exc) or type(exc).__name__
-            return False
+            return
         attempt.status_code = response.status_code
         if not 200 <= response.status_code < 300:
             attempt.error = "error_status_code"
-            return False
-        return True
 
     def _renew_reply_tokens(self, delivery: WebhookDelivery) -> None:
         now = self.emulator.now()

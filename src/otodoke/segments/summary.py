@@ -10,6 +10,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from otodoke.contacts.models import Gender
 from otodoke.segments import schema as s
 
 
@@ -67,7 +68,9 @@ def _node(
     if isinstance(node, s.Not):
         return _("not %(condition)s") % {"condition": sub(node.condition)}
     if isinstance(node, s.GenderIs):
-        return _("Gender: %(values)s") % {"values": _(", ").join(_(v) for v in node.values)}
+        genders = dict(Gender.choices)
+        names = _(", ").join(str(genders.get(v, v)) for v in node.values)
+        return _("Gender: %(values)s") % {"values": names}
     if isinstance(node, s.AgeBetween):
         return _("Age %(range)s") % {"range": _range(node.min, node.max, _(" years"))}
     if isinstance(node, s.BirthMonth):

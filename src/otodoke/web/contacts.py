@@ -21,6 +21,8 @@ from otodoke.contacts.models import (
     LineStatus,
     Tag,
 )
+from otodoke.segments.models import Segment
+from otodoke.segments.services import contacts_matching
 from otodoke.web.pii import mask_email, mask_line_user_id, mask_phone
 from otodoke.workspaces.models import Workspace
 
@@ -31,14 +33,21 @@ class ContactFilter:
     line_status: str = ""
     tag: str = ""
     consent: str = ""  # "" | "yes" | "no"
+    segment: Segment | None = None
 
 
 def search_contacts(
     workspace: Workspace, query: ContactFilter, *, include_pii: bool
 ) -> QuerySet[Contact]:
     """Contacts matching the filter, most recently updated first. Phone, e-mail and LINE user
-    ID are searchable only with `include_pii`: a hit would otherwise confirm a number."""
-    contacts = Contact.objects.in_workspace(workspace)
+    ID are searchable only with `include_pii`: a hit would otherwise confirm a number.
+
+    A saved segment narrows the list to whom it matches now, compiled by the segments service
+    like a send would; a definition that no longer compiles raises `DefinitionError`."""
+    if query.segment is not None:
+        contacts = contacts_matching(workspace, query.segment)
+    else:
+        contacts = Contact.objects.in_workspace(workspace)
     if text := query.q.strip():
         match = (
             Q(name__icontains=text)
@@ -63,6 +72,10 @@ def search_contacts(
 
 def tag_names(workspace: Workspace) -> list[str]:
     return list(Tag.objects.filter(workspace=workspace).values_list("name", flat=True))
+
+
+def segment_choices(workspace: Workspace) -> QuerySet[Segment]:
+    return Segment.objects.filter(workspace=workspace).order_by("name", "id")
 
 
 @dataclass(frozen=True)

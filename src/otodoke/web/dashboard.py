@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
-from django.apps import apps
-from django.db.models import Count
-from django.db.models.functions import TruncDate
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from otodoke.campaigns.models import Campaign, Delivery, DeliveryKind
 from otodoke.contacts.models import Contact
+from otodoke.tracking.models import Click
 from otodoke.web.charts import DayPoint
 from otodoke.workspaces.models import Workspace
 
@@ -64,10 +64,43 @@ def friend_series(
     ]
 
 
-def recent_campaigns(workspace: Workspace, *, limit: int = 5) -> list[Any] | None:
-    """The latest campaigns once the campaigns app exists; None hides the panel until then."""
-    if not apps.is_installed("otodoke.campaigns"):
-        return None
-    campaign_model = apps.get_model("campaigns", "Campaign")
-    queryset = campaign_model.objects.filter(workspace=workspace).order_by("-created_at")
-    return list(queryset[:limit])
+@dataclass(frozen=True)
+class RecentCampaign:
+    campaign: Campaign
+    # The live send (None for drafts and scheduled campaigns): its sent/failed/excluded counts.
+    delivery: Delivery | None
+    # Contacts who clicked a link of the live send at least once (anonymous clicks left out).
+    clickers: int
+
+
+def recent_campaigns(workspace: Workspace, *, limit: int = 5) -> list[RecentCampaign]:
+    """The latest campaigns with their results, in two queries: the campaigns, then their live
+    deliveries with the unique clickers counted by a subquery. Only links created for the live
+    send count, like the campaign page (staff's taps on a test send are not results)."""
+    campaigns = list(
+        Campaign.objects.filter(workspace=workspace).order_by("-created_at", "-id")[:limit]
+    )
+    clickers = (
+        Click.objects.filter(
+            link__workspace=workspace,
+            link__campaign_id=OuterRef("campaign_id"),
+            link__created_at__gte=OuterRef("created_at"),
+            contact__isnull=False,
+        )
+        .order_by()
+        .values("link__campaign_id")
+        .annotate(n=Count("contact_id", distinct=True))
+        .values("n")[:1]
+    )
+    deliveries = {
+        d.campaign_id: d
+        for d in Delivery.objects.filter(campaign__in=campaigns, kind=DeliveryKind.LIVE).annotate(
+            clickers=Coalesce(Subquery(clickers), 0)
+        )
+    }
+    rows = []
+    for campaign in campaigns:
+        delivery = deliveries.get(campaign.pk)
+        count = delivery.clickers if delivery is not None else 0
+        rows.append(RecentCampaign(campaign, delivery, count))
+    return rows

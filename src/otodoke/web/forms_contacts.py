@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from otodoke.contacts.models import ImportKind, LineStatus
+from otodoke.segments.models import Segment
 from otodoke.web.contacts import ContactFilter
 from otodoke.web.imports import IGNORE, MappingProposal
 
@@ -61,17 +63,58 @@ class ContactFilterForm(forms.Form):
         required=False,
         choices=[("", _("Any")), ("yes", _("Consented")), ("no", _("Opted out"))],
     )
+    segment = forms.ModelChoiceField(
+        label=_("Segment"), required=False, queryset=Segment.objects.none(), empty_label=_("Any")
+    )
 
-    def __init__(self, *args: Any, tags: list[str], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, tags: list[str], segments: QuerySet[Segment], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         tag_field = self.fields["tag"]
         assert isinstance(tag_field, forms.ChoiceField)
         tag_field.choices = [("", _("Any")), *((t, t) for t in tags)]
+        segment_field = self.fields["segment"]
+        assert isinstance(segment_field, forms.ModelChoiceField)
+        segment_field.queryset = segments
 
     def to_filter(self) -> ContactFilter:
         if not self.is_valid():
             return ContactFilter()
-        return ContactFilter(**{k: v or "" for k, v in self.cleaned_data.items()})
+        data = dict(self.cleaned_data)
+        segment = data.pop("segment", None)
+        return ContactFilter(segment=segment, **{k: v or "" for k, v in data.items()})
+
+
+class PickedContactsField(forms.Field):
+    """The contact IDs ticked in the list (checkboxes named like the field), as sorted ints."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "required": _("Tick at least one contact in the list."),
+        "invalid": _("Tick contacts in the list."),
+    }
+
+    def to_python(self, value: Any) -> list[int]:
+        if not value:
+            return []
+        try:
+            return sorted({int(v) for v in value})
+        except (TypeError, ValueError) as exc:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from exc
+
+    def validate(self, value: Any) -> None:
+        if self.required and not value:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+
+
+class AudiencePickForm(forms.Form):
+    """ "Create an audience from the selected contacts" under the contact list."""
+
+    name = forms.CharField(label=_("Audience name"), max_length=200)
+    contact_ids = PickedContactsField(label=_("Selected contacts"))
+    # The list's own filters, so the page comes back as it was after a refusal.
+    back = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
 
 
 class ImportUploadForm(forms.Form):

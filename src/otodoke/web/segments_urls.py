@@ -23,6 +23,11 @@ urlpatterns = [
     ),
     path("audiences/", audiences.audience_list, name="audiences"),
     path("audiences/upload/", audiences.audience_upload, name="audience_upload"),
+    path(
+        "audiences/from-contacts/",
+        audiences.audience_from_contacts,
+        name="audience_from_contacts",
+    ),
     path("audiences/<int:audience_id>/", audiences.audience_detail, name="audience"),
     path(
         "audiences/<int:audience_id>/export/",

@@ -1,5 +1,6 @@
-"""Audiences: create from an uploaded LINE user-ID file or a segment snapshot, list, get, export
-for LINE's upload screens. Everything goes through `otodoke.segments.audiences` / `.exports`."""
+"""Audiences: create from an uploaded LINE user-ID file, a segment snapshot or a manual pick of
+contact IDs; list, get, export for LINE's upload screens. Everything goes through
+`otodoke.segments.audiences` / `.exports`."""
 
 from __future__ import annotations
 
@@ -21,7 +22,13 @@ from otodoke.api.auth import require
 from otodoke.api.errors import COMMON_ERRORS, ApiError, ErrorOut
 from otodoke.api.pagination import page
 from otodoke.api.routers.segments import Definition, PageParams, definition_error, get_segment
-from otodoke.segments.audiences import create_audience_from_file, create_audience_from_segment
+from otodoke.api.schemas import MAX_BULK_ITEMS
+from otodoke.contacts.models import Contact
+from otodoke.segments.audiences import (
+    create_audience_from_contacts,
+    create_audience_from_file,
+    create_audience_from_segment,
+)
 from otodoke.segments.exports import ExportKind, ExportSource, export_contacts
 from otodoke.segments.models import Audience
 from otodoke.segments.schema import DefinitionError
@@ -30,6 +37,7 @@ from otodoke.workspaces.roles import Permission
 
 router = Router()
 
+DB_ID = Annotated[int, Field(ge=1, le=2**63 - 1)]
 AudienceName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
 ]
@@ -75,6 +83,15 @@ class FromSegmentIn(Schema):
         if (self.segment_id is None) == (self.definition is None):
             raise ValueError(_("Give segment_id or definition, not both"))
         return self
+
+
+class FromContactsIn(Schema):
+    name: AudienceName
+    contact_ids: list[DB_ID] = Field(
+        min_length=1,
+        max_length=MAX_BULK_ITEMS,
+        description="Contacts of this workspace; repeats count once. Larger lists: /upload.",
+    )
 
 
 class ExportIn(Schema):
@@ -177,6 +194,37 @@ def audience_from_segment(request: HttpRequest, payload: FromSegmentIn) -> Statu
         )
     except DefinitionError as exc:
         raise definition_error(exc) from exc
+    return Status(201, audience_out(audience))
+
+
+@router.post(
+    "/from-contacts",
+    response={201: AudienceOut, **COMMON_ERRORS},
+    summary="Freeze a hand-picked list of contacts",
+    description="A manual pick of up to 1,000 contacts by ID. Every ID must be a contact of "
+    "this workspace: otherwise nothing is created and the answer is 422 with the path of "
+    "each unknown ID (`contact_ids[2]`).",
+)
+def audience_from_contacts(request: HttpRequest, payload: FromContactsIn) -> Status[AudienceOut]:
+    caller = require(request, Permission.EDIT)
+    known = set(
+        Contact.objects.in_workspace(caller.workspace)
+        .filter(pk__in=payload.contact_ids)
+        .values_list("pk", flat=True)
+    )
+    missing = [
+        (f"contact_ids[{i}]", _("No such contact"))
+        for i, pk in enumerate(payload.contact_ids)
+        if pk not in known
+    ]
+    if missing:
+        raise ApiError(422, _("The request is not valid"), details=missing)
+    audience = create_audience_from_contacts(
+        caller.workspace,
+        name=payload.name,
+        contact_ids=payload.contact_ids,
+        actor=None,  # the token's write scope was checked above
+    )
     return Status(201, audience_out(audience))
 
 

@@ -97,6 +97,47 @@ def test_from_segment_list_and_get(api: Callable[..., ApiClient], workspace: Wor
     assert client.get(f"/api/v1/audiences/{stranger.pk}").status_code == 404
 
 
+def test_from_contacts_freezes_exactly_the_picked_contacts(
+    api: Callable[..., ApiClient], workspace: Workspace
+) -> None:
+    people = _people(workspace)
+    picked = [people[2].pk, people[0].pk, people[2].pk]  # a repeat counts once
+    response = api("write").post(
+        "/api/v1/audiences/from-contacts", {"name": "手で選んだ", "contact_ids": picked}
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["name"], body["source"], body["size"]) == ("手で選んだ", "manual", 2)
+    audience = Audience.objects.get(pk=body["id"], workspace=workspace)
+    members = audience.members.values_list("contact_id", flat=True)
+    assert sorted(members) == sorted([people[0].pk, people[2].pk])
+
+
+def test_from_contacts_rejects_foreign_and_unknown_ids_by_path(
+    api: Callable[..., ApiClient], workspace: Workspace
+) -> None:
+    people = _people(workspace)
+    stranger = Contact.objects.create(workspace=make_workspace("Other"), external_id="X")
+    client = api("write")
+    response = client.post(
+        "/api/v1/audiences/from-contacts",
+        {"name": "x", "contact_ids": [people[0].pk, stranger.pk, 2**40]},
+    )
+    assert response.status_code == 422
+    error = error_of(response)
+    assert error["code"] == "validation_error"
+    assert [d["path"] for d in error["details"]] == ["contact_ids[1]", "contact_ids[2]"]
+    assert not Audience.objects.exists()
+
+    empty = client.post("/api/v1/audiences/from-contacts", {"name": "x", "contact_ids": []})
+    assert [d["path"] for d in error_of(empty)["details"]] == ["contact_ids"]
+    read_only = api("read").post(
+        "/api/v1/audiences/from-contacts", {"name": "x", "contact_ids": [people[0].pk]}
+    )
+    assert read_only.status_code == 403
+    assert not Audience.objects.exists()
+
+
 def _audience(workspace: Workspace) -> Audience:
     people = _people(workspace)
     audience = Audience.objects.create(workspace=workspace, name="A", source="manual")

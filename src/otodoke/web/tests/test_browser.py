@@ -11,6 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from otodoke.contacts.models import Contact, LineStatus
+from otodoke.segments.services import save_segment
 from otodoke.testing.processes import otodoke
 from otodoke.web.tests.conftest import SECRET, TOKEN
 from otodoke.workspaces.models import Workspace
@@ -124,6 +125,36 @@ def test_import_through_the_ui_shows_progress_and_the_error_report(
     expect(report.get_by_role("row")).to_have_count(2)  # header + the one bad line
     expect(report.get_by_role("cell", name="22", exact=True)).to_be_visible()
     assert Contact.objects.filter(workspace=workspace).count() == 20
+
+
+def test_operator_filters_by_segment_and_picks_contacts_into_an_audience(
+    workspace: Workspace, page_as: Callable[..., Page]
+) -> None:
+    people = [("山田花子", "東京都"), ("佐藤太郎", "東京都"), ("大阪次郎", "大阪府")]
+    for name, prefecture in people:
+        Contact.objects.create(workspace=workspace, name=name, prefecture=prefecture)
+    definition = {"version": 1, "where": {"kind": "prefecture", "values": ["東京都"]}}
+    save_segment(workspace, name="東京のお客様", definition=definition, actor=None)
+
+    page = page_as(Role.OPERATOR)
+    page.get_by_role("navigation", name="メインメニュー").get_by_role("link", name="連絡先").click()
+    expect(page.get_by_test_id("contact-row")).to_have_count(3)
+    page.locator("select[name=segment]").select_option(label="東京のお客様")
+    rows = page.get_by_test_id("contact-row")
+    expect(rows).to_have_count(2)  # htmx swapped the rows in place
+    expect(page.get_by_test_id("open-in-builder")).to_be_visible()
+
+    rows.filter(has_text="佐藤太郎").get_by_test_id("pick").check()
+    page.locator("#pick-name").fill("店頭イベント")
+    page.get_by_test_id("pick-create").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("店頭イベント")
+    expect(page.get_by_test_id("audience-size")).to_have_text("1")
+    expect(page.get_by_text("佐藤太郎")).to_be_visible()
+    expect(page.get_by_text("山田花子")).to_have_count(0)
+
+    page.go_back()
+    page.get_by_test_id("open-in-builder").click()
+    expect(page.get_by_test_id("segment-count")).to_have_text("2")
 
 
 def test_phone_layout_keeps_navigation_reachable(page_as: Callable[..., Page]) -> None:

@@ -1,7 +1,7 @@
 """The newcomer's path in a real browser (issue 6's "Done when"), in Japanese: import customers,
-target a segment, compose a personalised message with a tracked link, test send, send, watch
-the progress, see the message on a friend's phone in the LINE emulator, tap the link and find
-the click in the results. Plus the approval rule as the operator sees it.
+build a segment and watch its count, compose a personalised message with a tracked link, test
+send, send, watch the progress, see the message on a friend's phone in the LINE emulator, tap
+the link and find the click in the results. Plus the approval rule as the operator sees it.
 
 LINE is the emulator over real HTTP; jobs run in a real `otodoke worker` process. Buttons
 whose wording is new are found by test id, so the test does not break when the translators
@@ -27,7 +27,6 @@ from line_emulator.testing import TEST_CHANNEL_ID, TEST_SECRET, TEST_TOKEN, Emul
 from otodoke.campaigns import services
 from otodoke.campaigns.models import Campaign
 from otodoke.contacts.models import Contact, LineStatus
-from otodoke.segments.services import save_segment
 from otodoke.testing.processes import process_env
 from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.roles import Role
@@ -131,13 +130,24 @@ def test_newcomers_path_from_csv_to_a_tracked_click(
     following = Contact.objects.filter(workspace=on_emulator, line_status=LineStatus.FOLLOWING)
     wait_for(lambda: following.count() == 3)
 
-    # 2. The segment "customers in Tokyo". U2's segment builder has not landed in main yet, so
-    # it is created through the segments service; switch to the builder once it is there.
-    definition = {"version": 1, "where": {"kind": "prefecture", "values": ["東京都"]}}
-    save_segment(on_emulator, name="東京のお客様", definition=definition, actor=None)
+    # 2. The segment "customers in Tokyo", built in the segment builder: the live count starts
+    # at everyone and follows the condition; 鈴木 has no LINE ID, so two are reachable.
+    menu = page.get_by_role("navigation", name="メインメニュー")
+    menu.get_by_role("link", name="セグメント").click()
+    page.get_by_test_id("new-segment").click()
+    count, reachable = page.get_by_test_id("segment-count"), page.get_by_test_id("reachable-count")
+    expect(count).to_have_text("4")
+    page.get_by_test_id("add-condition").select_option("prefecture")  # starts as 東京都
+    expect(count).to_have_text("3")
+    expect(reachable).to_have_text("2")
+    expect(page.get_by_test_id("segment-summary")).to_have_text("都道府県: 東京都")
+    page.get_by_label(re.compile("Segment name|セグメント名")).fill("東京のお客様")
+    page.get_by_test_id("save").click()
+    row = page.get_by_test_id("segment-row").filter(has_text="東京のお客様")
+    expect(row.get_by_test_id("segment-row-count")).to_contain_text("3")
 
     # 3. Compose: personalised text, a Flex button with a link, the segment; see its count.
-    page.get_by_role("navigation", name="メインメニュー").get_by_role("link", name="配信").click()
+    menu.get_by_role("link", name="配信").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("配信")
     page.get_by_test_id("new-campaign").click()
     page.locator("#id_name").fill("春のセール")

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from line_emulator.config import ChannelConfig, EmulatorConfig
 from line_emulator.testing import running_emulator
+from otodoke.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryKind
 from otodoke.contacts.models import Contact, LineStatus
+from otodoke.tracking.models import Click, TrackedLink
 from otodoke.web.charts import friend_chart, gauge
-from otodoke.web.dashboard import friend_counts, friend_series
+from otodoke.web.dashboard import friend_counts, friend_series, recent_campaigns
 from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.roles import Role
 
@@ -54,10 +59,74 @@ def test_chart_scales_the_busiest_day_to_the_frame(workspace: Workspace) -> None
 def test_dashboard_renders_counts(
     workspace: Workspace, client_as: Callable[[Role], Client]
 ) -> None:
-    add_friend(workspace, 1, status=LineStatus.FOLLOWING, at=timezone.now())
+    now = timezone.now()
+    for n in range(3):
+        add_friend(workspace, n, status=LineStatus.FOLLOWING, at=now)
+    add_friend(workspace, 7, status=LineStatus.BLOCKED, at=now)
     page = client_as(Role.VIEWER).get("/w/salon/").content.decode()
-    assert "友だち" in page
+    assert re.search(r'data-testid="following">.*?<strong>3</strong>', page, re.S)
+    assert re.search(r'data-testid="blocked">.*?<strong>1</strong>', page, re.S)
+    assert re.search(r'data-testid="contacts">.*?<strong>4</strong>', page, re.S)
     assert 'hx-get="/w/salon/dashboard/quota/"' in page
+
+
+def _clicks(link: TrackedLink, *contacts: Contact | None) -> None:
+    for contact in contacts:
+        Click.objects.create(link=link, contact=contact, clicked_at=timezone.now())
+
+
+def test_recent_campaigns_show_their_results_and_unique_clickers(
+    workspace: Workspace, client_as: Callable[[Role], Client]
+) -> None:
+    hanako, taro, staff = (
+        add_friend(workspace, n, status=LineStatus.FOLLOWING, at=timezone.now()) for n in (1, 2, 3)
+    )
+    message = [{"type": "text", "text": "春のセールです"}]
+    sent = Campaign.objects.create(
+        workspace=workspace, name="春のセール", messages=message, status=CampaignStatus.SENT
+    )
+    # A test send first: staff's taps on its link are not results.
+    Delivery.objects.create(campaign=sent, kind=DeliveryKind.TEST, sent=1)
+    test_link = TrackedLink.objects.create(
+        workspace=workspace, campaign_id=sent.pk, url="https://shop.example.jp/"
+    )
+    _clicks(test_link, staff)
+    started = datetime(2026, 3, 14, 1, 30, tzinfo=UTC)
+    live = Delivery.objects.create(
+        campaign=sent, sent=120, failed=4, excluded=17, started_at=started
+    )
+    TrackedLink.objects.filter(pk=test_link.pk).update(
+        created_at=live.created_at - timedelta(minutes=5)
+    )
+    links = [
+        TrackedLink.objects.create(
+            workspace=workspace, campaign_id=sent.pk, url=f"https://shop.example.jp/{n}"
+        )
+        for n in range(2)
+    ]
+    _clicks(links[0], taro, taro, None)  # a forwarded link's click is nobody's
+    _clicks(links[1], taro, hanako)
+    draft = Campaign.objects.create(workspace=workspace, name="夏の下書き", messages=message)
+
+    with CaptureQueriesContext(connection) as queries:
+        rows = recent_campaigns(workspace)
+    assert len(queries) == 2
+    assert [(r.campaign.pk, r.clickers) for r in rows] == [(draft.pk, 0), (sent.pk, 2)]
+
+    page = client_as(Role.VIEWER).get("/w/salon/").content.decode()
+    html = re.sub(r"\s+", " ", page)
+    assert f'<a href="/w/salon/campaigns/{sent.pk}/">春のセール</a>' in html
+    assert f'<a href="/w/salon/campaigns/{draft.pk}/">夏の下書き</a>' in html
+    for testid, value in [
+        ("recent-sent", "120"),
+        ("recent-failed", "4"),
+        ("recent-excluded", "17"),
+        ("recent-clickers", "2"),
+    ]:
+        assert re.search(rf'data-testid="{testid}"[^>]*>{value}</td>', html), testid
+    # Asia/Tokyo is the workspace's and the site's default zone: 01:30 UTC is 10:30 JST.
+    assert 'data-testid="recent-sent-at">2026-03-14 10:30<' in html
+    assert "配信済み" in html and "下書き" in html
 
 
 def test_quota_panel_degrades_when_line_is_unreachable(

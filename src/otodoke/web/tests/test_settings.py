@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from typing import Any
 
+import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from pytest_django.live_server_helper import LiveServer
 
+from line_emulator.testing import TEST_CHANNEL_ID, TEST_SECRET, TEST_TOKEN, EmulatorServer
 from otodoke.web.tests.conftest import SECRET, TOKEN, make_user
 from otodoke.workspaces.models import AuditAction, AuditLog, Membership, Workspace
 from otodoke.workspaces.roles import Role
@@ -46,14 +51,54 @@ def test_empty_credentials_form_changes_nothing(
     assert not AuditLog.objects.filter(action=AuditAction.CREDENTIALS_CHANGED).exists()
 
 
-def test_verify_button_explains_an_unreachable_line(client_as: Callable[[Role], Client]) -> None:
-    response = client_as(Role.OWNER).post(
-        "/w/salon/settings/channel/verify/", HTTP_HX_REQUEST="true"
-    )
-    body = response.content.decode()
+def _verify_result(client: Client) -> tuple[str, str]:
+    response = client.post("/w/salon/settings/channel/verify/", HTTP_HX_REQUEST="true")
     assert response.status_code == 200
+    body = response.content.decode()
     assert body.strip().startswith('<div id="verify"')  # only the fragment
-    assert 'data-testid="verify-result"' in body
+    found = re.search(r'<div class="flash (\w+)" data-testid="verify-result">([^<]*)</div>', body)
+    assert found, body
+    return found.group(1), found.group(2)
+
+
+def test_verify_button_explains_an_unreachable_line(client_as: Callable[[Role], Client]) -> None:
+    level, message = _verify_result(client_as(Role.OWNER))
+    assert level == "error"
+    # Nothing listens at the workspace's API address: the transport error, in Japanese.
+    assert message.startswith("LINEからの応答: LINE transport: ")
+
+
+@pytest.fixture
+def on_emulator(
+    workspace: Workspace, emulator: EmulatorServer, live_server: LiveServer, settings: Any
+) -> Workspace:
+    """The workspace talks to the emulator, whose webhook test posts to this test's server."""
+    settings.PUBLIC_BASE_URL = live_server.url
+    Workspace.objects.filter(pk=workspace.pk).update(
+        api_base_url=emulator.url,
+        channel_id=TEST_CHANNEL_ID,
+        channel_secret=TEST_SECRET,
+        channel_access_token=TEST_TOKEN,
+    )
+    workspace.refresh_from_db()
+    return workspace
+
+
+def test_verify_button_reports_that_line_reached_the_webhook(
+    on_emulator: Workspace, client_as: Callable[[Role], Client]
+) -> None:
+    level, message = _verify_result(client_as(Role.OWNER))
+    assert (level, message) == ("success", "LINEからWebhook URLに接続でき、応答がありました。")
+
+
+def test_verify_button_reports_the_webhooks_refusal(
+    on_emulator: Workspace, emulator: EmulatorServer, client_as: Callable[[Role], Client]
+) -> None:
+    # LINE signs with a secret the workspace does not hold: our webhook refuses the post.
+    emulator.channel.config.channel_secret = "f" * 32
+    level, message = _verify_result(client_as(Role.OWNER))
+    assert level == "error"
+    assert message == "LINEからWebhook URLに接続できませんでした（403 ERROR_STATUS_CODE）。"
 
 
 def test_general_settings_change_is_audited_with_old_and_new_values(

@@ -1,18 +1,25 @@
 """Audiences: frozen lists of contacts. List, upload of a user-ID file (with the report of bad
-and unknown lines), snapshot of a segment, and a detail page with a sample of members."""
+and unknown lines), snapshot of a segment, a manual pick from the contact list, and a detail
+page with a sample of members."""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from otodoke.segments.audiences import create_audience_from_file, create_audience_from_segment
+from otodoke.segments.audiences import (
+    create_audience_from_contacts,
+    create_audience_from_file,
+    create_audience_from_segment,
+)
 from otodoke.segments.models import Audience, Segment
 from otodoke.web import segments as queries
 from otodoke.web.access import WorkspaceAccess, workspace_view
+from otodoke.web.forms_contacts import AudiencePickForm
 from otodoke.web.htmx import render_page
 from otodoke.web.segments_forms import AudienceUploadForm, SnapshotForm
 from otodoke.workspaces.roles import Permission
@@ -81,6 +88,38 @@ def audience_snapshot(
         % {"n": f"{audience.size:,}", "segment": segment.name},
     )
     return redirect("web:audience", slug=access.workspace.slug, audience_id=audience.pk)
+
+
+@require_POST
+@workspace_view(Permission.EDIT)
+def audience_from_contacts(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
+    """A manual pick: the contacts ticked in the contact list, frozen as an audience."""
+    form = AudiencePickForm(request.POST)
+    if form.is_valid():
+        try:
+            audience = create_audience_from_contacts(
+                access.workspace,
+                name=form.cleaned_data["name"],
+                contact_ids=form.cleaned_data["contact_ids"],
+                actor=access.user,
+            )
+        except ValueError as exc:  # an ID of no contact of this workspace
+            form.add_error("contact_ids", str(exc))
+        else:
+            messages.success(
+                request,
+                _("Saved the %(n)s selected contacts as the audience “%(name)s”.")
+                % {"n": f"{audience.size:,}", "name": audience.name},
+            )
+            return redirect("web:audience", slug=access.workspace.slug, audience_id=audience.pk)
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else None
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else str(error))
+    # Back to the list as it was filtered; the query string is re-encoded, never echoed.
+    back = QueryDict(form.data.get("back", "")).urlencode()
+    target = reverse("web:contacts", args=[access.workspace.slug])
+    return redirect(f"{target}?{back}" if back else target)
 
 
 @workspace_view()

@@ -10,6 +10,7 @@ from django.utils.http import urlencode
 
 from otodoke.contacts.imports.reading import ImportFileError
 from otodoke.contacts.models import Contact, ImportJob, ImportKind
+from otodoke.segments.schema import DefinitionError
 from otodoke.web import contacts as queries
 from otodoke.web import imports
 from otodoke.web.access import WorkspaceAccess, workspace_view
@@ -29,8 +30,20 @@ RECENT_IMPORTS = 10
 @workspace_view()
 def contact_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     show_pii = access.can(Permission.VIEW_PII)
-    form = ContactFilterForm(request.GET or None, tags=queries.tag_names(access.workspace))
-    found = queries.search_contacts(access.workspace, form.to_filter(), include_pii=show_pii)
+    form = ContactFilterForm(
+        request.GET or None,
+        tags=queries.tag_names(access.workspace),
+        segments=queries.segment_choices(access.workspace),
+    )
+    chosen = form.to_filter()
+    segment_problem = ""
+    try:
+        found = queries.search_contacts(access.workspace, chosen, include_pii=show_pii)
+    except DefinitionError as exc:
+        # A saved segment can stop compiling (e.g. a segment it refers to was deleted): the
+        # list says so and shows nobody rather than everybody.
+        found = Contact.objects.none()
+        segment_problem = "; ".join(p.message for p in exc.problems)
     page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -41,6 +54,8 @@ def contact_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
         "page": page,
         "cards": [queries.contact_card(c, show_pii=show_pii) for c in page],
         "query": query.urlencode(),
+        "segment": chosen.segment,
+        "segment_problem": segment_problem,
     }
     return render_page(request, "web/contacts/list.html", context, partial="rows")
 
