@@ -10,6 +10,7 @@ from django.utils import translation
 
 from otodoke.messaging.links import click_token, find_links, parse_click_token, rewrite_links
 from otodoke.messaging.personalize import (
+    ENV,
     TemplateProblem,
     check_templates,
     compile_messages,
@@ -88,14 +89,77 @@ def test_rendering_uses_the_name_attributes_and_defaults() -> None:
 
 
 def test_the_sandbox_reads_nothing_but_the_context() -> None:
-    compiled = compile_messages(
-        [{"type": "text", "text": "{{ ''.__class__.__mro__ }}{{ config }}{{ range.__globals__ }}"}]
-    )
+    # Such templates are refused when saved (below); the sandbox still holds on its own.
+    escape = "{{ ''.__class__.__mro__ }}{{ config }}{{ range.__globals__ }}"
     # Unsafe attributes and unknown names render as nothing: nothing leaks, nothing raises.
-    assert compiled.render(recipient_context("x", {}))[0]["text"] == ""
-    huge = compile_messages([{"type": "text", "text": "{{ 'x' * 100000000 }}"}])
-    with pytest.raises(TemplateProblem):
-        huge.render({})
+    assert ENV.from_string(escape).render(recipient_context("x", {})) == ""
+    with pytest.raises(OverflowError):
+        ENV.from_string("{{ 'x' * 100000000 }}").render({})
+    for text in (escape, "{{ 'x' * 100000000 }}"):
+        with pytest.raises(TemplateProblem):
+            compile_messages([{"type": "text", "text": text}])
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        (
+            "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+            "{% for %}",
+        ),
+        ("{% macro m() %}x{% endmacro %}{{ m() }}", "{% macro %}"),
+        ("{% set x = name %}{{ x }}", "{% set %}"),
+        ("{% include 'secret.html' %}", "{% include %}"),
+        ("{{ name.upper() }}", "function calls"),
+        ("{{ lipsum(100000) }}", "function calls"),
+        ("{{ range }}", "range"),
+        ("{{ name * 100 }}", "arithmetic"),
+        ("{{ name ~ name }}", "arithmetic"),
+        ("{{ ''.__class__ }}", ".__class__"),
+        ("{{ 'abc'.upper }}", "lookups on anything but a placeholder"),
+        ("{{ attributes[name] }}", "lookups by anything but a fixed key"),
+        ("{{ name | replace('a', 'aaaaaaaa') }}", "| replace"),
+        ("{{ name | default(name, boolean=true) }}", "| default"),
+        ("{% if name is divisibleby(3) %}x{% endif %}", "is divisibleby"),
+        ("{{ [name] * 3 }}", "arithmetic"),
+    ],
+)
+def test_templates_outside_the_placeholder_language_are_refused_with_message_and_field(
+    text: str, refused: str
+) -> None:
+    messages = [
+        {"type": "text", "text": "plain"},
+        {
+            "type": "template",
+            "altText": "x",
+            "template": {"type": "confirm", "text": text, "actions": []},
+        },
+    ]
+    with pytest.raises(TemplateProblem) as info:
+        check_templates(messages)
+    assert info.value.path == "messages[1].template.text"
+    assert f"“{refused}” is not allowed in a placeholder" in str(info.value)
+    assert str(info.value).startswith("messages[1].template.text: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "rendered"),
+    [
+        ('{{ name | default("お客様") }}様', "山田様"),
+        ("{{ name | d('x') | upper }}", "山田"),
+        ("{{ attributes.rank }}/{{ attributes['会員ランク'] }}", "gold/プラチナ"),
+        ("{{ attributes.missing.deep | default('-') }}", "-"),
+        ("{% if attributes.rank == 'gold' %}特典{% elif name %}通常{% else %}-{% endif %}", "特典"),
+        ("{{ '会員' if attributes.rank is defined and not attributes.no else '' }}", "会員"),
+        ("{% if 'g' in attributes.rank %}g{% endif %}{# a comment #}", "g"),
+        ("{% raw %}{{ not a placeholder }}{% endraw %}", "{{ not a placeholder }}"),
+    ],
+)
+def test_documented_placeholders_are_accepted_and_render(text: str, rendered: str) -> None:
+    messages = [{"type": "text", "text": text}]
+    check_templates(messages)
+    context = recipient_context("山田", {"rank": "gold", "会員ランク": "プラチナ"})
+    assert compile_messages(messages).render(context)[0]["text"] == rendered
 
 
 def test_personalised_only_when_rendering_depends_on_the_recipient() -> None:
