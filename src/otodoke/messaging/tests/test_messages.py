@@ -199,3 +199,122 @@ def test_click_tokens_are_signed() -> None:
     link, contact, sig = token.split("-")
     assert parse_click_token(f"{link}-{contact}1-{sig}") is None
     assert parse_click_token("garbage") is None
+
+
+MESSAGE_ACTION = {"type": "message", "label": "はい", "text": "はい"}
+IMAGE = {
+    "type": "image",
+    "originalContentUrl": "https://cdn.example/i.jpg",
+    "previewImageUrl": "https://cdn.example/p.jpg",
+}
+
+
+def only_problem(messages: list[dict[str, Any]]) -> str:
+    problems = message_problems(messages)
+    assert len(problems) == 1, problems
+    return str(problems[0])
+
+
+def test_video_tracking_id_longer_than_lines_limit() -> None:
+    video = {
+        "type": "video",
+        "originalContentUrl": "https://cdn.example/v.mp4",
+        "previewImageUrl": "https://cdn.example/v.jpg",
+        "trackingId": "t" * 101,
+    }
+    assert message_problems([dict(video, trackingId="t" * 100)]) == []
+    assert only_problem([IMAGE, video]) == (
+        "messages[1].trackingId: 101 characters (UTF-16) — LINE allows 100"
+    )
+
+
+def test_imagemap_with_more_actions_than_line_allows() -> None:
+    action = {
+        "type": "uri",
+        "linkUri": "https://shop.example/",
+        "area": {"x": 0, "y": 0, "width": 520, "height": 520},
+    }
+    imagemap = {
+        "type": "imagemap",
+        "baseUrl": "https://cdn.example/map",
+        "altText": "春のセール",
+        "baseSize": {"width": 1040, "height": 1040},
+        "actions": [action] * 51,
+    }
+    assert message_problems([dict(imagemap, actions=[action] * 50)]) == []
+    assert only_problem([imagemap]) == "messages[0].actions: 51 items — LINE allows 50"
+    long_link = dict(action, linkUri="https://shop.example/" + "a" * 1000)
+    assert only_problem([IMAGE, IMAGE, dict(imagemap, actions=[long_link])]) == (
+        "messages[2].actions[0].linkUri: 1,021 characters (UTF-16) — LINE allows 1,000"
+    )
+
+
+def test_confirm_template_text_and_action_count() -> None:
+    def confirm(text: str, actions: list[dict[str, str]]) -> dict[str, Any]:
+        return {
+            "type": "template",
+            "altText": "確認",
+            "template": {"type": "confirm", "text": text, "actions": actions},
+        }
+
+    assert message_problems([confirm("よろしいですか", [MESSAGE_ACTION] * 2)]) == []
+    assert only_problem([confirm("あ" * 241, [MESSAGE_ACTION] * 2)]) == (
+        "messages[0].template.text: 241 characters (UTF-16) — LINE allows 240"
+    )
+    assert only_problem([IMAGE, confirm("?", [MESSAGE_ACTION] * 3)]) == (
+        "messages[1].template.actions: 3 items — LINE allows 2"
+    )
+    assert only_problem([confirm("?", [MESSAGE_ACTION])]) == (
+        "messages[0].template.actions: 1 items — LINE requires exactly 2"
+    )
+
+
+def test_carousel_template_with_more_than_ten_columns() -> None:
+    column = {"text": "商品", "actions": [MESSAGE_ACTION]}
+    carousel = {
+        "type": "template",
+        "altText": "おすすめ",
+        "template": {"type": "carousel", "columns": [column] * 11},
+    }
+    assert (
+        message_problems([{**carousel, "template": {"type": "carousel", "columns": [column] * 10}}])
+        == []
+    )
+    assert only_problem([IMAGE, carousel]) == (
+        "messages[1].template.columns: 11 items — LINE allows 10"
+    )
+
+
+@pytest.mark.parametrize(
+    ("message", "path"),
+    [
+        (
+            dict(IMAGE, originalContentUrl="http://cdn.example/i.jpg"),
+            "messages[0].originalContentUrl",
+        ),
+        (dict(IMAGE, previewImageUrl="ftp://cdn.example/p.jpg"), "messages[0].previewImageUrl"),
+        (
+            {
+                "type": "video",
+                "originalContentUrl": "http://cdn.example/v.mp4",
+                "previewImageUrl": "https://cdn.example/v.jpg",
+            },
+            "messages[0].originalContentUrl",
+        ),
+        (
+            {
+                "type": "template",
+                "altText": "x",
+                "template": {
+                    "type": "buttons",
+                    "thumbnailImageUrl": "http://cdn.example/t.jpg",
+                    "text": "t",
+                    "actions": [MESSAGE_ACTION],
+                },
+            },
+            "messages[0].template.thumbnailImageUrl",
+        ),
+    ],
+)
+def test_media_urls_must_be_https(message: dict[str, Any], path: str) -> None:
+    assert only_problem([message]) == f"{path}: not an HTTPS URL — LINE accepts only https://"
