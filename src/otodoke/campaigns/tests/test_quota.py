@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 
 from otodoke.campaigns import services
-from otodoke.campaigns.models import CampaignStatus, DeliveryStatus
+from otodoke.campaigns.models import CampaignStatus, Delivery, DeliveryStatus
 from otodoke.campaigns.tests.conftest import Line, make_contacts, member
 from otodoke.campaigns.tests.test_engine import run, send_all
 from otodoke.workspaces.models import AuditAction, AuditLog, Workspace
@@ -41,6 +41,6 @@ def test_only_someone_with_the_approve_permission_can_confirm_an_over_quota_send
 
     manager = member(workspace, "manager", Role.MANAGER)
     services.confirm_over_quota(campaign, actor=manager)
-    delivery.refresh_from_db()
-    assert delivery.quota_confirmed_by_id == manager.pk
+    confirmed_by = Delivery.objects.values_list("quota_confirmed_by", flat=True).get(pk=delivery.pk)
+    assert confirmed_by == manager.pk
     assert AuditLog.objects.filter(action=AuditAction.QUOTA_OVERRIDE).count() == 1

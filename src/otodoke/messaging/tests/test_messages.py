@@ -127,7 +127,7 @@ def test_the_sandbox_reads_nothing_but_the_context() -> None:
 def test_templates_outside_the_placeholder_language_are_refused_with_message_and_field(
     text: str, refused: str
 ) -> None:
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"type": "text", "text": "plain"},
         {
             "type": "template",
