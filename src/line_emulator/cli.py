@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fault-500", type=_share, default=0.0, help="share of 500 answers (0-1)")
     parser.add_argument("--fault-429", type=_share, default=0.0, help="share of injected 429s")
     parser.add_argument(
+        "--fault-400", type=_share, default=0.0, help="share of 400s with LINE's error body"
+    )
+    parser.add_argument(
         "--fault-timeout",
         type=_share,
         default=0.0,
@@ -129,6 +132,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     faults = FaultConfig(
         error_500=args.fault_500,
         error_429=args.fault_429,
+        error_400=args.fault_400,
         timeout=args.fault_timeout,
         drop=args.fault_drop,
         timeout_after_accept=args.after_accept,

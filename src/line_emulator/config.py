@@ -87,6 +87,8 @@ class FaultConfig:
 
     error_500: float = 0.0
     error_429: float = 0.0
+    # 400 with LINE's "The request body has 1 error(s)" body and a `details` entry.
+    error_400: float = 0.0
     timeout: float = 0.0
     drop: float = 0.0
     timeout_after_accept: float = 0.5

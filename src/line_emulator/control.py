@@ -100,6 +100,26 @@ async def fault_script(request: Request) -> Response:
     return JSONResponse({"scripted_faults": emulator.scripted_faults})
 
 
+async def responses(request: Request) -> Response:
+    """GET what every LINE API request got: `counts` by "METHOD path" then status, and
+    `requests` in arrival order (`?path=` keeps one path, `?log=0` leaves the list out) with
+    the client's port and retry key. DELETE forgets them."""
+    emulator = get_emulator(request)
+    if request.method == "DELETE":
+        emulator.responses.clear()
+        return JSONResponse({})
+    only = request.query_params.get("path")
+    records = [r for r in emulator.responses if only is None or r.path == only]
+    counts: dict[str, dict[str, int]] = {}
+    for record in records:
+        per_status = counts.setdefault(f"{record.method} {record.path}", {})
+        per_status[record.status] = per_status.get(record.status, 0) + 1
+    body: dict[str, Any] = {"counts": counts}
+    if request.query_params.get("log", "1") != "0":
+        body["requests"] = [asdict(r) for r in records]
+    return JSONResponse(body)
+
+
 def _rate_limits_json(emulator: Emulator) -> dict[str, Any]:
     return {
         "enabled": emulator.config.rate_limits_enabled,
@@ -173,6 +193,7 @@ routes: list[BaseRoute] = [
     Route(f"{PREFIX}/clock/advance", clock, methods=["POST"]),
     Route(f"{PREFIX}/faults", faults, methods=["GET", "PUT"]),
     Route(f"{PREFIX}/faults/script", fault_script, methods=["POST", "DELETE"]),
+    Route(f"{PREFIX}/responses", responses, methods=["GET", "DELETE"]),
     Route(f"{PREFIX}/rate-limits", rate_limits, methods=["GET", "PUT"]),
     Route(f"{PREFIX}/webhook-settings", webhook_settings, methods=["GET", "PUT"]),
     Route(f"{PREFIX}/channels", channels, methods=["GET", "POST"]),

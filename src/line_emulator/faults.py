@@ -1,24 +1,32 @@
 """Injected latency and faults, switchable at runtime through EmulatorConfig.faults/latency.
 
-Kinds: "500", "429", "timeout-before", "timeout-after", "drop-before", "drop-after".
-"-before" means the request is lost before LINE accepts it (nothing happens); "-after" means it
-was fully processed (delivered, retry key locked) but the client never gets the answer.
+Kinds: "500", "429", "400", "401", "403", "timeout-before", "timeout-after", "drop-before",
+"drop-after". "-before" means the request is lost before LINE accepts it (nothing happens);
+"-after" means it was fully processed (delivered, retry key locked) but the client never gets
+the answer. "400", "401" and "403" answer with LINE's own error bodies and process nothing.
+
+Every answer on a LINE API path is also tallied (`Emulator.responses`) with the client's port,
+so tests can count 429s and tell which connection (and so which process) sent what.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Final
+from typing import Any, Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from line_emulator.http import RATE_LIMIT_MESSAGE, RETRY_KEY_HEADER
 from line_emulator.middleware import send_json
-from line_emulator.state import Emulator
+from line_emulator.state import Emulator, ResponseRecord
 
 FAULT_KINDS: Final = (
     "500",
     "429",
+    "400",
+    "401",
+    "403",
     "timeout-before",
     "timeout-after",
     "drop-before",
@@ -46,7 +54,34 @@ def draw_fault(emulator: Emulator) -> str | None:
         return "timeout-after" if after else "timeout-before"
     if faults.drop and rng.random() < faults.drop:
         return "drop-after" if rng.random() < faults.drop_after_accept else "drop-before"
+    if faults.error_400 and rng.random() < faults.error_400:
+        return "400"
     return None
+
+
+# LINE's bodies for the injected client errors (LINE_PLATFORM.md §2.3). The 400 is the one a
+# message LINE's validation rejects gets: a summary plus a `details` entry naming the field.
+ERROR_BODIES: Final[dict[str, tuple[int, dict[str, Any]]]] = {
+    "500": (500, {"message": "An internal server error occurred."}),
+    "429": (429, {"message": RATE_LIMIT_MESSAGE}),
+    "400": (
+        400,
+        {
+            "message": "The request body has 1 error(s)",
+            "details": [
+                {"message": "Length must be between 0 and 5000", "property": "messages[0].text"}
+            ],
+        },
+    ),
+    "401": (
+        401,
+        {
+            "message": "Authentication failed due to the following reason: invalid token. "
+            "Confirm that the access token in the authorization header is valid."
+        },
+    ),
+    "403": (403, {"message": "Access to this API is not available for your account"}),
+}
 
 
 class FaultMiddleware:
@@ -61,6 +96,15 @@ class FaultMiddleware:
         ):
             await self.app(scope, receive, send)
             return
+        record = _record(emulator, scope)
+        raw_send = send
+
+        async def send_counted(message: Message) -> None:
+            if message["type"] == "http.response.start" and not record.status:
+                record.status = str(message["status"])
+            await raw_send(message)
+
+        send = send_counted
         latency = emulator.config.latency
         delay_ms = latency.latency_ms
         if latency.jitter_ms:
@@ -72,17 +116,17 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         stall = emulator.config.faults.timeout_seconds
-        if kind == "500":
-            await send_json(send, 500, {"message": "An internal server error occurred."})
-        elif kind == "429":
-            await send_json(
-                send, 429, {"message": "The API rate limit has been exceeded. Try again later."}
-            )
+        record.fault = kind
+        if kind in ERROR_BODIES:
+            status, body = ERROR_BODIES[kind]
+            await send_json(send, status, body)
         elif kind == "timeout-before":
+            record.status = "timeout"
             await asyncio.sleep(stall)
-            await _drop(send)
+            await _drop(raw_send)
         elif kind == "drop-before":
-            await _drop(send)
+            record.status = "dropped"
+            await _drop(raw_send)
         else:
             captured = await _run_captured(self.app, scope, receive)
             if kind == "timeout-after":
@@ -90,7 +134,22 @@ class FaultMiddleware:
                 for message in captured:
                     await send(message)
             else:
-                await _drop(send)
+                record.status = "dropped"
+                await _drop(raw_send)
+
+
+def _record(emulator: Emulator, scope: Scope) -> ResponseRecord:
+    """Log one LINE API request; its status is filled in when the answer starts."""
+    client = scope.get("client")
+    headers = dict(scope.get("headers") or [])
+    record = ResponseRecord(
+        method=str(scope["method"]),
+        path=str(scope["path"]),
+        client_port=int(client[1]) if client else None,
+        retry_key=headers.get(RETRY_KEY_HEADER.encode(), b"").decode() or None,
+    )
+    emulator.responses.append(record)
+    return record
 
 
 async def _run_captured(app: ASGIApp, scope: Scope, receive: Receive) -> list[Message]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
@@ -33,6 +34,25 @@ class RequestRecord:
     # Push only: the `sentMessages` the response carried, replayed on a 409.
     sent_messages: list[dict[str, str]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class ResponseRecord:
+    """One LINE API request as the fault layer saw it: who asked (client port) and the answer.
+
+    `status` is the HTTP status as text, or "dropped"/"timeout" when the client got none.
+    """
+
+    method: str
+    path: str
+    client_port: int | None
+    retry_key: str | None
+    status: str = ""
+    fault: str | None = None
+
+
+# Enough for every test and a bench run's tail; a million-push bench keeps only the last ones.
+RESPONSE_LOG_SIZE = 200_000
 
 
 @dataclass
@@ -139,6 +159,7 @@ class Emulator:
         self.reply_tokens: dict[str, ReplyToken] = {}
         # Scripted faults consumed one per LINE API request before random ones are drawn.
         self.scripted_faults: list[str] = []
+        self.responses: deque[ResponseRecord] = deque(maxlen=RESPONSE_LOG_SIZE)
         self.extensions: dict[str, Any] = {}
         for channel_config in config.channels:
             self.add_channel(channel_config)

@@ -73,3 +73,77 @@ def test_injected_429_and_latency(api: httpx.Client, emulator: EmulatorServer) -
 def test_control_api_never_gets_faults(control: httpx.Client, emulator: EmulatorServer) -> None:
     httpx.put(f"{emulator.url}/_emulator/faults", json={"error_500": 1.0})
     assert control.get("/friends").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "message"),
+    [
+        ("400", 400, "The request body has 1 error(s)"),
+        ("401", 401, "Authentication failed due to the following reason: invalid token."),
+        ("403", 403, "Access to this API is not available for your account"),
+    ],
+)
+def test_scripted_client_errors_answer_with_lines_body_and_deliver_nothing(
+    api: httpx.Client,
+    control: httpx.Client,
+    emulator: EmulatorServer,
+    kind: str,
+    status: int,
+    message: str,
+) -> None:
+    users = make_friends(control, 2)
+    httpx.post(f"{emulator.url}/_emulator/faults/script", json={"faults": [kind]})
+    key = {"X-Line-Retry-Key": str(uuid.uuid4())}
+    body = {"to": users, "messages": text()}
+
+    failed = api.post("/v2/bot/message/multicast", json=body, headers=key)
+
+    assert failed.status_code == status
+    assert failed.json()["message"].startswith(message)
+    assert failed.headers["x-line-request-id"]
+    if kind == "400":
+        assert failed.json()["details"] == [
+            {"message": "Length must be between 0 and 5000", "property": "messages[0].text"}
+        ]
+    assert control.get("/deliveries").json()["histogram"] == {"0": 2}
+    # Nothing was accepted, so the key is still free.
+    assert api.post("/v2/bot/message/multicast", json=body, headers=key).status_code == 200
+
+
+def test_a_share_of_requests_gets_400(api: httpx.Client, emulator: EmulatorServer) -> None:
+    httpx.put(f"{emulator.url}/_emulator/faults", json={"error_400": 1.0})
+    assert api.get("/v2/bot/message/quota").status_code == 400
+    httpx.put(f"{emulator.url}/_emulator/faults", json={"error_400": 0.0})
+    assert api.get("/v2/bot/message/quota").status_code == 200
+
+
+def test_every_answer_is_tallied_with_the_clients_port(
+    api: httpx.Client, control: httpx.Client, emulator: EmulatorServer
+) -> None:
+    users = make_friends(control, 1)
+    httpx.put(
+        f"{emulator.url}/_emulator/rate-limits",
+        json={"enabled": True, "overrides": {"multicast": "1/s,burst=1"}},
+    )
+    httpx.post(f"{emulator.url}/_emulator/faults/script", json={"faults": ["none", "drop-before"]})
+    key = str(uuid.uuid4())
+    body = {"to": users, "messages": text()}
+    assert (
+        api.post(
+            "/v2/bot/message/multicast", json=body, headers={"X-Line-Retry-Key": key}
+        ).status_code
+        == 200
+    )
+    with pytest.raises(httpx.RemoteProtocolError):
+        api.post("/v2/bot/message/multicast", json=body)
+    assert api.post("/v2/bot/message/multicast", json=body).status_code == 429
+
+    log = httpx.get(f"{emulator.url}/_emulator/responses").json()
+
+    assert log["counts"] == {"POST /v2/bot/message/multicast": {"200": 1, "dropped": 1, "429": 1}}
+    first = log["requests"][0]
+    assert (first["retry_key"], first["fault"]) == (key, None)
+    assert log["requests"][1]["fault"] == "drop-before"
+    assert all(isinstance(r["client_port"], int) for r in log["requests"])
+    httpx.delete(f"{emulator.url}/_emulator/responses")
+    assert httpx.get(f"{emulator.url}/_emulator/responses").json()["counts"] == {}

@@ -6,6 +6,15 @@ reach nothing else (no loader, no globals beyond Jinja's harmless ones, no objec
 methods), cannot build huge strings, and never raises at send time for a missing value: an
 undefined name renders empty unless `default(...)` gives a fallback. Syntax errors are caught
 when the campaign is saved (`check_templates`).
+
+The sandbox alone bounds what a template can reach, not how long it runs: two nested
+`{% for %}` over `range(100000)` would hold a worker for minutes before MAX_RENDERED cut the
+output. So `check_templates` also walks the parsed template and admits only a small language:
+`{{ name }}`, attribute and item lookups (`attributes.rank`, `attributes["会員ランク"]`),
+constants, the filters in `ALLOWED_FILTERS` with constant or lookup arguments, and
+`{% if %}`/`{% elif %}`/`{% else %}` with comparisons, `and`/`or`/`not` and `is defined`.
+Loops, macros, `set`, includes, calls and arithmetic are refused when the campaign is saved,
+and again before a send compiles the messages. Every such template renders in linear time.
 """
 
 from __future__ import annotations
@@ -55,6 +64,39 @@ class _Sandbox(SandboxedEnvironment):
         return operator.mul(left, right)
 
 
+# The filters a placeholder may use: `default` (documented, "{{ name | default("お客様") }}")
+# and a few that only change case or whitespace. None can make its input longer than it is.
+ALLOWED_FILTERS = frozenset({"default", "d", "trim", "upper", "lower", "title", "capitalize"})
+ALLOWED_TESTS = frozenset({"defined", "undefined", "none", "number", "string"})
+_COMPARISONS = frozenset({"eq", "ne", "lt", "lteq", "gt", "gteq", "in", "notin"})
+# Nodes that are fine wherever they appear; their children are checked in turn.
+_PLAIN_NODES: tuple[type[nodes.Node], ...] = (
+    nodes.Template,
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.Const,
+    nodes.If,
+    nodes.CondExpr,
+    nodes.And,
+    nodes.Or,
+    nodes.Not,
+)
+_TAGS: dict[type[nodes.Node], str] = {
+    nodes.For: "{% for %}",
+    nodes.Macro: "{% macro %}",
+    nodes.CallBlock: "{% call %}",
+    nodes.Assign: "{% set %}",
+    nodes.AssignBlock: "{% set %}",
+    nodes.Include: "{% include %}",
+    nodes.Import: "{% import %}",
+    nodes.FromImport: "{% from … import %}",
+    nodes.Extends: "{% extends %}",
+    nodes.Block: "{% block %}",
+    nodes.FilterBlock: "{% filter %}",
+    nodes.With: "{% with %}",
+}
+
+
 def _environment() -> _Sandbox:
     return _Sandbox(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=True)
 
@@ -78,20 +120,71 @@ def _is_template(text: str) -> bool:
     return any(marker in text for marker in TEMPLATE_MARKERS)
 
 
+def _refused(node: nodes.Node) -> str | None:
+    """What in this template is outside the placeholder language, or None when nothing is."""
+    if isinstance(node, nodes.Name):
+        if node.ctx != "load" or node.name.startswith("_") or node.name in ENV.globals:
+            return node.name
+    elif isinstance(node, nodes.Getattr):
+        if node.attr.startswith("_"):
+            return f".{node.attr}"
+        if not isinstance(node.node, nodes.Name | nodes.Getattr | nodes.Getitem):
+            return _("lookups on anything but a placeholder")
+    elif isinstance(node, nodes.Getitem):
+        if not isinstance(node.arg, nodes.Const) or not isinstance(node.arg.value, str | int):
+            return _("lookups by anything but a fixed key")
+        if not isinstance(node.node, nodes.Name | nodes.Getattr | nodes.Getitem):
+            return _("lookups on anything but a placeholder")
+    elif isinstance(node, nodes.Filter):
+        if node.name not in ALLOWED_FILTERS or node.kwargs or node.dyn_args or node.dyn_kwargs:
+            return f"| {node.name}"
+    elif isinstance(node, nodes.Test):
+        if node.name not in ALLOWED_TESTS or node.args or node.kwargs:
+            return f"is {node.name}"
+    elif isinstance(node, nodes.Compare):
+        bad = next((op.op for op in node.ops if op.op not in _COMPARISONS), None)
+        if bad is not None:
+            return bad
+    elif isinstance(node, nodes.Operand):
+        pass
+    elif not isinstance(node, _PLAIN_NODES):
+        if isinstance(node, nodes.Call):
+            return _("function calls")
+        if isinstance(node, nodes.BinExpr | nodes.UnaryExpr | nodes.Concat):
+            return _("arithmetic")
+        return _TAGS.get(type(node), type(node).__name__)
+    for child in node.iter_child_nodes():
+        found = _refused(child)
+        if found is not None:
+            return found
+    return None
+
+
 def check_templates(messages: list[dict[str, Any]]) -> None:
-    """Raise `TemplateProblem` (with the field path) for the first template that is not valid."""
+    """Raise `TemplateProblem` (with the field path) for the first template that is not valid:
+    a syntax error, or anything outside the placeholder language (see the module docstring)."""
     for index, message in enumerate(messages):
         for path, text in _walk(message, f"messages[{index}]"):
             if not _is_template(text):
                 continue
             try:
-                ENV.parse(text)
+                ast = ENV.parse(text)
             except TemplateSyntaxError as exc:
                 raise TemplateProblem(
                     path,
                     _("template error on line %(line)s: %(error)s")
                     % {"line": exc.lineno, "error": exc.message},
                 ) from exc
+            refused = _refused(ast)
+            if refused is not None:
+                raise TemplateProblem(
+                    path,
+                    _(
+                        "“%(what)s” is not allowed in a placeholder; use {{ name }}, "
+                        "{{ attributes.KEY }}, the filters %(filters)s and {%% if %%}"
+                    )
+                    % {"what": refused, "filters": ", ".join(sorted(ALLOWED_FILTERS))},
+                )
 
 
 def _depends_on_recipient(text: str) -> bool:

@@ -81,6 +81,14 @@ class _Checker:
         if isinstance(value, str) and utf16_len(value) > limit:
             self.add(f"{path}.{key}", _too_long(utf16_len(value), limit))
 
+    def url(self, obj: dict[str, Any], key: str, path: str, limit: int = URL_MAX) -> None:
+        """A media or icon URL: LINE fetches it itself and only over HTTPS."""
+        self.text(obj, key, path, limit)
+        value = obj.get(key)
+        # A placeholder may render to an https URL; the render is checked again before sending.
+        if isinstance(value, str) and not value.startswith("https://") and "{{" not in value:
+            self.add(f"{path}.{key}", _("not an HTTPS URL — LINE accepts only https://"))
+
     def items(self, obj: dict[str, Any], key: str, path: str, limit: int) -> list[Any]:
         value = obj.get(key)
         if not isinstance(value, list):
@@ -106,12 +114,19 @@ def _check_template(c: _Checker, template: dict[str, Any], path: str) -> None:
     kind = template.get("type")
     if kind == "buttons":
         has_header = bool(template.get("thumbnailImageUrl") or template.get("title"))
+        c.url(template, "thumbnailImageUrl", path)
         c.text(template, "title", path, 40)
         c.text(template, "text", path, 60 if has_header else 160)
         for i, action in enumerate(c.items(template, "actions", path, 4)):
             c.action(action, f"{path}.actions[{i}]", label_max=20)
     elif kind == "confirm":
         c.text(template, "text", path, 240)
+        actions = template.get("actions")
+        if isinstance(actions, list) and len(actions) < 2:
+            c.add(
+                f"{path}.actions",
+                _("%(count)s items — LINE requires exactly 2") % {"count": len(actions)},
+            )
         for i, action in enumerate(c.items(template, "actions", path, 2)):
             c.action(action, f"{path}.actions[{i}]", label_max=20)
     elif kind in ("carousel", "image_carousel"):
@@ -121,11 +136,13 @@ def _check_template(c: _Checker, template: dict[str, Any], path: str) -> None:
             cpath = f"{path}.columns[{i}]"
             if kind == "carousel":
                 has_header = bool(column.get("thumbnailImageUrl") or column.get("title"))
+                c.url(column, "thumbnailImageUrl", cpath)
                 c.text(column, "title", cpath, 40)
                 c.text(column, "text", cpath, 60 if has_header else 120)
                 for j, action in enumerate(c.items(column, "actions", cpath, 3)):
                     c.action(action, f"{cpath}.actions[{j}]", label_max=20)
             else:
+                c.url(column, "imageUrl", cpath)
                 c.action(column.get("action"), f"{cpath}.action", label_max=12)
 
 
@@ -150,14 +167,14 @@ def _check_limits(c: _Checker, message: dict[str, Any], path: str) -> None:
         c.text(message, "text", path, TEXT_MAX)
         c.items(message, "emojis", path, 20)
     elif kind in ("image", "video", "audio"):
-        c.text(message, "originalContentUrl", path, URL_MAX)
-        c.text(message, "previewImageUrl", path, URL_MAX)
+        c.url(message, "originalContentUrl", path)
+        c.url(message, "previewImageUrl", path)
         c.text(message, "trackingId", path, 100)
     elif kind == "location":
         c.text(message, "title", path, 100)
         c.text(message, "address", path, 100)
     elif kind == "imagemap":
-        c.text(message, "baseUrl", path, URL_MAX)
+        c.url(message, "baseUrl", path)
         c.text(message, "altText", path, ALT_TEXT_MAX)
         for i, action in enumerate(c.items(message, "actions", path, 50)):
             if isinstance(action, dict):
@@ -180,7 +197,7 @@ def _check_limits(c: _Checker, message: dict[str, Any], path: str) -> None:
     sender = message.get("sender")
     if isinstance(sender, dict):
         c.text(sender, "name", f"{path}.sender", 20)
-        c.text(sender, "iconUrl", f"{path}.sender", URL_MAX)
+        c.url(sender, "iconUrl", f"{path}.sender")
 
 
 _SDK_IMPORT = threading.Lock()

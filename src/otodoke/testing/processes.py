@@ -38,3 +38,33 @@ def otodoke(*args: str, **popen: object) -> subprocess.Popen[bytes]:
         **popen,  # type: ignore[call-overload]
     )
     return process
+
+
+def tcp_ports(pid: int) -> set[int]:
+    """Local ports of the TCP connections process `pid` has open right now (Linux /proc).
+
+    Tests match them with the client ports the LINE emulator logs, to tell which of several
+    worker processes sent a request."""
+    inodes: set[str] = set()
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return set()
+    for fd in fds:
+        try:
+            target = str(fd.readlink())
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    ports: set[int] = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            rows = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 9 and fields[9] in inodes:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports

@@ -51,6 +51,13 @@ class Line:
             f"{self.control}/faults/script", json={"faults": list(kinds)}, timeout=10
         ).raise_for_status()
 
+    def responses(self, path: str | None = None) -> dict[str, Any]:
+        """Every LINE API answer the emulator gave: counts per path and status, and the log."""
+        params = {"path": path} if path else {}
+        response = httpx.get(f"{self.control}/responses", params=params, timeout=30)
+        answers: dict[str, Any] = response.json()
+        return answers
+
     def set_channel(self, **changes: Any) -> None:
         httpx.patch(self.channel, json=changes, timeout=10).raise_for_status()
 

@@ -6,6 +6,8 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
 
 import pytest
 
@@ -13,14 +15,18 @@ from otodoke.campaigns import services
 from otodoke.campaigns.models import Batch, BatchStatus, Delivery, DeliveryStatus
 from otodoke.campaigns.tasks import run_delivery
 from otodoke.campaigns.tests.conftest import Line, make_contacts
-from otodoke.testing.processes import otodoke
+from otodoke.testing.processes import otodoke, tcp_ports
 from otodoke.workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+class StartWorker(Protocol):
+    def __call__(self, log: Path | None = None) -> subprocess.Popen[bytes]: ...
+
+
 @pytest.fixture
-def workers(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+def workers(monkeypatch: pytest.MonkeyPatch) -> Iterator[StartWorker]:
     # Worker processes read the engine settings from the environment.
     for name, value in {
         "OTODOKE_MULTICAST_SIZE": "10",
@@ -33,14 +39,11 @@ def workers(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], subprocess
         monkeypatch.setenv(name, value)
     started: list[subprocess.Popen[bytes]] = []
 
-    def start() -> subprocess.Popen[bytes]:
-        process = otodoke(
-            "worker",
-            "--interval",
-            "0.1",
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+    def start(log: Path | None = None) -> subprocess.Popen[bytes]:
+        output: Any = log.open("wb") if log else subprocess.DEVNULL
+        process = otodoke("worker", "--interval", "0.1", stdout=output, stderr=output)
+        if log:
+            output.close()  # the child has its own copy
         started.append(process)
         return process
 
@@ -64,7 +67,7 @@ def status_of(delivery: Delivery) -> str:
 
 
 def test_a_worker_killed_mid_send_is_resumed_without_duplicates(
-    workspace: Workspace, line: Line, workers: Callable[[], subprocess.Popen[bytes]]
+    workspace: Workspace, line: Line, workers: StartWorker
 ) -> None:
     contacts = make_contacts(workspace, line, 300)
     line.rate_limits(multicast="5/s")  # 30 batches: about six seconds of sending
@@ -96,11 +99,20 @@ def test_a_worker_killed_mid_send_is_resumed_without_duplicates(
 
 
 def test_two_workers_racing_on_one_campaign_send_each_batch_once(
-    workspace: Workspace, line: Line, workers: Callable[[], subprocess.Popen[bytes]]
+    workspace: Workspace,
+    line: Line,
+    workers: StartWorker,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
-    contacts = make_contacts(workspace, line, 200)
-    line.rate_limits(multicast="20/s")
+    contacts = make_contacts(workspace, line, 400)  # 40 multicasts: about four seconds
+    monkeypatch.setenv("OTODOKE_LINE_RATES", "multicast=10")
+    line.rate_limits(multicast="10/s")
     line.faults(error_500=0.05)
+    # Both workers are up and polling before there is anything to claim, so both can race.
+    logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
+    processes = [workers(log) for log in logs]
+    wait_for(lambda: all("Starting worker" in log.read_text() for log in logs), 90)
     campaign = services.create_campaign(
         workspace,
         name="race",
@@ -111,11 +123,29 @@ def test_two_workers_racing_on_one_campaign_send_each_batch_once(
     delivery = services.send_campaign(campaign, actor=None)
     run_delivery.enqueue(delivery.pk)  # a second run of the same delivery, for the other worker
 
-    workers()
-    workers()
-    wait_for(lambda: status_of(delivery) == DeliveryStatus.DONE, 90)
+    # Which worker owns which connection: the emulator logs each request's client port.
+    owner: dict[int, int] = {}
+    deadline = time.monotonic() + 90
+    while status_of(delivery) != DeliveryStatus.DONE:
+        assert time.monotonic() < deadline, "timed out"
+        for process in processes:
+            for port in tcp_ports(process.pid):
+                owner.setdefault(port, process.pid)
+        time.sleep(0.02)
 
     copies = line.copies()
-    assert len(copies) == 200 and set(copies.values()) == {1}
+    assert len(copies) == 400 and set(copies.values()) == {1}
     delivery.refresh_from_db()
-    assert delivery.sent == 200
+    assert delivery.sent == 400
+    accepted = [
+        r
+        for r in line.responses("/v2/bot/message/multicast")["requests"]
+        if r["status"] in ("200", "409")
+    ]
+    by_worker = {p.pid: 0 for p in processes}
+    for request in accepted:
+        pid = owner.get(request["client_port"])
+        if pid is not None:
+            by_worker[pid] += 1
+    # Both processes delivered batches of this one campaign, and still nobody got two copies.
+    assert all(count > 0 for count in by_worker.values()), (by_worker, len(accepted))
