@@ -17,7 +17,9 @@ from otodoke.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, page
 from otodoke.segments.models import Segment
 from otodoke.segments.schema import DefinitionError, Problem
 from otodoke.segments.services import (
+    SegmentInUseError,
     count_segment,
+    delete_segment,
     preview_segment,
     save_segment,
     validate_definition,
@@ -216,6 +218,46 @@ def read_segment(request: HttpRequest, segment_id: int) -> SegmentOut:
 def update_segment(request: HttpRequest, segment_id: int, payload: SegmentIn) -> SegmentOut:
     caller = require(request, Permission.EDIT)
     return segment_out(_save(caller, payload, get_segment(caller, segment_id)))
+
+
+@router.delete(
+    "/{segment_id}",
+    response={204: None, **_WITH_CONFLICT},
+    summary="Delete a segment",
+    description="Refused with 409 `segment_in_use` while another segment includes it or a "
+    "campaign that has not gone out yet (draft, scheduled, sending, paused) targets it; "
+    "`details` names each one (`segments[i]` / `campaigns[i]`). Deletions are written to the "
+    "workspace's audit log under the token's name, with the definition.",
+)
+def remove_segment(request: HttpRequest, segment_id: int) -> Status[None]:
+    caller = require(request, Permission.EDIT)
+    segment = get_segment(caller, segment_id)
+    try:
+        delete_segment(caller.workspace, segment, actor=None, actor_label=caller.label)
+    except SegmentInUseError as exc:
+        raise in_use_error(exc) from exc
+    return Status(204, None)
+
+
+def in_use_error(exc: SegmentInUseError) -> ApiError:
+    refs = exc.references
+    return ApiError(
+        409,
+        _("The segment is still used; remove it there first"),
+        code="segment_in_use",
+        details=[
+            (f"segments[{i}]", _("segment %(id)s “%(name)s”") % {"id": s.pk, "name": s.name})
+            for i, s in enumerate(refs.segments)
+        ]
+        + [
+            (
+                f"campaigns[{i}]",
+                _("campaign %(id)s “%(name)s” (%(status)s)")
+                % {"id": c.pk, "name": c.name, "status": c.status},
+            )
+            for i, c in enumerate(refs.campaigns)
+        ],
+    )
 
 
 @router.get(
