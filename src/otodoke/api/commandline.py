@@ -164,7 +164,7 @@ def _fail(
 
 def read_json(command: BaseCommand, options: dict[str, Any], path: str) -> Any:
     """A JSON file ('-' for stdin), refused like the API refuses text no database stores."""
-    text = _read_text(command, options, path)
+    text = read_text(command, options, path)
     try:
         data = json.loads(text)
     except ValueError as exc:
@@ -176,7 +176,7 @@ def read_json(command: BaseCommand, options: dict[str, Any], path: str) -> Any:
 def read_items(command: BaseCommand, options: dict[str, Any], path: str, key: str) -> list[Any]:
     """Items of a bulk file: a JSON array, a JSON object {key: [...]} (the API's request body)
     or JSON Lines (one object per line)."""
-    text = _read_text(command, options, path)
+    text = read_text(command, options, path)
     try:
         data = json.loads(text)
     except ValueError:
@@ -223,7 +223,7 @@ def check_items(
         raise fail(command, options, "validation_error", _("The request is not valid"), problems)
 
 
-def _read_text(command: BaseCommand, options: dict[str, Any], path: str) -> str:
+def read_text(command: BaseCommand, options: dict[str, Any], path: str) -> str:
     try:
         return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
