@@ -119,3 +119,18 @@ def test_send_by_id_needs_approval_when_the_workspace_requires_it(
     assert draft["needs_approval"] is True
     assert refused("send", str(draft["id"]))["code"] == "approval_required"
     assert Campaign.objects.get().status == CampaignStatus.DRAFT
+
+
+def test_send_from_a_message_file_as_a_login_checks_its_send_permission(
+    workspace: Workspace, line: Line, message: str
+) -> None:
+    make_contacts(workspace, line, 1)
+    member(workspace, "viewer", Role.VIEWER)
+    args = ["send", "--workspace", "salon", "--all-friends", "--message", message, "--inline"]
+    with pytest.raises(CommandError, match="viewer"):
+        call_command("campaign", *args, "--as", "viewer", stdout=io.StringIO())
+    assert not Campaign.objects.exists()
+    member(workspace, "manager", Role.MANAGER)
+    call_command("campaign", *args, "--as", "manager", stdout=io.StringIO())
+    log = AuditLog.objects.get(action=AuditAction.CAMPAIGN_SENT)
+    assert log.actor_label == "manager (cli)"

@@ -28,11 +28,12 @@ from otodoke.api.commandline import (
     read_json,
     run,
 )
+from otodoke.api.errors import ApiError
 from otodoke.api.routers import campaign_schemas as schemas
 from otodoke.api.routers import campaigns as api
 from otodoke.campaigns import engine, services
 from otodoke.campaigns.models import Campaign, Delivery, DeliveryKind, as_dict
-from otodoke.workspaces.models import Workspace
+from otodoke.workspaces.roles import Permission
 
 FINAL = ("done", "failed", "cancelled", "paused")
 
@@ -134,9 +135,13 @@ class Command(BaseCommand):
             raise CommandError(
                 "Give a campaign ID, or --message and one of --segment, --definition, --all-friends"
             )
-        workspace = Workspace.objects.filter(slug=options["workspace"]).first()
-        if workspace is None:
-            raise CommandError(f"No workspace {options['workspace']}")
+        caller = caller_for(options)
+        workspace = caller.workspace
+        try:
+            # The operator may send; with --as, that login needs the send permission.
+            caller.require(Permission.SEND)
+        except ApiError as exc:
+            raise CommandError(exc.message) from exc
         messages = json.loads(options["message"].read_text(encoding="utf-8"))
         if isinstance(messages, dict):
             messages = messages.get("messages", [messages])
@@ -156,7 +161,7 @@ class Command(BaseCommand):
                 actor=None,
                 track_links=not options["no_track_links"],
             )
-            delivery = services.send_campaign(campaign, actor=None, actor_label="cli")
+            delivery = services.send_campaign(campaign, actor=None, actor_label=caller.label)
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         if options["inline"]:
