@@ -22,19 +22,25 @@ Setting up
   migrate          create or update the database tables
   workspace        create and list workspaces (one per LINE Official Account)
   createsuperuser  create a staff login
-  api-token        create, list and revoke REST API tokens
+  api-token        create, list and revoke REST API tokens; check one (me)
 
 Data
   import           import contacts, events or customer-number-to-LINE-ID links from CSV
+  contact          search, get and upsert contacts; bulk upsert from a JSON/JSONL file
+  event            bulk-ingest events from a JSON/JSONL file (idempotent by external ID)
+  tag              list tags; add or remove tags on many contacts
   line             LINE friends: sync-friends pulls followers and profiles
   webhooks         re-run stored LINE webhook events that failed
-  segment          count, preview and describe segment definitions
-  audience         create frozen audiences from a file or a segment
+  segment          list, create, get, update, delete, count and preview segments
+  audience         create frozen audiences (file, segment, contact IDs); list and get them
   export           LINE user-ID and Business Manager e-mail/phone files (audited)
 
 Sending
-  campaign         send a campaign and follow its progress
+  campaign         create, test, schedule, send and cancel campaigns; status, recipients,
+                   clicks
 
+The API's operations take --workspace SLUG, --json (the API's JSON) and --as USERNAME (act as
+a staff login; needed to see or filter by personal data).
 Every Django management command is available too (otodoke help --all).
 """
 

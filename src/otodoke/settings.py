@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    # Only for its static files and templates: with "ninja" installed, /api/v1/docs serves
+    # Swagger UI from our own /static/ instead of a CDN, so the docs work offline.
+    "ninja",
     "otodoke.core",
     "otodoke.workspaces",
     "otodoke.contacts",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -14,6 +15,22 @@ from otodoke.api.parsing import check_request_text
 from otodoke.api.services import consume_rate, find_token
 from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.roles import Permission
+
+
+class Caller(Protocol):
+    """Who an API operation acts for: an API token (`Principal`), or the command line
+    (`otodoke.api.commandline.CliCaller`), which runs the same operations for scripts."""
+
+    @property
+    def workspace(self) -> Workspace: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def sees_pii(self) -> bool: ...
+
+    def require(self, permission: Permission) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,4 +104,4 @@ def require(request: HttpRequest, permission: Permission) -> Principal:
     return caller
 
 
-__all__ = ["Principal", "Scope", "TokenAuth", "principal", "require"]
+__all__ = ["Caller", "Principal", "Scope", "TokenAuth", "principal", "require"]

@@ -49,6 +49,11 @@ def _reject(paths: list[tuple[str | int, ...]]) -> None:
         )
 
 
+def check_stored_text(data: Any) -> None:
+    """Any parsed JSON (a request body, a file the CLI reads): ApiError 422 with the paths."""
+    _reject(list(_bad_paths(data)))
+
+
 def check_request_text(request: HttpRequest) -> None:
     """Path and query parameters (the body is checked by `StrictJsonParser`)."""
     if _UNSTORABLE.search(request.path):
@@ -62,5 +67,5 @@ class StrictJsonParser(Parser):
             data = json.loads(request.body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, _("The body is not valid JSON"), code="bad_request") from exc
-        _reject(list(_bad_paths(data)))
+        check_stored_text(data)
         return data  # type: ignore[no-any-return]

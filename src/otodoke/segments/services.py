@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
+from otodoke.campaigns.models import Campaign, CampaignStatus
 from otodoke.contacts.models import Contact, LineStatus
 from otodoke.segments.compiler import compile_definition
 from otodoke.segments.models import Audience, Segment
@@ -36,9 +37,9 @@ from otodoke.segments.schema import (
     parse_definition,
 )
 from otodoke.tracking.models import TrackedLink
-from otodoke.workspaces.models import Workspace
+from otodoke.workspaces.models import AuditAction, Workspace
 from otodoke.workspaces.roles import Permission
-from otodoke.workspaces.services import can, require
+from otodoke.workspaces.services import can, record_audit, require
 
 AnyUser = User | AnonymousUser
 DefinitionInput = Segment | SegmentDefinition | Mapping[str, Any] | str | bytes
@@ -128,6 +129,104 @@ def save_segment(
             [Problem("$.name", _("A segment with this name already exists"))]
         ) from exc
     return target
+
+
+# Campaigns that have not gone out yet read their segments when the send starts; finished ones
+# froze their recipients, so a segment they named may go (their page shows it as "#id").
+_UNFINISHED_CAMPAIGNS = (
+    CampaignStatus.DRAFT,
+    CampaignStatus.SCHEDULED,
+    CampaignStatus.SENDING,
+    CampaignStatus.PAUSED,
+)
+
+
+@dataclass(frozen=True)
+class SegmentReferences:
+    """What would break if a segment were deleted."""
+
+    segments: list[Segment]
+    campaigns: list[Campaign]
+
+    def __bool__(self) -> bool:
+        return bool(self.segments or self.campaigns)
+
+
+class SegmentInUseError(Exception):
+    def __init__(self, segment: Segment, references: SegmentReferences) -> None:
+        super().__init__(f"segment {segment.pk} is in use")
+        self.segment = segment
+        self.references = references
+
+
+def _names_segment(definition: Any, segment_id: int) -> bool:
+    try:
+        where = parse_definition(definition).where
+    except DefinitionError:
+        return False
+    return any(
+        isinstance(c, InSegment) and c.segment_id == segment_id for c in iter_conditions(where)
+    )
+
+
+def segment_references(segment: Segment) -> SegmentReferences:
+    """Other segments whose definition includes this one, and unfinished campaigns whose target
+    names it (directly, or through an in_segment condition of an unsaved definition)."""
+    others = Segment.objects.filter(workspace_id=segment.workspace_id).exclude(pk=segment.pk)
+    users = [other for other in others if _names_segment(other.definition, segment.pk)]
+    campaigns = []
+    for campaign in Campaign.objects.filter(
+        workspace_id=segment.workspace_id, status__in=_UNFINISHED_CAMPAIGNS
+    ).order_by("pk"):
+        target = campaign.target if isinstance(campaign.target, dict) else {}
+        parts = [*target.get("include", []), *target.get("exclude", [])]
+        if any(
+            isinstance(part, dict)
+            and (
+                str(part.get("segment")) == str(segment.pk)
+                or ("definition" in part and _names_segment(part["definition"], segment.pk))
+            )
+            for part in parts
+        ):
+            campaigns.append(campaign)
+    return SegmentReferences(segments=users, campaigns=campaigns)
+
+
+@transaction.atomic
+def delete_segment(
+    workspace: Workspace,
+    segment: Segment,
+    *,
+    actor: AnyUser | None,
+    actor_label: str | None = None,
+) -> None:
+    """Delete a segment nothing depends on, and write it to the audit log (with its definition,
+    so it can be recreated). Raises SegmentInUseError naming what still uses it; then nothing
+    changes.
+
+    `actor` None is a trusted caller that checked the permission itself (an API token, the CLI);
+    `actor_label` names it in the audit log."""
+    if actor is not None:
+        require(actor, workspace, Permission.EDIT)
+    if segment.workspace_id != workspace.pk:
+        raise ValueError("segment belongs to another workspace")
+    # Locking the row makes two deletions of the same segment audit once, and keeps the
+    # reference check and the delete one step for anyone who also locks it.
+    locked = Segment.objects.select_for_update().filter(pk=segment.pk).first()
+    if locked is None:
+        raise Segment.DoesNotExist
+    references = segment_references(locked)
+    if references:
+        raise SegmentInUseError(locked, references)
+    record_audit(
+        workspace,
+        AuditAction.SEGMENT_DELETED,
+        actor=actor,
+        label=actor_label,
+        target=f"segment:{locked.pk} {locked.name}",
+        details={"segment_id": locked.pk, "name": locked.name, "definition": locked.definition},
+    )
+    locked.delete()
 
 
 def resolve_definition(workspace: Workspace, definition: DefinitionInput) -> SegmentDefinition:

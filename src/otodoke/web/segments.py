@@ -16,10 +16,7 @@ from otodoke.contacts.models import Contact, EventKind, Gender
 from otodoke.segments.models import Audience, Segment
 from otodoke.segments.schema import (
     DefinitionError,
-    InSegment,
     Problem,
-    iter_conditions,
-    parse_definition,
 )
 from otodoke.segments.services import (
     SegmentCount,
@@ -125,19 +122,6 @@ def builder_choices(workspace: Workspace, segment: Segment | None) -> dict[str, 
             .values_list("pk", "url")[:200]
         ),
     }
-
-
-def segments_using(segment: Segment) -> list[Segment]:
-    """Other segments whose definition includes this one: deleting it would break them."""
-    users = []
-    for other in Segment.objects.filter(workspace_id=segment.workspace_id).exclude(pk=segment.pk):
-        try:
-            conditions = iter_conditions(parse_definition(other.definition).where)
-        except DefinitionError:
-            continue
-        if any(isinstance(c, InSegment) and c.segment_id == segment.pk for c in conditions):
-            users.append(other)
-    return users
 
 
 def audience_cards(

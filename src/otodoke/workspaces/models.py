@@ -117,6 +117,7 @@ class AuditAction(models.TextChoices):
     QUOTA_OVERRIDE = "campaign.quota_override", _("Quota limit overridden")
     API_TOKEN_CREATED = "api_token.created", _("API token created")
     API_TOKEN_REVOKED = "api_token.revoked", _("API token revoked")
+    SEGMENT_DELETED = "segment.deleted", _("Segment deleted")
 
 
 class AuditLog(models.Model):

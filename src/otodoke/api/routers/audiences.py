@@ -18,7 +18,7 @@ from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field, StringConstraints, model_validator
 
-from otodoke.api.auth import require
+from otodoke.api.auth import Caller, principal, require
 from otodoke.api.errors import COMMON_ERRORS, ApiError, ErrorOut
 from otodoke.api.pagination import page
 from otodoke.api.routers.segments import Definition, PageParams, definition_error, get_segment
@@ -117,7 +117,11 @@ def audience_out(audience: Audience) -> AudienceOut:
 
 @router.get("", response={200: AudiencePage, **COMMON_ERRORS}, summary="List audiences")
 def list_audiences(request: HttpRequest, params: Query[PageParams]) -> AudiencePage:
-    caller = require(request, Permission.VIEW)
+    return audience_page(principal(request), params)
+
+
+def audience_page(caller: Caller, params: PageParams) -> AudiencePage:
+    caller.require(Permission.VIEW)
     rows, next_cursor = page(
         Audience.objects.filter(workspace=caller.workspace),
         cursor=params.cursor,
@@ -232,7 +236,11 @@ def audience_from_contacts(request: HttpRequest, payload: FromContactsIn) -> Sta
     "/{audience_id}", response={200: AudienceOut, **COMMON_ERRORS}, summary="Get an audience"
 )
 def read_audience(request: HttpRequest, audience_id: int) -> AudienceOut:
-    caller = require(request, Permission.VIEW)
+    return read(principal(request), audience_id)
+
+
+def read(caller: Caller, audience_id: int) -> AudienceOut:
+    caller.require(Permission.VIEW)
     return audience_out(Audience.objects.get(workspace=caller.workspace, pk=audience_id))
 
 

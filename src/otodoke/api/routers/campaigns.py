@@ -1,7 +1,8 @@
 """Campaigns: create, test send, schedule, send, cancel, status, per-recipient results, clicks.
 
-Every action is a call to `otodoke.campaigns.services`; this module only checks the token's
-scope, translates the request, and maps the services' refusals to API errors.
+Every action is a call to `otodoke.campaigns.services`; this module only checks the caller's
+permission, translates the request, and maps the services' refusals to API errors. Endpoints
+wrap operations taking a `Caller`, which `otodoke campaign …` runs too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
-from otodoke.api.auth import Principal, require
+from otodoke.api.auth import Caller, principal
 from otodoke.api.errors import COMMON_ERRORS, ApiError, ErrorOut
 from otodoke.api.pagination import page
 from otodoke.api.routers.campaign_schemas import (
@@ -63,7 +64,7 @@ router = Router()
 _WITH_CONFLICT = {**COMMON_ERRORS, 409: ErrorOut}
 
 
-def _campaign(caller: Principal, campaign_id: int) -> Campaign:
+def _campaign(caller: Caller, campaign_id: int) -> Campaign:
     return Campaign.objects.select_related("workspace").get(
         workspace=caller.workspace, pk=campaign_id
     )
@@ -87,7 +88,7 @@ def _check_messages(messages: list[dict[str, object]]) -> None:
         )
 
 
-def _check_target(caller: Principal, target: TargetIn) -> None:
+def _check_target(caller: Caller, target: TargetIn) -> None:
     """Segments and audiences named must be this workspace's, definitions valid: otherwise
     the send would fail when it starts instead of now."""
     workspace = caller.workspace
@@ -133,7 +134,11 @@ def _state_conflict(campaign: Campaign, exc: CampaignStateError) -> ApiError:
 
 @router.get("", response={200: CampaignPage, **COMMON_ERRORS}, summary="List campaigns")
 def list_campaigns(request: HttpRequest, params: Query[PageParams]) -> CampaignPage:
-    caller = require(request, Permission.VIEW)
+    return campaign_page(principal(request), params)
+
+
+def campaign_page(caller: Caller, params: PageParams) -> CampaignPage:
+    caller.require(Permission.VIEW)
     rows, next_cursor = page(
         Campaign.objects.filter(workspace=caller.workspace),
         cursor=params.cursor,
@@ -150,7 +155,11 @@ def list_campaigns(request: HttpRequest, params: Query[PageParams]) -> CampaignP
     "objects, …) and each problem is reported with its path, e.g. `messages[0].text`.",
 )
 def create(request: HttpRequest, payload: CampaignIn) -> Status[CampaignOut]:
-    caller = require(request, Permission.EDIT)
+    return Status(201, create_draft(principal(request), payload))
+
+
+def create_draft(caller: Caller, payload: CampaignIn) -> CampaignOut:
+    caller.require(Permission.EDIT)
     _check_messages(payload.messages)
     _check_target(caller, payload.target)
     campaign = create_campaign(
@@ -162,7 +171,7 @@ def create(request: HttpRequest, payload: CampaignIn) -> Status[CampaignOut]:
         track_links=payload.track_links,
         notification_disabled=payload.notification_disabled,
     )
-    return Status(201, campaign_out(campaign))
+    return campaign_out(campaign)
 
 
 @router.get(
@@ -171,7 +180,11 @@ def create(request: HttpRequest, payload: CampaignIn) -> Status[CampaignOut]:
     summary="A campaign's status and progress",
 )
 def status(request: HttpRequest, campaign_id: int) -> CampaignOut:
-    caller = require(request, Permission.VIEW)
+    return read(principal(request), campaign_id)
+
+
+def read(caller: Caller, campaign_id: int) -> CampaignOut:
+    caller.require(Permission.VIEW)
     return campaign_out(_campaign(caller, campaign_id))
 
 
@@ -183,7 +196,11 @@ def status(request: HttpRequest, campaign_id: int) -> CampaignOut:
     "only following friends with a LINE user ID and consent receive it.",
 )
 def test_send(request: HttpRequest, campaign_id: int, payload: TestSendIn) -> Status[DeliveryOut]:
-    caller = require(request, Permission.SEND)
+    return Status(202, send_to_testers(principal(request), campaign_id, payload))
+
+
+def send_to_testers(caller: Caller, campaign_id: int, payload: TestSendIn) -> DeliveryOut:
+    caller.require(Permission.SEND)
     campaign = _campaign(caller, campaign_id)
     known = set(
         Contact.objects.in_workspace(caller.workspace)
@@ -197,11 +214,12 @@ def test_send(request: HttpRequest, campaign_id: int, payload: TestSendIn) -> St
     ]
     if missing:
         raise ApiError(422, _("The request is not valid"), details=missing)
-    return Status(202, delivery_out(send_test(campaign, payload.contact_ids, actor=None)))
+    return delivery_out(send_test(campaign, payload.contact_ids, actor=None))
 
 
-def _send(request: HttpRequest, campaign_id: int, at: datetime | None = None) -> CampaignOut:
-    caller = require(request, Permission.SEND)
+def start(caller: Caller, campaign_id: int, at: datetime | None = None) -> CampaignOut:
+    """Send now, or at `at` (already checked to be in the future)."""
+    caller.require(Permission.SEND)
     campaign = _campaign(caller, campaign_id)
     try:
         send_campaign(campaign, actor=None, actor_label=caller.label, at=at)
@@ -219,7 +237,7 @@ def _send(request: HttpRequest, campaign_id: int, at: datetime | None = None) ->
     "draft answers 409 `invalid_state`. A campaign goes out once.",
 )
 def send(request: HttpRequest, campaign_id: int) -> Status[CampaignOut]:
-    return Status(202, _send(request, campaign_id))
+    return Status(202, start(principal(request), campaign_id))
 
 
 @router.post(
@@ -229,11 +247,15 @@ def send(request: HttpRequest, campaign_id: int) -> Status[CampaignOut]:
     description="Needs the `send` scope; the same rules as sending now. Cancel to unschedule.",
 )
 def schedule(request: HttpRequest, campaign_id: int, payload: ScheduleIn) -> Status[CampaignOut]:
+    return Status(202, schedule_send(principal(request), campaign_id, payload))
+
+
+def schedule_send(caller: Caller, campaign_id: int, payload: ScheduleIn) -> CampaignOut:
     if payload.at <= timezone.now():
         raise ApiError(
             422, _("The request is not valid"), details=[("at", _("Must be in the future"))]
         )
-    return Status(202, _send(request, campaign_id, payload.at))
+    return start(caller, campaign_id, payload.at)
 
 
 @router.post(
@@ -243,7 +265,11 @@ def schedule(request: HttpRequest, campaign_id: int, payload: ScheduleIn) -> Sta
     description="Batches not yet sent never go out; requests already in flight finish.",
 )
 def cancel(request: HttpRequest, campaign_id: int) -> CampaignOut:
-    caller = require(request, Permission.SEND)
+    return stop(principal(request), campaign_id)
+
+
+def stop(caller: Caller, campaign_id: int) -> CampaignOut:
+    caller.require(Permission.SEND)
     campaign = _campaign(caller, campaign_id)
     try:
         cancel_campaign(campaign, actor=None, actor_label=caller.label)
@@ -263,7 +289,11 @@ def cancel(request: HttpRequest, campaign_id: int) -> CampaignOut:
 def recipients(
     request: HttpRequest, campaign_id: int, filters: Query[RecipientFilters]
 ) -> RecipientPage:
-    caller = require(request, Permission.VIEW)
+    return recipient_page(principal(request), campaign_id, filters)
+
+
+def recipient_page(caller: Caller, campaign_id: int, filters: RecipientFilters) -> RecipientPage:
+    caller.require(Permission.VIEW)
     campaign = _campaign(caller, campaign_id)
     deliveries = Delivery.objects.filter(campaign=campaign)
     delivery: Delivery | None
@@ -301,7 +331,11 @@ def recipients(
     description="One item per click, oldest first; per-link totals are in the campaign.",
 )
 def clicks(request: HttpRequest, campaign_id: int, params: Query[PageParams]) -> ClickPage:
-    caller = require(request, Permission.VIEW)
+    return click_page(principal(request), campaign_id, params)
+
+
+def click_page(caller: Caller, campaign_id: int, params: PageParams) -> ClickPage:
+    caller.require(Permission.VIEW)
     campaign = _campaign(caller, campaign_id)
     qs = Click.objects.filter(
         link__workspace=caller.workspace, link__campaign_id=campaign.pk

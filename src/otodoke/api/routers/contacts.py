@@ -1,4 +1,7 @@
-"""Contacts: get, search (cursor pagination), upsert by customer number, bulk upsert."""
+"""Contacts: get, search (cursor pagination), upsert by customer number, bulk upsert.
+
+Each endpoint is a thin wrapper over an operation taking a `Caller` (search, get, upsert…), so
+`otodoke contact …` runs the very same code for scripts and prints the same JSON."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router
 
-from otodoke.api.auth import require
+from otodoke.api.auth import Caller, principal
 from otodoke.api.errors import COMMON_ERRORS, ApiError, ErrorDetail
 from otodoke.api.pagination import page
 from otodoke.api.routers.contact_schemas import (
@@ -39,7 +42,11 @@ def _contacts(workspace: Workspace) -> QuerySet[Contact]:
 
 @router.get("", response={200: ContactPage, **COMMON_ERRORS}, summary="Search contacts")
 def search_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> ContactPage:
-    caller = require(request, Permission.VIEW)
+    return search(principal(request), filters)
+
+
+def search(caller: Caller, filters: ContactFilters) -> ContactPage:
+    caller.require(Permission.VIEW)
     qs = _contacts(caller.workspace)
     if filters.q:
         qs = qs.filter(
@@ -73,7 +80,11 @@ def search_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> Con
     summary="Get a contact by customer number",
 )
 def get_contact_by_external_id(request: HttpRequest, external_id: str) -> ContactOut:
-    caller = require(request, Permission.VIEW)
+    return get_by_external_id(principal(request), external_id)
+
+
+def get_by_external_id(caller: Caller, external_id: str) -> ContactOut:
+    caller.require(Permission.VIEW)
     contact = _contacts(caller.workspace).get(external_id=external_id)
     return contact_out(contact, pii=caller.sees_pii)
 
@@ -84,7 +95,11 @@ def get_contact_by_external_id(request: HttpRequest, external_id: str) -> Contac
     summary="Create or update a contact by customer number",
 )
 def upsert_contact(request: HttpRequest, external_id: str, payload: ContactFields) -> ContactOut:
-    caller = require(request, Permission.EDIT)
+    return upsert(principal(request), external_id, payload)
+
+
+def upsert(caller: Caller, external_id: str, payload: ContactFields) -> ContactOut:
+    caller.require(Permission.EDIT)
     external_id = external_id.strip()
     if not external_id or len(external_id) > 100:
         raise ApiError(
@@ -117,7 +132,11 @@ def upsert_contact(request: HttpRequest, external_id: str, payload: ContactField
     ),
 )
 def bulk_upsert_contacts(request: HttpRequest, payload: ContactBulkIn) -> ContactBulkOut:
-    caller = require(request, Permission.EDIT)
+    return bulk_upsert(principal(request), payload)
+
+
+def bulk_upsert(caller: Caller, payload: ContactBulkIn) -> ContactBulkOut:
+    caller.require(Permission.EDIT)
     errors: dict[int, list[ErrorDetail]] = defaultdict(list)
     rows: list[ContactInput] = []
     for i, item in enumerate(payload.contacts):
@@ -147,7 +166,11 @@ def bulk_upsert_contacts(request: HttpRequest, payload: ContactBulkIn) -> Contac
 
 @router.get("/{contact_id}", response={200: ContactOut, **COMMON_ERRORS}, summary="Get a contact")
 def get_contact(request: HttpRequest, contact_id: int) -> ContactOut:
-    caller = require(request, Permission.VIEW)
+    return get(principal(request), contact_id)
+
+
+def get(caller: Caller, contact_id: int) -> ContactOut:
+    caller.require(Permission.VIEW)
     contact = _contacts(caller.workspace).get(pk=contact_id)
     return contact_out(contact, pii=caller.sees_pii)
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from pydantic import Field, StringConstraints, model_validator
 
-from otodoke.api.auth import require
+from otodoke.api.auth import Caller, principal
 from otodoke.api.errors import COMMON_ERRORS, ErrorDetail
 from otodoke.api.routers.contact_schemas import ExternalId
 from otodoke.api.schemas import MAX_BULK_ITEMS, BulkCounts, ItemResult, UtcDateTime, item_results
@@ -71,7 +71,12 @@ _COLUMN_PATHS = {"customer_id": "contact_external_id"}
     ),
 )
 def bulk_ingest_events(request: HttpRequest, payload: EventBulkIn) -> EventBulkOut:
-    caller = require(request, Permission.EDIT)
+    return bulk_ingest(principal(request), payload)
+
+
+def bulk_ingest(caller: Caller, payload: EventBulkIn) -> EventBulkOut:
+    """The endpoint's work, also run by `otodoke event bulk`."""
+    caller.require(Permission.EDIT)
     workspace = caller.workspace
     errors: dict[int, list[ErrorDetail]] = defaultdict(list)
     # A contact id must belong to this workspace: the service trusts the ids it is given.

@@ -9,6 +9,7 @@ from ninja import Router, Schema
 
 from otodoke.api.auth import principal
 from otodoke.api.errors import COMMON_ERRORS
+from otodoke.api.models import ApiToken
 
 router = Router()
 
@@ -31,7 +32,11 @@ class TokenOut(Schema):
 
 @router.get("/me", response={200: TokenOut, **COMMON_ERRORS}, summary="The calling token")
 def me(request: HttpRequest) -> TokenOut:
-    token = principal(request).token
+    return token_out(principal(request).token)
+
+
+def token_out(token: ApiToken) -> TokenOut:
+    """What GET /me answers; `otodoke api-token me` prints the same."""
     return TokenOut(
         name=token.name,
         key_id=token.key_id,

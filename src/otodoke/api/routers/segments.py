@@ -11,13 +11,15 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field, StringConstraints
 
-from otodoke.api.auth import Principal, require
+from otodoke.api.auth import Caller, principal, require
 from otodoke.api.errors import COMMON_ERRORS, ApiError, ErrorOut
 from otodoke.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, page
 from otodoke.segments.models import Segment
 from otodoke.segments.schema import DefinitionError, Problem
 from otodoke.segments.services import (
+    SegmentInUseError,
     count_segment,
+    delete_segment,
     preview_segment,
     save_segment,
     validate_definition,
@@ -133,11 +135,11 @@ def segment_out(segment: Segment) -> SegmentOut:
     )
 
 
-def get_segment(caller: Principal, segment_id: int) -> Segment:
+def get_segment(caller: Caller, segment_id: int) -> Segment:
     return Segment.objects.get(workspace=caller.workspace, pk=segment_id)
 
 
-def _save(caller: Principal, payload: SegmentIn, segment: Segment | None) -> Segment:
+def _save(caller: Caller, payload: SegmentIn, segment: Segment | None) -> Segment:
     # Validated first on its own so definition problems get definition.* paths; what
     # save_segment still refuses after that is the name.
     try:
@@ -169,7 +171,11 @@ _WITH_CONFLICT = {**COMMON_ERRORS, 409: ErrorOut}
 
 @router.get("", response={200: SegmentPage, **COMMON_ERRORS}, summary="List segments")
 def list_segments(request: HttpRequest, params: Query[PageParams]) -> SegmentPage:
-    caller = require(request, Permission.VIEW)
+    return segment_page(principal(request), params)
+
+
+def segment_page(caller: Caller, params: PageParams) -> SegmentPage:
+    caller.require(Permission.VIEW)
     rows, next_cursor = page(
         Segment.objects.filter(workspace=caller.workspace), cursor=params.cursor, limit=params.limit
     )
@@ -184,8 +190,12 @@ def list_segments(request: HttpRequest, params: Query[PageParams]) -> SegmentPag
     "reported with its path, e.g. `definition.where.conditions[1].max`.",
 )
 def create_segment(request: HttpRequest, payload: SegmentIn) -> Status[SegmentOut]:
-    caller = require(request, Permission.EDIT)
-    return Status(201, segment_out(_save(caller, payload, None)))
+    return Status(201, create(principal(request), payload))
+
+
+def create(caller: Caller, payload: SegmentIn) -> SegmentOut:
+    caller.require(Permission.EDIT)
+    return segment_out(_save(caller, payload, None))
 
 
 @router.post(
@@ -206,7 +216,11 @@ def count_definition(request: HttpRequest, payload: DefinitionIn) -> CountOut:
 
 @router.get("/{segment_id}", response={200: SegmentOut, **COMMON_ERRORS}, summary="Get a segment")
 def read_segment(request: HttpRequest, segment_id: int) -> SegmentOut:
-    caller = require(request, Permission.VIEW)
+    return read(principal(request), segment_id)
+
+
+def read(caller: Caller, segment_id: int) -> SegmentOut:
+    caller.require(Permission.VIEW)
     return segment_out(get_segment(caller, segment_id))
 
 
@@ -214,8 +228,56 @@ def read_segment(request: HttpRequest, segment_id: int) -> SegmentOut:
     "/{segment_id}", response={200: SegmentOut, **_WITH_CONFLICT}, summary="Replace a segment"
 )
 def update_segment(request: HttpRequest, segment_id: int, payload: SegmentIn) -> SegmentOut:
-    caller = require(request, Permission.EDIT)
+    return replace(principal(request), segment_id, payload)
+
+
+def replace(caller: Caller, segment_id: int, payload: SegmentIn) -> SegmentOut:
+    caller.require(Permission.EDIT)
     return segment_out(_save(caller, payload, get_segment(caller, segment_id)))
+
+
+@router.delete(
+    "/{segment_id}",
+    response={204: None, **_WITH_CONFLICT},
+    summary="Delete a segment",
+    description="Refused with 409 `segment_in_use` while another segment includes it or a "
+    "campaign that has not gone out yet (draft, scheduled, sending, paused) targets it; "
+    "`details` names each one (`segments[i]` / `campaigns[i]`). Deletions are written to the "
+    "workspace's audit log under the token's name, with the definition.",
+)
+def remove_segment(request: HttpRequest, segment_id: int) -> Status[None]:
+    delete(principal(request), segment_id)
+    return Status(204, None)
+
+
+def delete(caller: Caller, segment_id: int) -> None:
+    caller.require(Permission.EDIT)
+    segment = get_segment(caller, segment_id)
+    try:
+        delete_segment(caller.workspace, segment, actor=None, actor_label=caller.label)
+    except SegmentInUseError as exc:
+        raise in_use_error(exc) from exc
+
+
+def in_use_error(exc: SegmentInUseError) -> ApiError:
+    refs = exc.references
+    return ApiError(
+        409,
+        _("The segment is still used; remove it there first"),
+        code="segment_in_use",
+        details=[
+            (f"segments[{i}]", _("segment %(id)s “%(name)s”") % {"id": s.pk, "name": s.name})
+            for i, s in enumerate(refs.segments)
+        ]
+        + [
+            (
+                f"campaigns[{i}]",
+                _("campaign %(id)s “%(name)s” (%(status)s)")
+                % {"id": c.pk, "name": c.name, "status": c.status},
+            )
+            for i, c in enumerate(refs.campaigns)
+        ],
+    )
 
 
 @router.get(

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from pydantic import Field, StringConstraints, model_validator
 
-from otodoke.api.auth import require
+from otodoke.api.auth import Caller, principal
 from otodoke.api.errors import COMMON_ERRORS, ErrorDetail
 from otodoke.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, page
 from otodoke.api.routers.contact_schemas import ExternalId, TagName
@@ -64,7 +64,11 @@ class TaggingOut(Schema):
 
 @router.get("", response={200: TagPage, **COMMON_ERRORS}, summary="List tags")
 def list_tags(request: HttpRequest, filters: Query[TagFilters]) -> TagPage:
-    caller = require(request, Permission.VIEW)
+    return tag_page(principal(request), filters)
+
+
+def tag_page(caller: Caller, filters: TagFilters) -> TagPage:
+    caller.require(Permission.VIEW)
     qs = Tag.objects.filter(workspace=caller.workspace).annotate(n=Count("contact_tags"))
     rows, next_cursor = page(qs, cursor=filters.cursor, limit=filters.limit)
     return TagPage(
@@ -73,9 +77,9 @@ def list_tags(request: HttpRequest, filters: Query[TagFilters]) -> TagPage:
     )
 
 
-def _resolve(request: HttpRequest, payload: TaggingIn) -> tuple[list[int], list[ErrorDetail]]:
+def _resolve(caller: Caller, payload: TaggingIn) -> tuple[list[int], list[ErrorDetail]]:
     """This workspace's contact ids for the payload, and a path for each one not found."""
-    caller = require(request, Permission.EDIT)
+    caller.require(Permission.EDIT)
     contacts = Contact.objects.in_workspace(caller.workspace)
     by_id = set(contacts.filter(pk__in=payload.contact_ids).values_list("pk", flat=True))
     by_ext = dict(
@@ -99,9 +103,12 @@ def _resolve(request: HttpRequest, payload: TaggingIn) -> tuple[list[int], list[
     summary="Add tags to up to 1,000 contacts",
 )
 def add_contact_tags(request: HttpRequest, payload: TaggingIn) -> TaggingOut:
-    ids, errors = _resolve(request, payload)
-    workspace = require(request, Permission.EDIT).workspace
-    changed = add_tags(workspace, ids, payload.tags, source=TagSource.API) if ids else 0
+    return tag(principal(request), payload)
+
+
+def tag(caller: Caller, payload: TaggingIn) -> TaggingOut:
+    ids, errors = _resolve(caller, payload)
+    changed = add_tags(caller.workspace, ids, payload.tags, source=TagSource.API) if ids else 0
     return TaggingOut(pairs=changed, contacts=len(ids), errors=errors)
 
 
@@ -111,7 +118,10 @@ def add_contact_tags(request: HttpRequest, payload: TaggingIn) -> TaggingOut:
     summary="Remove tags from up to 1,000 contacts",
 )
 def remove_contact_tags(request: HttpRequest, payload: TaggingIn) -> TaggingOut:
-    ids, errors = _resolve(request, payload)
-    workspace = require(request, Permission.EDIT).workspace
-    changed = remove_tags(workspace, ids, payload.tags) if ids else 0
+    return untag(principal(request), payload)
+
+
+def untag(caller: Caller, payload: TaggingIn) -> TaggingOut:
+    ids, errors = _resolve(caller, payload)
+    changed = remove_tags(caller.workspace, ids, payload.tags) if ids else 0
     return TaggingOut(pairs=changed, contacts=len(ids), errors=errors)

@@ -39,6 +39,9 @@ class ApiClient:
     def put(self, path: str, body: Any) -> Any:
         return self.send("put", path, body)
 
+    def delete(self, path: str) -> Any:
+        return self.client.delete(path, headers=self._headers())
+
 
 def make_workspace(name: str = "Salon") -> Workspace:
     return create_workspace(

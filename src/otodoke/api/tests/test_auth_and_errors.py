@@ -1,4 +1,7 @@
+import re
 from collections.abc import Callable
+
+from django.test import Client
 
 from otodoke.api.models import ApiToken
 from otodoke.api.tests.conftest import ApiClient, error_of, make_workspace
@@ -113,6 +116,21 @@ def test_openapi_schema_and_docs_are_served(db: None) -> None:
     schema = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/contacts/bulk" in schema["paths"]
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_docs_page_works_offline_from_our_own_static_files(db: None) -> None:
+    client = Client()
+    page = client.get("/api/v1/docs").content.decode()
+    # No external host anywhere in the page: nothing is loaded from a CDN.
+    assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", page, re.I), page
+    assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', page)
+    assert any(a.endswith("swagger-ui-bundle.js") for a in assets), page
+    assert any(a.endswith("swagger-ui.css") for a in assets), page
+    for asset in assets:
+        assert asset.startswith("/static/"), asset
+        response = client.get(asset)
+        assert response.status_code == 200, asset
+        assert int(response["Content-Length"]) > 0, asset
 
 
 def test_text_no_database_can_store_is_a_validation_error(api: Callable[..., ApiClient]) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from otodoke.api.tests.conftest import ApiClient, error_of, make_workspace
+from otodoke.campaigns.models import Campaign, CampaignStatus
 from otodoke.contacts.models import Contact, LineStatus
 from otodoke.segments.models import Segment
-from otodoke.workspaces.models import Workspace
+from otodoke.workspaces.models import AuditAction, AuditLog, Workspace
 
 WOMEN = {"version": 1, "where": {"kind": "gender", "values": ["female"]}}
 LINE_ID = "U" + "a" * 32
@@ -118,3 +119,79 @@ def test_preview_masks_pii_without_the_scope(
     second = api("read").get(url, {"limit": 1, "offset": 1}).json()
     assert [r["external_id"] for r in second["items"]] == ["C3"]
     assert api("read").get(url, {"limit": 101}).status_code == 422
+
+
+def test_delete_removes_the_segment_and_audits_it(
+    api: Callable[..., ApiClient], workspace: Workspace
+) -> None:
+    segment = Segment.objects.create(workspace=workspace, name="女性", definition=WOMEN)
+    response = api("write").delete(f"/api/v1/segments/{segment.pk}")
+    assert response.status_code == 204, response.content
+    assert not Segment.objects.filter(pk=segment.pk).exists()
+    entry = AuditLog.objects.get(workspace=workspace, action=AuditAction.SEGMENT_DELETED)
+    assert entry.actor_label.startswith("api:test (")
+    assert entry.details["definition"] == WOMEN and entry.details["name"] == "女性"
+
+
+def test_delete_unknown_or_other_workspace_segment_is_404(
+    api: Callable[..., ApiClient],
+) -> None:
+    other = Segment.objects.create(workspace=make_workspace("Other"), name="x", definition=WOMEN)
+    client = api("write")
+    for segment_id in (other.pk, other.pk + 1000):
+        response = client.delete(f"/api/v1/segments/{segment_id}")
+        assert response.status_code == 404 and error_of(response)["code"] == "not_found"
+    assert Segment.objects.filter(pk=other.pk).exists()
+
+
+def test_delete_needs_the_write_scope(api: Callable[..., ApiClient], workspace: Workspace) -> None:
+    segment = Segment.objects.create(workspace=workspace, name="x", definition=WOMEN)
+    response = api("read", "send").delete(f"/api/v1/segments/{segment.pk}")
+    assert response.status_code == 403 and error_of(response)["code"] == "missing_scope"
+    assert Segment.objects.filter(pk=segment.pk).exists()
+
+
+def test_delete_is_refused_while_a_segment_or_unfinished_campaign_uses_it(
+    api: Callable[..., ApiClient], workspace: Workspace
+) -> None:
+    base = Segment.objects.create(workspace=workspace, name="女性", definition=WOMEN)
+    nested = {
+        "version": 1,
+        "where": {"kind": "not", "condition": {"kind": "in_segment", "segment_id": base.pk}},
+    }
+    user = Segment.objects.create(workspace=workspace, name="女性以外", definition=nested)
+    message = [{"type": "text", "text": "hi"}]
+    draft = Campaign.objects.create(
+        workspace=workspace, name="春", messages=message, target={"include": [{"segment": base.pk}]}
+    )
+    # An unsaved definition in a scheduled campaign's exclusions that names the segment.
+    scheduled = Campaign.objects.create(
+        workspace=workspace,
+        name="夏",
+        messages=message,
+        status=CampaignStatus.SCHEDULED,
+        target={"all_friends": True, "exclude": [{"definition": nested}]},
+    )
+    # A campaign that already went out froze its recipients: it does not hold the segment.
+    Campaign.objects.create(
+        workspace=workspace,
+        name="冬",
+        messages=message,
+        status=CampaignStatus.SENT,
+        target={"include": [{"segment": base.pk}]},
+    )
+    client = api("write")
+    response = client.delete(f"/api/v1/segments/{base.pk}")
+    assert response.status_code == 409
+    error = error_of(response)
+    assert error["code"] == "segment_in_use"
+    details = {d["path"]: d["message"] for d in error["details"]}
+    assert set(details) == {"segments[0]", "campaigns[0]", "campaigns[1]"}
+    assert "女性以外" in details["segments[0]"] and str(user.pk) in details["segments[0]"]
+    assert "春" in details["campaigns[0]"] and "夏" in details["campaigns[1]"]
+    assert Segment.objects.filter(pk=base.pk).exists()
+    assert not AuditLog.objects.filter(action=AuditAction.SEGMENT_DELETED).exists()
+
+    user.delete()
+    Campaign.objects.filter(pk__in=[draft.pk, scheduled.pk]).update(status=CampaignStatus.CANCELLED)
+    assert client.delete(f"/api/v1/segments/{base.pk}").status_code == 204

@@ -131,3 +131,23 @@ def test_cli_reports_bad_input_without_a_traceback(workspace: Workspace) -> None
         call_command("api-token", "create", "--workspace", "nope", "--name", "x")
     with pytest.raises(CommandError, match="ffffffffffff"):
         call_command("api-token", "revoke", "ffffffffffff")
+
+
+def test_cli_me_prints_what_get_me_answers_and_refuses_a_revoked_token(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.management.base import CommandError
+
+    created = create_token(workspace, name="POS", scopes=["read", "write"])
+    out = StringIO()
+    call_command("api-token", "me", "--token", created.plaintext, "--json", stdout=out)
+    assert json.loads(out.getvalue()) == ApiClient(created.plaintext).get("/api/v1/me").json()
+    monkeypatch.setenv("OTODOKE_API_TOKEN", created.plaintext)
+    out = StringIO()
+    call_command("api-token", "me", stdout=out)
+    assert created.token.key_id in out.getvalue() and "read,write" in out.getvalue()
+    revoke_token(created.token)
+    out = StringIO()
+    with pytest.raises(CommandError, match="Not an active API token"):
+        call_command("api-token", "me", "--json", stdout=out)
+    assert json.loads(out.getvalue())["error"]["code"] == "not_authenticated"

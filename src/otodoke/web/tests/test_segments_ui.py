@@ -16,6 +16,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from otodoke.campaigns.models import Campaign
 from otodoke.contacts.models import Contact, LineStatus
 from otodoke.segments import exports
 from otodoke.segments.models import Segment
@@ -286,3 +287,24 @@ def test_delete_refuses_a_segment_another_one_uses(
     other = Segment.objects.get(name="派生")
     client.post(f"{BASE}{other.pk}/delete/")
     assert not Segment.objects.filter(pk=other.pk).exists()
+
+
+def test_delete_refuses_a_segment_a_draft_campaign_targets_and_audits_a_deletion(
+    workspace: Workspace, people: dict[str, Contact], client_as: Callable[[Role], Client]
+) -> None:
+    segment = save_segment(workspace, name="基本", definition=json.loads(definition()), actor=None)
+    campaign = Campaign.objects.create(
+        workspace=workspace,
+        name="春のセール",
+        messages=[{"type": "text", "text": "hi"}],
+        target={"include": [{"segment": segment.pk}]},
+    )
+    client = client_as(Role.OPERATOR)
+    refused = client.post(f"{BASE}{segment.pk}/delete/", follow=True).content.decode()
+    assert Segment.objects.filter(pk=segment.pk).exists()
+    assert "春のセール" in html.unescape(refused)
+    campaign.delete()
+    client.post(f"{BASE}{segment.pk}/delete/")
+    assert not Segment.objects.filter(pk=segment.pk).exists()
+    entry = AuditLog.objects.get(action=AuditAction.SEGMENT_DELETED)
+    assert entry.actor is not None and entry.details["name"] == "基本"

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from otodoke.segments.models import Segment
 from otodoke.segments.schema import DefinitionError
-from otodoke.segments.services import save_segment
+from otodoke.segments.services import SegmentInUseError, delete_segment, save_segment
 from otodoke.web import segments as queries
 from otodoke.web import segments_builder as builder
 from otodoke.web.access import WorkspaceAccess, workspace_view
@@ -177,14 +177,18 @@ def segment_preview(request: HttpRequest, access: WorkspaceAccess) -> HttpRespon
 @workspace_view(Permission.EDIT)
 def segment_delete(request: HttpRequest, access: WorkspaceAccess, segment_id: int) -> HttpResponse:
     segment = get_object_or_404(Segment, pk=segment_id, workspace=access.workspace)
-    if users := queries.segments_using(segment):
+    name = segment.name
+    try:
+        delete_segment(access.workspace, segment, actor=access.user)
+    except SegmentInUseError as exc:
+        users = [f"“{s.name}”" for s in exc.references.segments] + [
+            _("the campaign “%(name)s”") % {"name": c.name} for c in exc.references.campaigns
+        ]
         messages.error(
             request,
             _("“%(name)s” is used by %(users)s; remove it there first.")
-            % {"name": segment.name, "users": "、".join(f"“{u.name}”" for u in users)},
+            % {"name": name, "users": "、".join(users)},
         )
         return redirect("web:segment", slug=access.workspace.slug, segment_id=segment.pk)
-    name = segment.name
-    segment.delete()
     messages.success(request, _("Deleted “%(name)s”.") % {"name": name})
     return redirect("web:segments", slug=access.workspace.slug)

@@ -1,5 +1,5 @@
 # ruff: noqa: N999 - the file name is the command name users type: `otodoke api-token`
-"""`otodoke api-token create|list|revoke`: manage a workspace's API tokens from a shell.
+"""`otodoke api-token create|list|revoke|me`: manage a workspace's API tokens from a shell.
 
 The CLI is the server operator, so it needs no staff login; every create and revoke is still
 written to the workspace's audit log (actor "cli").
@@ -8,13 +8,16 @@ written to the workspace's audit log (actor "cli").
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from otodoke.api.commandline import to_json
 from otodoke.api.models import ApiToken, Scope
-from otodoke.api.services import create_token, revoke_token
+from otodoke.api.routers.me import token_out
+from otodoke.api.services import create_token, find_token, revoke_token
 from otodoke.workspaces.models import Workspace
 
 
@@ -41,6 +44,11 @@ class Command(BaseCommand):
         revoke = sub.add_parser("revoke", help="revoke a token at once")
         revoke.add_argument("key_id", help="the token's key ID (see list)")
         revoke.add_argument("--json", action="store_true")
+        me = sub.add_parser("me", help="check a token: its workspace and scopes (as GET /me)")
+        me.add_argument(
+            "--token", help="the token (default: the OTODOKE_API_TOKEN environment variable)"
+        )
+        me.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
         getattr(self, f"_{options['action']}")(options)
@@ -99,6 +107,25 @@ class Command(BaseCommand):
             self.stdout.write(f"Revoked API token {token.key_id} ({token.name})")
         else:
             self.stdout.write(f"API token {token.key_id} was already revoked")
+
+    def _me(self, options: dict[str, Any]) -> None:
+        # From the environment by default, so the secret stays out of shell history.
+        secret = (options["token"] or os.environ.get("OTODOKE_API_TOKEN", "")).strip()
+        token = find_token(secret) if secret else None
+        if token is None:
+            message = "Not an active API token (unknown, mistyped or revoked)"
+            if options["json"]:
+                body = {"error": {"code": "not_authenticated", "message": message, "details": []}}
+                self.stdout.write(json.dumps(body))
+            raise CommandError(message)
+        out = token_out(token)
+        if options["json"]:
+            self.stdout.write(to_json(out))
+            return
+        self.stdout.write(
+            f"{out.key_id}  {out.name}  workspace {out.workspace.slug} ({out.workspace.name})  "
+            f"scopes {','.join(out.scopes)}  {out.rate_per_minute}/min, burst {out.burst}"
+        )
 
 
 def _describe(token: ApiToken) -> dict[str, Any]:
