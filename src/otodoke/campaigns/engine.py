@@ -16,6 +16,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from otodoke.campaigns.claims import settle_sent
 from otodoke.campaigns.conf import EngineConf, engine_conf
 from otodoke.campaigns.dispatch import run_dispatch
 from otodoke.campaigns.line_send import fetch_quota
@@ -148,6 +149,7 @@ def _finish_if_done(delivery: Delivery) -> bool:
     )
     if open_batches.exists():
         return False
+    settle_sent(delivery.pk)  # batches other workers sent and have not settled yet
     refresh_counts(delivery)
     return set_status(
         delivery,
