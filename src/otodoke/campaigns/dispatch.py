@@ -315,7 +315,7 @@ def _send_loop(delivery: Delivery, conf: EngineConf, deadline: float | None) -> 
                     return stopping
             else:
                 # Claim a full window at a time: per-claim overhead, not per batch.
-                if len(waiting) < conf.max_in_flight // 2:
+                if len(waiting) < max(1, conf.max_in_flight // 2):
                     jobs = claims.claim(
                         delivery.pk,
                         limit=conf.max_in_flight - len(waiting),
