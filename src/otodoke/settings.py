@@ -175,4 +175,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("OTODOKE_LOG_LEVEL", "INFO")},
+    # httpx logs every request at INFO: a line per LINE request is noise in the logs and, at
+    # thousands of requests a second, a measurable share of the sender's CPU.
+    "loggers": {
+        name: {"level": os.environ.get("OTODOKE_HTTP_LOG_LEVEL", "WARNING")}
+        for name in ("httpx", "httpcore")
+    },
 }

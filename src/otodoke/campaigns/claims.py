@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -122,6 +122,43 @@ def release(jobs: list[Job]) -> None:
         Batch.objects.filter(id=job.batch_id, lease_token=job.lease_token).update(
             status=BatchStatus.PENDING, lease_token=None, lease_until=None
         )
+
+
+def settle_sent(delivery_id: int, *, chunk: int = 200) -> int:
+    """Mark the recipients of sent batches sent, with their batch's time.
+
+    The dispatcher records a success on the batch row only (one row per 500 recipients) and
+    leaves the recipient rows to this set-based pass, run when a dispatcher stops and before a
+    delivery is finished: updating every recipient row while sending held up the send loop
+    (most of its time on PostgreSQL). Idempotent, so any worker may run it any time; `chunk`
+    batches per statement keep each transaction short.
+    """
+    sent = (
+        Batch.objects.filter(delivery_id=delivery_id, status=BatchStatus.SENT)
+        .filter(
+            Exists(
+                DeliveryRecipient.objects.filter(
+                    delivery_id=delivery_id,
+                    batch_no=OuterRef("number"),
+                    status=RecipientStatus.PENDING,
+                )
+            )
+        )
+        .order_by("number")
+        .values_list("number", "sent_at")
+    )
+    by_time: dict[datetime | None, list[int]] = {}
+    for number, sent_at in sent:
+        by_time.setdefault(sent_at, []).append(number)
+    changed = 0
+    for sent_at, numbers in by_time.items():
+        for start in range(0, len(numbers), chunk):
+            changed += DeliveryRecipient.objects.filter(
+                delivery_id=delivery_id,
+                batch_no__in=numbers[start : start + chunk],
+                status=RecipientStatus.PENDING,
+            ).update(status=RecipientStatus.SENT, sent_at=sent_at)
+    return changed
 
 
 def expire_stale(delivery_id: int, window_seconds: float) -> int:

@@ -48,7 +48,7 @@ def engine_conf() -> EngineConf:
     rates.update(settings_rates())
     return EngineConf(
         multicast_size=int(_get("OTODOKE_MULTICAST_SIZE", 500)),
-        max_in_flight=int(_get("OTODOKE_SEND_CONCURRENCY", 64)),
+        max_in_flight=int(_get("OTODOKE_SEND_CONCURRENCY", 256)),
         lease_seconds=float(_get("OTODOKE_BATCH_LEASE_SECONDS", 60)),
         watchdog_seconds=float(_get("OTODOKE_DELIVERY_WATCHDOG_SECONDS", 120)),
         retry_window_seconds=float(_get("OTODOKE_RETRY_WINDOW_SECONDS", 23 * 3600)),

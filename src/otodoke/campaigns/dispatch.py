@@ -9,9 +9,9 @@ set-based every `flush_seconds`.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import functools
 import itertools
+import queue
 import ssl
 import threading
 import time
@@ -54,8 +54,11 @@ def _ssl_context() -> ssl.SSLContext:
 class AsyncSender:
     """An event loop in a daemon thread, sending over several pooled AsyncClients.
 
-    httpcore's pool scans every connection for each request, so one pool of hundreds of
-    connections spends its time bookkeeping; shards of `SHARD_SIZE` keep that cost flat.
+    Jobs go to the loop in groups (one cross-thread wake-up per group, not per request) and
+    come back through a queue as each answer arrives, so the worker thread never waits on
+    hundreds of futures at once. httpcore's pool scans every connection for each request, so
+    one pool of hundreds of connections spends its time bookkeeping; shards of `SHARD_SIZE`
+    keep that cost flat.
     """
 
     SHARD_SIZE = 16
@@ -64,6 +67,8 @@ class AsyncSender:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
+        self.done: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+        self._tasks: set[asyncio.Task[None]] = set()
         shards = max(1, -(-max_in_flight // self.SHARD_SIZE))
         per_shard = -(-max_in_flight // shards)
         limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
@@ -87,11 +92,24 @@ class AsyncSender:
         self.transports = asyncio.run_coroutine_threadsafe(make(), self.loop).result()
         self._next = itertools.cycle(self.transports)
 
-    def submit(self, job: Job) -> concurrent.futures.Future[SendOutcome]:
+    def submit(self, jobs: list[Job]) -> None:
+        """Start sending `jobs`; each comes back on `done` with its outcome, whatever happens."""
+        self.loop.call_soon_threadsafe(self._start, jobs)
+
+    def _start(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            task = self.loop.create_task(self._send(job))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, job: Job) -> None:
         assert job.body is not None
-        return asyncio.run_coroutine_threadsafe(
-            send_batch(next(self._next), job.endpoint, job.body, job.retry_key), self.loop
-        )
+        try:
+            out = await send_batch(next(self._next), job.endpoint, job.body, job.retry_key)
+        except Exception as exc:  # a bug here must not lose track of the batch
+            # Unanswered as far as we know: the batch is retried with the same retry key.
+            out = SendOutcome("retry", False, error=f"sender error: {exc!r}"[:2000])
+        self.done.put((job, out))
 
     def close(self) -> None:
         async def close_all() -> None:
@@ -174,9 +192,7 @@ def record(delivery_id: int, outcomes: list[Outcome], conf: EngineConf) -> str |
     now = timezone.now()
     stop: str | None = None
     batches: list[Batch] = []
-    sent_numbers: list[int] = []
     failed: dict[str, list[int]] = {}
-    sent_count = failed_count = 0
     for job, out in outcomes:
         # An answered attempt leaves the batch as certain as it was before it; an attempt
         # with no answer may have been accepted, so the window starts (if not started yet).
@@ -199,14 +215,11 @@ def record(delivery_id: int, outcomes: list[Outcome], conf: EngineConf) -> str |
         )
         if out.kind == "sent":
             batch.status, batch.sent_at = BatchStatus.SENT, now
-            sent_numbers.append(job.number)
-            sent_count += job.recipient_count
         elif out.kind == "failed" or (
             out.kind == "retry" and job.attempts >= conf.max_attempts and uncertain is None
         ):
             batch.status = BatchStatus.FAILED
             failed.setdefault(out.error[:200] or "failed", []).append(job.number)
-            failed_count += job.recipient_count
         else:
             if out.kind in ("quota", "auth"):
                 stop = stop or out.kind
@@ -221,15 +234,12 @@ def record(delivery_id: int, outcomes: list[Outcome], conf: EngineConf) -> str |
             ).values_list("id", flat=True)
         )
         _write_batches([b for b in batches if b.id in mine])
+        mine_sent = {b.id for b in batches if b.id in mine and b.status == BatchStatus.SENT}
+        # Successes are counted from the batch rows; their recipient rows are settled in one
+        # pass later (`claims.settle_sent`), off the send loop.
+        sent = sum(job.recipient_count for job, _ in outcomes if job.batch_id in mine_sent)
         pending = DeliveryRecipient.objects.filter(
             delivery_id=delivery_id, status=RecipientStatus.PENDING
-        )
-        sent = (
-            pending.filter(batch_no__in=sent_numbers).update(
-                status=RecipientStatus.SENT, sent_at=now
-            )
-            if sent_numbers
-            else 0
         )
         failed_rows = 0
         for reason, numbers in failed.items():
@@ -257,18 +267,28 @@ def _next_retry_in(delivery_id: int) -> float | None:
 def run_dispatch(delivery: Delivery, conf: EngineConf, *, deadline: float | None = None) -> str:
     """Send every claimable batch of a SENDING delivery. Returns why it stopped: "drained"
     (nothing left this worker can claim), "quota", "auth", "stopped" or "deadline"."""
+    why = _send_loop(delivery, conf, deadline)
+    claims.settle_sent(delivery.pk)
+    return why
+
+
+def _send_loop(delivery: Delivery, conf: EngineConf, deadline: float | None) -> str:
     channel = delivery.campaign.workspace.channel_id
     payloads: dict[int, Any] = {}
-    queue: deque[Job] = deque()
-    inflight: dict[concurrent.futures.Future[SendOutcome], Job] = {}
+    waiting: deque[Job] = deque()  # claimed, not yet sent
+    inflight = 0
     results: list[Outcome] = []
     last_flush = time.monotonic()
     last_check = last_flush - 1.0  # check status and stale batches before the first claim
     stopping: str | None = None
     with sender_for(delivery, conf) as sender:
         while True:
-            for future in [f for f in inflight if f.done()]:
-                results.append((inflight.pop(future), future.result()))
+            while True:
+                try:
+                    results.append(sender.done.get_nowait())
+                except queue.Empty:
+                    break
+                inflight -= 1
             now = time.monotonic()
             if results and (now - last_flush >= conf.flush_seconds or not inflight):
                 limited = {job.endpoint for job, out in results if out.kind == "rate_limited"}
@@ -288,59 +308,69 @@ def run_dispatch(delivery: Delivery, conf: EngineConf, *, deadline: float | None
                 elif deadline is not None and now > deadline:
                     stopping = "deadline"
             if stopping is not None:
-                if queue:
-                    claims.release(list(queue))
-                    queue.clear()
+                if waiting:
+                    claims.release(list(waiting))
+                    waiting.clear()
                 if not inflight and not results:
                     return stopping
             else:
                 # Claim a full window at a time: per-claim overhead, not per batch.
-                if len(queue) < conf.max_in_flight // 2:
+                if len(waiting) < max(1, conf.max_in_flight // 2):
                     jobs = claims.claim(
                         delivery.pk,
-                        limit=conf.max_in_flight - len(queue),
+                        limit=conf.max_in_flight - len(waiting),
                         lease_seconds=conf.lease_seconds,
                         window_seconds=conf.retry_window_seconds,
                     )
                     if jobs:
                         _attach_bodies(delivery, jobs, payloads)
-                        queue.extend(jobs)
-                    elif not queue and not inflight and not results:
+                        waiting.extend(jobs)
+                    elif not waiting and not inflight and not results:
                         wait_for = _next_retry_in(delivery.pk)
                         if wait_for is None:
                             return "drained"
                         time.sleep(min(wait_for, 0.5))
-                if queue:
-                    endpoint = queue[0].endpoint
-                    rate = conf.rates.get(endpoint, conf.rates["other"]) * conf.rate_share
-                    wanted = min(
-                        conf.max_in_flight - len(inflight),
-                        sum(1 for j in queue if j.endpoint == endpoint),
-                    )
-                    granted, wait = (0, 0.0)
-                    # Top up in groups (a token grant and an attempt stamp are one write
-                    # each), unless little is in flight.
-                    if wanted > 0 and (
-                        wanted >= conf.max_in_flight // 8 or len(inflight) < conf.max_in_flight // 2
-                    ):
-                        granted, wait = ratelimit.take_tokens(
-                            ratelimit.bucket_key(channel, endpoint),
-                            rate=rate,
-                            capacity=max(1.0, rate / 4),
-                            wanted=wanted,
-                        )
-                    if granted:
-                        picked = [j for j in queue if j.endpoint == endpoint][:granted]
-                        for job in picked:
-                            queue.remove(job)
-                        claims.mark_attempting(picked)
-                        for job in picked:
-                            inflight[sender.submit(job)] = job
-                    elif wait:
-                        time.sleep(min(wait, 0.05))
+                if waiting:
+                    inflight += _start_some(sender, waiting, inflight, channel, conf)
             if inflight:
-                concurrent.futures.wait(
-                    list(inflight), timeout=0.02, return_when=concurrent.futures.FIRST_COMPLETED
-                )
-            elif not queue and stopping is None:
+                # Sleep until the first answer (or briefly, to flush and top up).
+                try:
+                    results.append(sender.done.get(timeout=0.02))
+                    inflight -= 1
+                except queue.Empty:
+                    pass
+            elif not waiting and stopping is None:
                 time.sleep(0.05)
+
+
+def _start_some(
+    sender: AsyncSender, waiting: deque[Job], inflight: int, channel: str, conf: EngineConf
+) -> int:
+    """Send as many waiting jobs of the first job's endpoint as the shared bucket grants.
+    Returns how many were started."""
+    endpoint = waiting[0].endpoint
+    same = [j for j in waiting if j.endpoint == endpoint]
+    wanted = min(conf.max_in_flight - inflight, len(same))
+    # Top up in groups (a token grant and an attempt stamp are one write each), unless little
+    # is in flight.
+    if wanted <= 0 or (wanted < conf.max_in_flight // 8 and inflight >= conf.max_in_flight // 2):
+        return 0
+    rate = conf.rates.get(endpoint, conf.rates["other"]) * conf.rate_share
+    granted, wait = ratelimit.take_tokens(
+        ratelimit.bucket_key(channel, endpoint),
+        rate=rate,
+        capacity=max(1.0, rate / 4),
+        wanted=wanted,
+    )
+    if not granted:
+        if wait:
+            time.sleep(min(wait, 0.05))
+        return 0
+    picked = same[:granted]
+    chosen = {id(j) for j in picked}
+    rest = [j for j in waiting if id(j) not in chosen]
+    waiting.clear()
+    waiting.extend(rest)
+    claims.mark_attempting(picked)
+    sender.submit(picked)
+    return len(picked)

@@ -16,6 +16,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from otodoke.campaigns.claims import settle_sent
 from otodoke.campaigns.conf import EngineConf, engine_conf
 from otodoke.campaigns.dispatch import run_dispatch
 from otodoke.campaigns.line_send import fetch_quota
@@ -111,11 +112,25 @@ def check_quota(delivery: Delivery) -> bool:
         "exceeds_quota": over,
     }
     Delivery.objects.filter(pk=delivery.pk).update(quota=delivery.quota)
-    if over and delivery.quota_confirmed_by_id is None and delivery.kind == DeliveryKind.LIVE:
-        reason = _(
-            "This send needs %(messages)s messages but only %(remaining)s remain this month; "
-            "someone with the approve permission must confirm it"
-        ) % {"messages": messages, "remaining": quota.remaining}
+    needs_confirmation = over or not cost.allowed_by_plan
+    if (
+        needs_confirmation
+        and delivery.quota_confirmed_by_id is None
+        and delivery.kind == DeliveryKind.LIVE
+    ):
+        if over:
+            reason = _(
+                "This send needs %(messages)s messages but only %(remaining)s remain this month; "
+                "someone with the approve permission must confirm it"
+            ) % {"messages": messages, "remaining": quota.remaining}
+        else:
+            # LINE's own limit may be set higher than the plan Otodoke was told about: the plan
+            # has no extra messages, so the send stops for a person to check, like the quota.
+            reason = _(
+                "This send needs %(messages)s messages but the workspace's plan includes only "
+                "%(free)s more this month and no extra messages; someone with the approve "
+                "permission must confirm it"
+            ) % {"messages": messages, "free": cost.free_remaining_before}
         set_status(
             delivery,
             DeliveryStatus.PAUSED,
@@ -148,6 +163,7 @@ def _finish_if_done(delivery: Delivery) -> bool:
     )
     if open_batches.exists():
         return False
+    settle_sent(delivery.pk)  # batches other workers sent and have not settled yet
     refresh_counts(delivery)
     return set_status(
         delivery,

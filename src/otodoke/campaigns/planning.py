@@ -227,15 +227,31 @@ def _personalised_batches(
             )
             updates += [DeliveryRecipient(id=rid, batch_no=number) for rid in chunk]
     Batch.objects.bulk_create(batches, batch_size=1000)
-    # executemany of one prepared UPDATE: far cheaper than CASE-based bulk_update at 100k rows.
-    table = connection.ops.quote_name(DeliveryRecipient._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET batch_no = %s WHERE id = %s",  # noqa: S608 - our table name
-            [(r.batch_no, r.id) for r in updates],
-        )
+    _write_batch_numbers(updates)
     kinds = {b.endpoint for b in batches}
     return "+".join(sorted(kinds))
+
+
+def _write_batch_numbers(updates: list[DeliveryRecipient]) -> None:
+    """Set each recipient's batch number. PostgreSQL: one UPDATE … FROM unnest(arrays) per
+    50,000 rows (a round trip per row cost more than the render); SQLite, in process: one
+    prepared UPDATE run for every row, far cheaper than a CASE-based bulk_update."""
+    table = connection.ops.quote_name(DeliveryRecipient._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for start in range(0, len(updates), 50_000):
+                chunk = updates[start : start + 50_000]
+                cursor.execute(
+                    f"UPDATE {table} AS r SET batch_no = v.batch_no"  # noqa: S608 - our table
+                    " FROM unnest(%s::bigint[], %s::integer[]) AS v(id, batch_no)"
+                    " WHERE r.id = v.id",
+                    [[r.id for r in chunk], [r.batch_no for r in chunk]],
+                )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET batch_no = %s WHERE id = %s",  # noqa: S608 - our table
+                [(r.batch_no, r.id) for r in updates],
+            )
 
 
 def freeze_and_plan(delivery: Delivery, *, batch_size: int) -> None:

@@ -218,6 +218,30 @@ def test_a_send_over_the_quota_stops_until_someone_confirms(
     assert len(line.copies()) <= 5
 
 
+def test_a_send_beyond_the_plans_free_messages_stops_until_someone_confirms(
+    workspace: Workspace, line: Line, owner: User
+) -> None:
+    # The workspace says コミュニケーションプラン (200 free messages, no extra messages) while
+    # LINE sets no monthly limit: the plan, not LINE, is what stops this send.
+    workspace.plan = "communication"
+    workspace.save()
+    contacts = make_contacts(workspace, line, 201)
+    line.set_channel(quota_type="none")
+    campaign, delivery = send_all(
+        workspace, target={"include": [{"contacts": [c.pk for c in contacts]}]}
+    )
+
+    assert run(delivery.pk) == DeliveryStatus.PAUSED
+    assert line.copies() == {}
+    delivery.refresh_from_db()
+    assert delivery.quota["allowed_by_plan"] is False and not delivery.quota["exceeds_quota"]
+    assert "plan" in delivery.reason and "201" in delivery.reason
+
+    services.confirm_over_quota(campaign, actor=owner)
+    assert run(delivery.pk) == DeliveryStatus.DONE
+    assert sorted(line.copies().values()) == [1] * 201
+
+
 def test_rejected_token_fails_the_campaign(workspace: Workspace, line: Line) -> None:
     make_contacts(workspace, line, 3)
     workspace.channel_access_token = "wrong"
