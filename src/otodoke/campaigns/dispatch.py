@@ -138,6 +138,8 @@ def sender_for(delivery: Delivery, conf: EngineConf) -> Iterator[AsyncSender]:
 
 def _attach_bodies(delivery: Delivery, jobs: list[Job], payloads: dict[int, Any]) -> None:
     to = claims.recipients_of(delivery.pk, [j.number for j in jobs])
+    if len(payloads) > 1000:
+        payloads.clear()  # personalised sends: a payload per batch, nothing worth keeping
     missing = {j.payload_id for j in jobs} - payloads.keys()
     for payload in Payload.objects.filter(id__in=missing):
         payloads[payload.pk] = payload.messages
@@ -323,7 +325,6 @@ def _send_loop(delivery: Delivery, conf: EngineConf, deadline: float | None) -> 
                         window_seconds=conf.retry_window_seconds,
                     )
                     if jobs:
-                        _attach_bodies(delivery, jobs, payloads)
                         waiting.extend(jobs)
                     elif not waiting and not inflight and not results:
                         wait_for = _next_retry_in(delivery.pk)
@@ -331,7 +332,7 @@ def _send_loop(delivery: Delivery, conf: EngineConf, deadline: float | None) -> 
                             return "drained"
                         time.sleep(min(wait_for, 0.5))
                 if waiting:
-                    inflight += _start_some(sender, waiting, inflight, channel, conf)
+                    inflight += _start_some(sender, waiting, inflight, delivery, payloads, conf)
             if inflight:
                 # Sleep until the first answer (or briefly, to flush and top up).
                 try:
@@ -344,10 +345,17 @@ def _send_loop(delivery: Delivery, conf: EngineConf, deadline: float | None) -> 
 
 
 def _start_some(
-    sender: AsyncSender, waiting: deque[Job], inflight: int, channel: str, conf: EngineConf
+    sender: AsyncSender,
+    waiting: deque[Job],
+    inflight: int,
+    delivery: Delivery,
+    payloads: dict[int, Any],
+    conf: EngineConf,
 ) -> int:
     """Send as many waiting jobs of the first job's endpoint as the shared bucket grants.
-    Returns how many were started."""
+    Returns how many were started. Bodies are built here, for the granted jobs only: loading
+    a whole claim's recipients at once (256 × 500 rows) stalled the loop at every claim."""
+    channel = delivery.campaign.workspace.channel_id
     endpoint = waiting[0].endpoint
     same = [j for j in waiting if j.endpoint == endpoint]
     wanted = min(conf.max_in_flight - inflight, len(same))
@@ -371,6 +379,7 @@ def _start_some(
     rest = [j for j in waiting if id(j) not in chosen]
     waiting.clear()
     waiting.extend(rest)
+    _attach_bodies(delivery, picked, payloads)
     claims.mark_attempting(picked)
     sender.submit(picked)
     return len(picked)
