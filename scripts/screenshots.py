@@ -182,6 +182,29 @@ def seed_segments() -> dict[str, int]:
     }
 
 
+def seed_audiences(segment_id: int) -> None:
+    """A segment snapshot and a hand-picked list, for the audiences page."""
+    from otodoke.contacts.models import Contact
+    from otodoke.segments.audiences import (
+        create_audience_from_contacts,
+        create_audience_from_segment,
+    )
+    from otodoke.segments.models import Segment
+    from otodoke.workspaces.models import Workspace
+
+    workspace = Workspace.objects.get(slug="demo-salon")
+    segment = Segment.objects.get(pk=segment_id)
+    create_audience_from_segment(
+        workspace, name=f"{segment.name}（12月の配信前）", definition=segment, actor=None
+    )
+    picked = Contact.objects.filter(workspace=workspace, line_status="following").order_by(
+        "-total_spent"
+    )[:25]
+    create_audience_from_contacts(
+        workspace, name="店長が選んだお得意様", contact_ids=[c.pk for c in picked], actor=None
+    )
+
+
 def register_line_friends(emulator_url: str) -> None:
     """The demo contacts' LINE friends exist in the emulator too, so a campaign reaches them.
     (The emulator's control API takes snake_case keys: user_id, display_name, status.)"""
@@ -342,6 +365,7 @@ def main() -> int:
         segment_ids = seed_segments()
         builder_segment = segment_ids[SEGMENTS[0][0]]
         vip_segment = segment_ids[SEGMENTS[1][0]]
+        seed_audiences(vip_segment)
         from otodoke.contacts.models import Contact
 
         contact = (
@@ -384,6 +408,7 @@ def main() -> int:
                     ("viewer", False, "/w/demo-salon/contacts/", "contacts-viewer-masked"),
                     ("owner", True, "/w/demo-salon/", "dashboard-phone"),
                     ("owner", False, "/w/demo-salon/segments/", "segments"),
+                    ("owner", False, "/w/demo-salon/audiences/", "audiences"),
                     (
                         "owner",
                         False,
