@@ -26,6 +26,7 @@ from otodoke.campaigns.tests.conftest import TEXT, Line, make_contacts
 from otodoke.contacts.models import Contact, LineStatus
 from otodoke.line import services as line_services
 from otodoke.line.tests.conftest import run_tasks
+from otodoke.segments.models import Segment
 from otodoke.segments.services import save_segment
 from otodoke.workspaces.models import Workspace
 
@@ -57,15 +58,8 @@ def course(contact: Contact, value: str) -> None:
     Contact.objects.filter(pk=contact.pk).update(attributes={"コース": value})
 
 
-def test_the_target_is_read_when_the_send_starts_not_when_the_draft_was_saved(
-    wired: Workspace, line: Line
-) -> None:
-    workspace = wired
-    stays, stops, starts, blocks = make_contacts(workspace, line, 4)
-    for contact in (stays, stops, blocks):
-        course(contact, "年間契約")
-    course(starts, "月額")
-    segment = save_segment(
+def yearly_segment(workspace: Workspace) -> Segment:
+    return save_segment(
         workspace,
         name="年間契約",
         definition={
@@ -74,6 +68,17 @@ def test_the_target_is_read_when_the_send_starts_not_when_the_draft_was_saved(
         },
         actor=None,
     )
+
+
+def test_the_target_is_read_when_the_send_starts_not_when_the_draft_was_saved(
+    wired: Workspace, line: Line
+) -> None:
+    workspace = wired
+    stays, stops, starts, blocks = make_contacts(workspace, line, 4)
+    for contact in (stays, stops, blocks):
+        course(contact, "年間契約")
+    course(starts, "月額")
+    segment = yearly_segment(workspace)
     campaign = services.create_campaign(
         workspace,
         name="spring",
@@ -135,13 +140,22 @@ def test_a_send_scheduled_for_18_00_in_the_workspace_zone_waits_for_it(
 def test_a_scheduled_send_goes_out_once_its_time_has_passed(
     workspace: Workspace, line: Line
 ) -> None:
-    contacts = make_contacts(workspace, line, 3)
+    stays, leaves, joins = make_contacts(workspace, line, 3)
+    course(stays, "年間契約")
+    course(leaves, "年間契約")
     campaign = services.create_campaign(
-        workspace, name="soon", messages=TEXT, target={"all_friends": True}, actor=None
+        workspace,
+        name="soon",
+        messages=TEXT,
+        target={"include": [{"segment": yearly_segment(workspace).pk}]},
+        actor=None,
     )
     # A naive time is read in the workspace's zone (Asia/Tokyo): read as UTC it would be 9 h away.
     local_now = datetime.now(workspace.tzinfo).replace(tzinfo=None)
     delivery = services.send_campaign(campaign, actor=None, at=local_now + timedelta(seconds=5))
+    # Between scheduling and the time, the segment changes: it is read when the send starts.
+    course(joins, "年間契約")
+    course(leaves, "月額")
 
     run_tasks()
     assert delivery.run_after is not None
@@ -154,4 +168,4 @@ def test_a_scheduled_send_goes_out_once_its_time_has_passed(
     delivery.refresh_from_db()
     campaign.refresh_from_db()
     assert (delivery.status, campaign.status) == (DeliveryStatus.DONE, CampaignStatus.SENT)
-    assert line.copies() == {c.line_user_id: 1 for c in contacts}
+    assert line.copies() == {stays.line_user_id: 1, joins.line_user_id: 1}
