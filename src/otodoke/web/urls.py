@@ -13,6 +13,11 @@ workspace_patterns = [
     path("dashboard/quota/", shell.quota, name="dashboard_quota"),
     path("contacts/", contacts.contact_list, name="contacts"),
     path("contacts/<int:contact_id>/", contacts.contact_detail, name="contact"),
+    path(
+        "contacts/<int:contact_id>/link-invite/",
+        contacts.contact_link_invite,
+        name="contact_link_invite",
+    ),
     path("contacts/import/", contacts.import_upload, name="import"),
     path("contacts/import/map/", contacts.import_map, name="import_map"),
     path("contacts/import/<int:job_id>/", contacts.import_job, name="import_job"),

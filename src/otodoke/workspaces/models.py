@@ -117,6 +117,8 @@ class AuditAction(models.TextChoices):
     QUOTA_OVERRIDE = "campaign.quota_override", _("Quota limit overridden")
     API_TOKEN_CREATED = "api_token.created", _("API token created")
     API_TOKEN_REVOKED = "api_token.revoked", _("API token revoked")
+    LINK_INVITED = "line.link_invited", _("Account-link invitation sent")
+    WEBHOOKS_RETRIED = "webhooks.retried", _("Webhook events retried")
 
 
 class AuditLog(models.Model):

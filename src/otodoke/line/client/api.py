@@ -160,6 +160,17 @@ class LineClient:
         response = self.messaging.request("POST", f"/v2/bot/user/{_path_part(user_id)}/linkToken")
         return str(response.body["linkToken"])
 
+    def push(self, to: str, messages: list[dict[str, Any]], *, retry_key: str) -> str:
+        """Push messages to one user; returns LINE's request ID. Reuse `retry_key` on retries:
+        a repeat LINE already accepted comes back as LineRetryKeyAcceptedError (409)."""
+        response = self.messaging.request(
+            "POST",
+            "/v2/bot/message/push",
+            json_body={"to": to, "messages": messages},
+            retry_key=retry_key,
+        )
+        return response.request_id or ""
+
     # --- generic ---------------------------------------------------------------------------
 
     def call(

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from otodoke.contacts.imports.reading import ImportFileError
 from otodoke.contacts.models import Contact, ImportJob, ImportKind
+from otodoke.line.client import LineApiError
+from otodoke.line.invites import LinkInviteRefused, invite_problem, send_link_invite
 from otodoke.web import contacts as queries
 from otodoke.web import imports
 from otodoke.web.access import WorkspaceAccess, workspace_view
@@ -55,8 +60,35 @@ def contact_detail(request: HttpRequest, access: WorkspaceAccess, contact_id: in
         "tags": queries.contact_tags(contact),
         "events": queries.contact_events(contact),
         "campaigns": queries.contact_campaigns(contact),
+        "can_invite_to_link": access.can(Permission.SEND) and invite_problem(contact) is None,
     }
     return render_page(request, "web/contacts/detail.html", context)
+
+
+@require_POST
+@workspace_view(Permission.SEND)
+def contact_link_invite(
+    request: HttpRequest, access: WorkspaceAccess, contact_id: int
+) -> HttpResponse:
+    contact = get_object_or_404(Contact, pk=contact_id, workspace=access.workspace)
+    try:
+        send_link_invite(access.workspace, contact, actor=access.user)
+    except LinkInviteRefused as exc:
+        messages.error(request, str(exc))
+    except LineApiError as exc:
+        messages.error(
+            request,
+            _("LINE did not accept the invitation: %(error)s") % {"error": exc.describe()},
+        )
+    else:
+        messages.success(
+            request,
+            _(
+                "Invitation sent. The friend links by opening it in LINE "
+                "and entering their details."
+            ),
+        )
+    return redirect("web:contact", slug=access.workspace.slug, contact_id=contact.pk)
 
 
 def _recent_jobs(access: WorkspaceAccess) -> list[ImportJob]:
