@@ -75,6 +75,12 @@ workspace_patterns = [
     path("settings/members/<int:member_id>/role/", settings.member_role, name="member_role"),
     path("settings/members/<int:member_id>/remove/", settings.member_remove, name="member_remove"),
     path("settings/audit/", settings.audit, name="settings_audit"),
+    path("settings/webhooks/", settings.webhook_events, name="settings_webhooks"),
+    path(
+        "settings/webhooks/<int:event_id>/retry/",
+        settings.webhook_event_retry,
+        name="settings_webhook_retry",
+    ),
 ]
 
 urlpatterns = [
