@@ -21,6 +21,11 @@ workspace_patterns = [
     path("contacts/import/", contacts.import_upload, name="import"),
     path("contacts/import/map/", contacts.import_map, name="import_map"),
     path("contacts/import/<int:job_id>/", contacts.import_job, name="import_job"),
+    path(
+        "contacts/import/<int:job_id>/errors.csv",
+        contacts.import_job_errors,
+        name="import_job_errors",
+    ),
     *segments_urls.urlpatterns,
     path("campaigns/", campaigns.campaign_list, name="campaigns"),
     path("campaigns/new/", campaigns.campaign_new, name="campaign_new"),
