@@ -18,7 +18,12 @@ import httpx
 
 from otodoke.line.client.errors import LineApiError, LineRateLimitError, LineTransportError
 from otodoke.line.client.hosts import LineHosts, hosts_for
-from otodoke.line.client.transport import DEFAULT_TIMEOUT, LineResponse, LineTransport
+from otodoke.line.client.transport import (
+    DEFAULT_TIMEOUT,
+    LineResponse,
+    LineTransport,
+    tls_context,
+)
 
 if TYPE_CHECKING:
     from otodoke.workspaces.models import Workspace
@@ -80,7 +85,7 @@ class LineClient:
     ) -> LineClient:
         hosts = hosts_for(api_base_url)
         # One pool for both families: keep-alive per host still applies inside it.
-        http = httpx.Client(timeout=timeout)
+        http = httpx.Client(timeout=timeout, verify=tls_context())
         client = cls(
             messaging=LineTransport(hosts.messaging, access_token, http=http),
             data=LineTransport(hosts.data, access_token, http=http),
