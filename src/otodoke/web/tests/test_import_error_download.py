@@ -57,7 +57,7 @@ def test_job_page_offers_the_full_error_report_and_it_lists_every_bad_row(
 
     assert response.status_code == 200
     assert "attachment" in response["Content-Disposition"]
-    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    body = response.getvalue().decode("utf-8-sig")
     lines = body.splitlines()
     assert lines[0] == "行,列,値,内容"
     assert [line.split(",")[:3] for line in lines[1:]] == [
