@@ -7,6 +7,7 @@ verification page, the nonce, the `accountLink` event and the merge) lives in `l
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -125,3 +126,27 @@ def send_link_invite(
         details={"contact": contact.pk, "request_id": request_id},
     )
     return LinkInviteSent(contact.pk, user_id, invite.link_token, invite.url, request_id)
+
+
+def _normalised(text: str) -> str:
+    # Full-width and half-width forms, case and surrounding spaces do not matter.
+    return unicodedata.normalize("NFKC", text).strip().casefold()
+
+
+def is_link_keyword(workspace: Workspace, text: str) -> bool:
+    """Whether a friend's message asks for the invitation (the workspace's keyword, if set)."""
+    keyword = _normalised(workspace.link_keyword)
+    return bool(keyword) and _normalised(text) == keyword
+
+
+def invite_on_request(workspace: Workspace, line_user_id: str) -> str:
+    """The friend sent the keyword: invite them if they can be invited. Returns what happened
+    (the reason when they cannot, e.g. already linked), for the task's result."""
+    contact = Contact.objects.filter(workspace=workspace, line_user_id=line_user_id).first()
+    if contact is None:
+        return "no contact"
+    problem = invite_problem(contact)
+    if problem is not None:
+        return problem
+    send_link_invite(workspace, contact, label="keyword")
+    return "sent"

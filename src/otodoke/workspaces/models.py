@@ -51,6 +51,8 @@ class Workspace(models.Model):
     # The unguessable part of this workspace's webhook URL.
     webhook_key = models.CharField(max_length=64, unique=True, default=new_webhook_key)
     require_approval = models.BooleanField(_("sends need approval"), default=False)
+    # A friend who sends exactly this text gets the account-link invitation ("" = off).
+    link_keyword = models.CharField(_("account-link keyword"), max_length=50, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

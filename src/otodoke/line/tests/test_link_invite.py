@@ -177,3 +177,47 @@ def test_no_button_for_a_blocked_friend(
     run_tasks()
     page = member(workspace, Role.OWNER).get(f"/w/{workspace.slug}/contacts/{follower.pk}/")
     assert 'data-testid="link-invite"' not in page.content.decode()
+
+
+def test_a_friend_who_sends_the_keyword_gets_the_invitation(
+    public_url: str, control: httpx.Client, follower: Contact, workspace: Workspace
+) -> None:
+    Workspace.objects.filter(pk=workspace.pk).update(link_keyword="会員連携")
+
+    control.post(f"/friends/{USER}/message", json={"text": " 会員連携 "})
+    run_tasks()  # processes the message, which enqueues the invitation
+    run_tasks()
+
+    (message,) = received(control, USER)
+    assert invite_link(message).startswith(f"{public_url}/link/{workspace.slug}/?linkToken=")
+    assert AuditLog.objects.get(action=AuditAction.LINK_INVITED).actor_label == "keyword"
+    stored = WebhookEvent.objects.get(event_type="message")
+    assert "invitation requested" in stored.outcome
+
+
+def test_other_messages_and_workspaces_without_a_keyword_send_nothing(
+    control: httpx.Client, follower: Contact, workspace: Workspace
+) -> None:
+    control.post(f"/friends/{USER}/message", json={"text": "会員連携"})  # no keyword set
+    run_tasks()
+    Workspace.objects.filter(pk=workspace.pk).update(link_keyword="会員連携")
+    control.post(f"/friends/{USER}/message", json={"text": "会員連携したいです"})
+    run_tasks()
+    run_tasks()
+
+    assert received(control, USER) == []
+    assert not AuditLog.objects.filter(action=AuditAction.LINK_INVITED).exists()
+
+
+def test_owner_sets_the_keyword_in_general_settings(workspace: Workspace) -> None:
+    owner = member(workspace, Role.OWNER)
+
+    response = owner.post(
+        f"/w/{workspace.slug}/settings/",
+        {"plan": workspace.plan, "time_zone": "Asia/Tokyo", "link_keyword": "会員連携"},
+    )
+
+    assert response.status_code == 302
+    assert Workspace.objects.get(pk=workspace.pk).link_keyword == "会員連携"
+    entry = AuditLog.objects.get(action=AuditAction.SETTINGS_CHANGED)
+    assert entry.details == {"link_keyword": ["", "会員連携"]}

@@ -44,6 +44,7 @@ def general(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
             "plan": workspace.plan,
             "time_zone": workspace.time_zone,
             "require_approval": workspace.require_approval,
+            "link_keyword": workspace.link_keyword,
         },
     )
     if request.method == "POST" and form.is_valid():
