@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import translation
 
 from line_emulator.testing import EmulatorServer
 from otodoke.contacts.models import Contact, LinkedVia
@@ -81,7 +82,7 @@ def test_a_blocked_friend_is_refused_and_nothing_is_sent(
     run_tasks()
     follower.refresh_from_db()
 
-    with pytest.raises(LinkInviteRefused, match="blocked"):
+    with translation.override("en"), pytest.raises(LinkInviteRefused, match="blocked"):
         send_link_invite(workspace, follower)
 
     assert received(control, USER) == []
@@ -94,7 +95,7 @@ def test_an_already_linked_contact_is_refused(
     Contact.objects.filter(pk=follower.pk).update(external_id="M-2002")
     follower.refresh_from_db()
 
-    with pytest.raises(LinkInviteRefused, match="already linked"):
+    with translation.override("en"), pytest.raises(LinkInviteRefused, match="already linked"):
         send_link_invite(workspace, follower)
 
     assert received(control, USER) == []
@@ -128,7 +129,7 @@ def test_cli_refuses_a_blocked_contact_with_the_reason(
     control.post(f"/friends/{USER}/block")
     run_tasks()
 
-    with pytest.raises(CommandError, match="blocked"):
+    with translation.override("en"), pytest.raises(CommandError, match="blocked"):
         call_command(
             "line", "link-invite", "--workspace", workspace.slug, "--contact", str(follower.pk)
         )
