@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +17,13 @@ from otodoke.workspaces.models import AuditAction, Workspace
 from otodoke.workspaces.services import record_audit
 
 log = logging.getLogger(__name__)
+
+
+def error_report_path(job: ImportJob) -> Path:
+    """Where the job's full per-row error report (CSV) is written, in the data folder next to
+    the workspace's uploads (in a folder of its own, so it is never taken for an upload)."""
+    folder = Path(settings.MEDIA_ROOT) / "imports" / str(job.workspace_id) / "errors"
+    return folder / f"job-{job.pk}.csv"
 
 
 def create_job(
@@ -81,6 +89,7 @@ def run_job(job_id: int, path: str) -> str:
             encoding=options.get("encoding", "auto"),
             dry_run=bool(options.get("dry_run")),
             progress=progress,
+            errors_path=error_report_path(job),
         )
     except ImportFileError as exc:
         job.status = ImportStatus.FAILED

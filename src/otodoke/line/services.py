@@ -355,11 +355,21 @@ def process_postback(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
 
 
 def process_message(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
+    from otodoke.line.invites import is_link_keyword
+    from otodoke.line.tasks import invite_to_link
+
     message = schema.MessageEvent.model_validate(event.raw).message
     payload: dict[str, Any] = {"message_type": message.type, "message_id": message.id}
+    note = f"{message.type} message stored"
     if message.text is not None:
         payload["text"] = message.text
-    return Outcome(note=f"{message.type} message stored", payload=payload)
+        user_id = event.source_user_id
+        if user_id and is_link_keyword(event.workspace, message.text):
+            # Enqueued once: this transaction commits only for the run that processed it.
+            workspace_id = event.workspace.pk
+            transaction.on_commit(lambda: invite_to_link.enqueue(workspace_id, user_id))
+            note += "; account-link invitation requested"
+    return Outcome(note=note, payload=payload)
 
 
 def process_account_link(event: WebhookEvent, prefetched: Prefetched) -> Outcome:

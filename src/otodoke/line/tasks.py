@@ -63,3 +63,13 @@ def sync_friends(workspace_id: int) -> dict[str, Any]:
 
     workspace = Workspace.objects.get(pk=workspace_id)
     return run_sync(workspace).as_dict()
+
+
+@task()
+def invite_to_link(workspace_id: int, line_user_id: str) -> str:
+    """A friend sent the account-link keyword: push them the invitation (enqueued once, after
+    the message event's processing commits; LINE calls never run inside that transaction)."""
+    from otodoke.line.invites import invite_on_request
+    from otodoke.workspaces.models import Workspace
+
+    return invite_on_request(Workspace.objects.get(pk=workspace_id), line_user_id)

@@ -52,6 +52,15 @@ class WorkspaceSettingsForm(forms.Form):
         required=False,
         help_text=_("A manager or owner must approve each campaign before it is sent."),
     )
+    link_keyword = forms.CharField(
+        label=_("Account-link keyword"),
+        max_length=50,
+        required=False,
+        help_text=_(
+            "A LINE friend who sends exactly this message (for example 会員連携) is sent the "
+            "invitation to link their membership. Leave empty to turn it off."
+        ),
+    )
 
 
 class AddMemberForm(forms.Form):

@@ -18,18 +18,31 @@ from otodoke.workspaces.roles import Permission, Role
 from otodoke.workspaces.services import record_audit, require, set_member_role
 
 AnyUser = User | AnonymousUser
-SETTINGS_FIELDS = ("plan", "time_zone", "require_approval")
+SETTINGS_FIELDS = ("plan", "time_zone", "require_approval", "link_keyword")
 
 
 @transaction.atomic
 def update_workspace_settings(
-    workspace: Workspace, *, actor: AnyUser, plan: str, time_zone: str, require_approval: bool
+    workspace: Workspace,
+    *,
+    actor: AnyUser,
+    plan: str,
+    time_zone: str,
+    require_approval: bool,
+    link_keyword: str | None = None,
 ) -> list[str]:
-    """Change plan, time zone and the approval rule; audit old and new values. Returns the
-    names of the fields that changed (none: nothing is written)."""
+    """Change plan, time zone, the approval rule and the account-link keyword (None: leave
+    it); audit old and new values. Returns the names of the fields that changed (none:
+    nothing is written)."""
     require(actor, workspace, Permission.MANAGE_SETTINGS)
     locked = Workspace.objects.select_for_update().get(pk=workspace.pk)
-    new = {"plan": plan, "time_zone": time_zone, "require_approval": require_approval}
+    new: dict[str, object] = {
+        "plan": plan,
+        "time_zone": time_zone,
+        "require_approval": require_approval,
+    }
+    if link_keyword is not None:
+        new["link_keyword"] = link_keyword.strip()
     changes = {
         name: [getattr(locked, name), value]
         for name, value in new.items()

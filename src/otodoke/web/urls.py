@@ -13,9 +13,19 @@ workspace_patterns = [
     path("dashboard/quota/", shell.quota, name="dashboard_quota"),
     path("contacts/", contacts.contact_list, name="contacts"),
     path("contacts/<int:contact_id>/", contacts.contact_detail, name="contact"),
+    path(
+        "contacts/<int:contact_id>/link-invite/",
+        contacts.contact_link_invite,
+        name="contact_link_invite",
+    ),
     path("contacts/import/", contacts.import_upload, name="import"),
     path("contacts/import/map/", contacts.import_map, name="import_map"),
     path("contacts/import/<int:job_id>/", contacts.import_job, name="import_job"),
+    path(
+        "contacts/import/<int:job_id>/errors.csv",
+        contacts.import_job_errors,
+        name="import_job_errors",
+    ),
     *segments_urls.urlpatterns,
     path("campaigns/", campaigns.campaign_list, name="campaigns"),
     path("campaigns/new/", campaigns.campaign_new, name="campaign_new"),
@@ -70,6 +80,12 @@ workspace_patterns = [
     path("settings/members/<int:member_id>/role/", settings.member_role, name="member_role"),
     path("settings/members/<int:member_id>/remove/", settings.member_remove, name="member_remove"),
     path("settings/audit/", settings.audit, name="settings_audit"),
+    path("settings/webhooks/", settings.webhook_events, name="settings_webhooks"),
+    path(
+        "settings/webhooks/<int:event_id>/retry/",
+        settings.webhook_event_retry,
+        name="settings_webhook_retry",
+    ),
 ]
 
 urlpatterns = [

@@ -51,6 +51,8 @@ class Workspace(models.Model):
     # The unguessable part of this workspace's webhook URL.
     webhook_key = models.CharField(max_length=64, unique=True, default=new_webhook_key)
     require_approval = models.BooleanField(_("sends need approval"), default=False)
+    # A friend who sends exactly this text gets the account-link invitation ("" = off).
+    link_keyword = models.CharField(_("account-link keyword"), max_length=50, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -118,6 +120,8 @@ class AuditAction(models.TextChoices):
     API_TOKEN_CREATED = "api_token.created", _("API token created")
     API_TOKEN_REVOKED = "api_token.revoked", _("API token revoked")
     SEGMENT_DELETED = "segment.deleted", _("Segment deleted")
+    LINK_INVITED = "line.link_invited", _("Account-link invitation sent")
+    WEBHOOKS_RETRIED = "webhooks.retried", _("Webhook events retried")
 
 
 class AuditLog(models.Model):

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from otodoke.contacts import services
 from otodoke.contacts.imports import rows as row_parsers
+from otodoke.contacts.imports.errors import ErrorReportFile
 from otodoke.contacts.imports.reading import (
     ColumnMap,
     CsvSource,
@@ -23,9 +24,11 @@ from otodoke.contacts.inputs import ContactInput, EventInput, LinkInput, Result,
 from otodoke.contacts.models import ImportKind, LinkedVia, TagSource
 from otodoke.workspaces.models import Workspace
 
-# Rows handed to a service at a time (one progress update each); the services chunk again.
+# Rows read per chunk (valid ones go to a service together; one progress update each); the
+# services chunk again.
 CHUNK = 10_000
-# Rows kept in the error report; error_count still counts every bad row.
+# Rows kept in the report's `errors` (the job page); error_count counts every bad row and the
+# error file (`errors_path`) lists every one.
 MAX_REPORTED_ERRORS = 1000
 
 Progress = Callable[[int, int, "ImportReport"], None]
@@ -44,6 +47,13 @@ class ImportReport:
     error_count: int = 0
     errors: list[RowError] = field(default_factory=list)
     dry_run: bool = False
+    error_file: ErrorReportFile | None = field(default=None, repr=False, compare=False)
+    # The current chunk's rejected rows (with their cells) and the cells of its valid rows,
+    # so errors go out in line order with the offending value; emptied by flush_errors().
+    _pending: list[tuple[RowError, list[str] | None]] = field(
+        default_factory=list, repr=False, compare=False
+    )
+    _chunk_cells: dict[int, list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, result: Result, columns: ColumnMap) -> None:
         self.created += result.created
@@ -55,11 +65,28 @@ class ImportReport:
             RowError(e.row, columns.column_of(e.column), e.message) for e in result.errors
         )
 
-    def add_errors(self, errors: Any) -> None:
+    def add_errors(self, errors: Any, cells: list[str] | None = None) -> None:
+        """Queue errors of the current chunk; `cells` is the row's (else looked up)."""
         for error in errors:
+            self._pending.append((error, cells or self._chunk_cells.get(error.row)))
+
+    def keep_cells(self, line: int, cells: list[str]) -> None:
+        """Remember a valid row's cells until its chunk is flushed, in case a service rejects
+        it and the error file needs the value (only when there is an error file)."""
+        if self.error_file is not None:
+            self._chunk_cells[line] = cells
+
+    def flush_errors(self) -> None:
+        """Count, keep (up to the cap) and write the chunk's errors, in line order."""
+        self._pending.sort(key=lambda pending: pending[0].row)
+        for error, cells in self._pending:
             self.error_count += 1
             if len(self.errors) < MAX_REPORTED_ERRORS:
                 self.errors.append(error)
+            if self.error_file is not None:
+                self.error_file.write(error, cells)
+        self._pending.clear()
+        self._chunk_cells.clear()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +101,7 @@ class ImportReport:
             "merged": self.merged,
             "error_count": self.error_count,
             "errors": [e.as_dict() for e in sorted(self.errors, key=lambda e: e.row)],
+            **({"error_file": str(self.error_file.path)} if self.error_file else {}),
         }
 
 
@@ -90,14 +118,21 @@ def run_import(
     encoding: str = "auto",
     dry_run: bool = False,
     progress: Progress | None = None,
+    errors_path: Path | None = None,
 ) -> ImportReport:
     """Import a contacts / events / links CSV into `workspace`. Valid rows land (chunk by chunk,
     each in a transaction); each bad row is reported with its line, column and reason. A dry
-    run does all the work inside one transaction and rolls it back."""
+    run does all the work inside one transaction and rolls it back.
+
+    With `errors_path`, every rejected row (line, column, value excerpt, reason) is also
+    written there as CSV, however many there are."""
     kind = ImportKind(kind)
     source = open_csv(path, encoding)
     report = ImportReport(kind=kind.value, file_name=path.name, encoding=source.encoding)
     report.dry_run = dry_run
+    if errors_path is not None:
+        report.error_file = ErrorReportFile(errors_path)
+        report.error_file.set_header(source.header)
     try:
         with transaction.atomic():
             _run(workspace, kind, source, mapping or {}, report, progress)
@@ -105,6 +140,9 @@ def run_import(
                 raise _Rollback
     except _Rollback:
         pass
+    finally:
+        if report.error_file is not None:
+            report.error_file.close()
     return report
 
 
@@ -114,21 +152,30 @@ def _batches(
     parse: Callable[[int, list[str]], Any],
     progress: Progress | None,
 ) -> Iterator[list[Any]]:
+    """Valid rows in chunks of at most CHUNK lines read. The consumer hands each chunk to a
+    service and adds its errors; then the chunk's errors are flushed, so the report and the
+    error file stay in line order and only one chunk's rows are ever held."""
     batch: list[Any] = []
+    read = 0
     for line, cells in source.rows():
         report.rows += 1
+        read += 1
         parsed = parse(line, cells)
         if isinstance(parsed, list):
-            report.add_errors(parsed)
+            report.add_errors(parsed, cells)
         else:
             batch.append(parsed)
-        if len(batch) >= CHUNK:
-            yield batch
-            batch = []
+            report.keep_cells(line, cells)
+        if read >= CHUNK:
+            if batch:
+                yield batch
+            report.flush_errors()
+            batch, read = [], 0
             if progress:
                 progress(source.position(), source.total_bytes, report)
     if batch:
         yield batch
+    report.flush_errors()
     if progress:
         progress(source.total_bytes, source.total_bytes, report)
 

@@ -18,7 +18,12 @@ import httpx
 
 from otodoke.line.client.errors import LineApiError, LineRateLimitError, LineTransportError
 from otodoke.line.client.hosts import LineHosts, hosts_for
-from otodoke.line.client.transport import DEFAULT_TIMEOUT, LineResponse, LineTransport
+from otodoke.line.client.transport import (
+    DEFAULT_TIMEOUT,
+    LineResponse,
+    LineTransport,
+    tls_context,
+)
 
 if TYPE_CHECKING:
     from otodoke.workspaces.models import Workspace
@@ -80,7 +85,7 @@ class LineClient:
     ) -> LineClient:
         hosts = hosts_for(api_base_url)
         # One pool for both families: keep-alive per host still applies inside it.
-        http = httpx.Client(timeout=timeout)
+        http = httpx.Client(timeout=timeout, verify=tls_context())
         client = cls(
             messaging=LineTransport(hosts.messaging, access_token, http=http),
             data=LineTransport(hosts.data, access_token, http=http),
@@ -159,6 +164,17 @@ class LineClient:
         """A single-use account-link token for this user, valid about 10 minutes."""
         response = self.messaging.request("POST", f"/v2/bot/user/{_path_part(user_id)}/linkToken")
         return str(response.body["linkToken"])
+
+    def push(self, to: str, messages: list[dict[str, Any]], *, retry_key: str) -> str:
+        """Push messages to one user; returns LINE's request ID. Reuse `retry_key` on retries:
+        a repeat LINE already accepted comes back as LineRetryKeyAcceptedError (409)."""
+        response = self.messaging.request(
+            "POST",
+            "/v2/bot/message/push",
+            json_body={"to": to, "messages": messages},
+            retry_key=retry_key,
+        )
+        return response.request_id or ""
 
     # --- generic ---------------------------------------------------------------------------
 

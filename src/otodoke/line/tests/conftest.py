@@ -4,11 +4,15 @@ workspace wired to both, and helpers that sign webhooks like LINE and run the ta
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
@@ -19,6 +23,8 @@ from line_emulator.testing import (
     TEST_TOKEN,
     EmulatorServer,
 )
+from otodoke.contacts.models import Contact, Event
+from otodoke.contacts.tagging import add_tags
 from otodoke.line import services
 from otodoke.line.services import signature_for
 from otodoke.workspaces.models import Workspace
@@ -119,4 +125,58 @@ def post_signed(
             "x-line-signature": signature_for(secret, body),
         },
         timeout=10,
+    )
+
+
+# --- account linking: a customer, a LINE-only friend, and the verification form -------------
+
+LINKING_USER = "U" + "c" * 32
+
+
+@pytest.fixture
+def public_url(settings: Settings, live_server: LiveServer) -> str:
+    """Links we build (the verification page) point at the live server."""
+    settings.PUBLIC_BASE_URL = live_server.url
+    return live_server.url
+
+
+@pytest.fixture
+def customer(workspace: Workspace) -> Contact:
+    return Contact.objects.create(
+        workspace=workspace,
+        external_id="M-1001",
+        name="山田 花子",
+        phone="+819012345678",
+        birth_date=date(1990, 4, 1),
+    )
+
+
+@pytest.fixture
+def follower(wired: httpx.Client, workspace: Workspace) -> Contact:
+    """A friend (LINKING_USER) who followed and has some history as a LINE-only contact."""
+    wired.post(f"/friends/{LINKING_USER}/follow", json={"display_name": "はなこ"})
+    run_tasks()
+    contact = Contact.objects.get(line_user_id=LINKING_USER)
+    add_tags(workspace, [contact.pk], ["spring-campaign"])
+    Event.objects.create(
+        workspace=workspace, contact=contact, kind="custom:coupon", occurred_at=timezone.now()
+    )
+    return contact
+
+
+def open_form(browser: httpx.Client, url: str) -> str:
+    page = browser.get(url)
+    assert page.status_code == 200, page.text
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert match is not None
+    return match.group(1)
+
+
+def submit(browser: httpx.Client, url: str, **answers: str) -> httpx.Response:
+    """Fill in and post the verification page at `url` (which carries the link token)."""
+    token = open_form(browser, url)
+    link_token = parse_qs(urlsplit(url).query)["linkToken"][0]
+    return browser.post(
+        url,
+        data={"csrfmiddlewaretoken": token, "link_token": link_token, **answers},
     )

@@ -3,19 +3,15 @@ the accountLink webhook back into Otodoke, and the merge."""
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from django.utils import timezone
-from pytest_django.fixtures import Settings as SettingsWrapper
-from pytest_django.live_server_helper import LiveServer
 
 from line_emulator.testing import EmulatorServer
 from otodoke.contacts.models import Contact, ContactTag, Event, LineStatus, LinkedVia
-from otodoke.contacts.tagging import add_tags
 from otodoke.line.linking import MAX_ATTEMPTS_PER_TOKEN, issue_account_link
 from otodoke.line.models import (
     AccountLinkNonce,
@@ -23,60 +19,13 @@ from otodoke.line.models import (
     WebhookEvent,
     WebhookStatus,
 )
-from otodoke.line.tests.conftest import event, post_signed, run_tasks
+from otodoke.line.tests.conftest import LINKING_USER, event, post_signed, run_tasks, submit
 from otodoke.workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-USER = "U" + "c" * 32
+USER = LINKING_USER
 OTHER_USER = "U" + "d" * 32
-
-
-@pytest.fixture
-def public_url(settings: SettingsWrapper, live_server: LiveServer) -> str:
-    settings.PUBLIC_BASE_URL = live_server.url
-    return live_server.url
-
-
-@pytest.fixture
-def customer(workspace: Workspace) -> Contact:
-    return Contact.objects.create(
-        workspace=workspace,
-        external_id="M-1001",
-        name="山田 花子",
-        phone="+819012345678",
-        birth_date=date(1990, 4, 1),
-    )
-
-
-@pytest.fixture
-def follower(wired: httpx.Client, workspace: Workspace) -> Contact:
-    """A friend who followed and has some history as a LINE-only contact."""
-    wired.post(f"/friends/{USER}/follow", json={"display_name": "はなこ"})
-    run_tasks()
-    contact = Contact.objects.get(line_user_id=USER)
-    add_tags(workspace, [contact.pk], ["spring-campaign"])
-    Event.objects.create(
-        workspace=workspace, contact=contact, kind="custom:coupon", occurred_at=timezone.now()
-    )
-    return contact
-
-
-def open_form(browser: httpx.Client, url: str) -> str:
-    page = browser.get(url)
-    assert page.status_code == 200, page.text
-    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-    assert match is not None
-    return match.group(1)
-
-
-def submit(browser: httpx.Client, url: str, **answers: str) -> httpx.Response:
-    token = open_form(browser, url)
-    link_token = parse_qs(urlsplit(url).query)["linkToken"][0]
-    return browser.post(
-        url,
-        data={"csrfmiddlewaretoken": token, "link_token": link_token, **answers},
-    )
 
 
 def test_full_account_link_flow_links_and_merges(

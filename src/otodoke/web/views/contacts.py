@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from otodoke.contacts.imports.reading import ImportFileError
+from otodoke.contacts.jobs import error_report_path
 from otodoke.contacts.models import Contact, ImportJob, ImportKind
+from otodoke.line.client import LineApiError
+from otodoke.line.invites import LinkInviteRefused, invite_problem, send_link_invite
 from otodoke.segments.schema import DefinitionError
 from otodoke.web import contacts as queries
 from otodoke.web import imports
@@ -21,7 +29,9 @@ from otodoke.web.forms_contacts import (
     field_label,
 )
 from otodoke.web.htmx import render_page
+from otodoke.workspaces.models import AuditAction
 from otodoke.workspaces.roles import Permission
+from otodoke.workspaces.services import record_audit
 
 PAGE_SIZE = 50
 RECENT_IMPORTS = 10
@@ -70,8 +80,35 @@ def contact_detail(request: HttpRequest, access: WorkspaceAccess, contact_id: in
         "tags": queries.contact_tags(contact),
         "events": queries.contact_events(contact),
         "campaigns": queries.contact_campaigns(contact),
+        "can_invite_to_link": access.can(Permission.SEND) and invite_problem(contact) is None,
     }
     return render_page(request, "web/contacts/detail.html", context)
+
+
+@require_POST
+@workspace_view(Permission.SEND)
+def contact_link_invite(
+    request: HttpRequest, access: WorkspaceAccess, contact_id: int
+) -> HttpResponse:
+    contact = get_object_or_404(Contact, pk=contact_id, workspace=access.workspace)
+    try:
+        send_link_invite(access.workspace, contact, actor=access.user)
+    except LinkInviteRefused as exc:
+        messages.error(request, str(exc))
+    except LineApiError as exc:
+        messages.error(
+            request,
+            _("LINE did not accept the invitation: %(error)s") % {"error": exc.describe()},
+        )
+    else:
+        messages.success(
+            request,
+            _(
+                "Invitation sent. The friend links by opening it in LINE "
+                "and entering their details."
+            ),
+        )
+    return redirect("web:contact", slug=access.workspace.slug, contact_id=contact.pk)
 
 
 def _recent_jobs(access: WorkspaceAccess) -> list[ImportJob]:
@@ -135,5 +172,34 @@ def import_map(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
 @workspace_view(Permission.EDIT)
 def import_job(request: HttpRequest, access: WorkspaceAccess, job_id: int) -> HttpResponse:
     job = get_object_or_404(ImportJob, pk=job_id, workspace=access.workspace)
-    context = {"access": access, "section": "contacts", "job": job}
+    context = {
+        "access": access,
+        "section": "contacts",
+        "job": job,
+        # The file quotes the rejected cells (phones, e-mails…): personal data.
+        "can_download_errors": access.can(Permission.VIEW_PII),
+    }
     return render_page(request, "web/contacts/import_job.html", context, partial="progress")
+
+
+@workspace_view(Permission.EDIT)
+def import_job_errors(request: HttpRequest, access: WorkspaceAccess, job_id: int) -> HttpResponse:
+    """Every rejected row of the job as CSV (the page shows only the first ones)."""
+    access.require(Permission.VIEW_PII)
+    job = get_object_or_404(ImportJob, pk=job_id, workspace=access.workspace)
+    path = error_report_path(job)
+    if not path.is_file():
+        raise Http404(_("This import has no error report."))
+    record_audit(
+        access.workspace,
+        AuditAction.EXPORTED,
+        actor=access.user,
+        target=f"{job.file_name} errors",
+        details={"job": job.pk, "rows": job.error_count},
+    )
+    name = f"{job.file_name.rsplit('.', 1)[0]}-errors.csv"
+    # Streamed like the segment exports; workspace_view is typed for HttpResponse.
+    response = FileResponse(
+        path.open("rb"), as_attachment=True, filename=name, content_type="text/csv"
+    )
+    return cast(HttpResponse, response)

@@ -10,6 +10,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from otodoke.line.failures import retry_event_now, unfinished_events
+from otodoke.line.models import WebhookEvent, WebhookStatus
 from otodoke.web import services
 from otodoke.web.access import WorkspaceAccess, workspace_view
 from otodoke.web.forms import (
@@ -26,6 +28,7 @@ from otodoke.workspaces.roles import Permission, Role
 from otodoke.workspaces.services import update_credentials
 
 AUDIT_PAGE_SIZE = 50
+WEBHOOK_PAGE_SIZE = 50
 
 
 def _context(access: WorkspaceAccess, tab: str, **extra: object) -> dict[str, object]:
@@ -41,6 +44,7 @@ def general(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
             "plan": workspace.plan,
             "time_zone": workspace.time_zone,
             "require_approval": workspace.require_approval,
+            "link_keyword": workspace.link_keyword,
         },
     )
     if request.method == "POST" and form.is_valid():
@@ -162,3 +166,29 @@ def audit(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     query.pop("page", None)
     context = _context(access, "audit", form=form, page=page, query=query.urlencode())
     return render_page(request, "web/settings/audit.html", context, partial="rows")
+
+
+@workspace_view(Permission.MANAGE_SETTINGS)
+def webhook_events(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
+    """Webhook events that failed or wait for processing, with a retry button each."""
+    events = unfinished_events(access.workspace)
+    page = Paginator(events, WEBHOOK_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = _context(access, "webhooks", page=page)
+    return render_page(request, "web/settings/webhooks.html", context)
+
+
+@require_POST
+@workspace_view(Permission.MANAGE_SETTINGS)
+def webhook_event_retry(
+    request: HttpRequest, access: WorkspaceAccess, event_id: int
+) -> HttpResponse:
+    try:
+        result = retry_event_now(access.workspace, event_id, actor=access.user)
+    except WebhookEvent.DoesNotExist:
+        messages.info(request, _("This event has already been processed."))
+    else:
+        if result.status == WebhookStatus.FAILED:
+            messages.error(request, _("Processing failed again; the error is shown below."))
+        else:
+            messages.success(request, _("The event was processed."))
+    return redirect("web:settings_webhooks", slug=access.workspace.slug)

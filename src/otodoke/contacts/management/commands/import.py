@@ -54,6 +54,12 @@ class Command(BaseCommand):
         parser.add_argument("--encoding", choices=ENCODINGS, default="auto")
         parser.add_argument("--dry-run", action="store_true", help="validate and roll back")
         parser.add_argument("--json", action="store_true", help="print a JSON summary")
+        parser.add_argument(
+            "--errors",
+            type=Path,
+            metavar="FILE",
+            help="write every rejected row (line, column, value, reason) to this CSV file",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         workspace = Workspace.objects.filter(slug=options["workspace"]).first()
@@ -77,6 +83,7 @@ class Command(BaseCommand):
                 encoding=options["encoding"],
                 dry_run=options["dry_run"],
                 progress=progress,
+                errors_path=options["errors"],
             )
         except ImportFileError as exc:
             raise CommandError(str(exc)) from exc
@@ -100,3 +107,8 @@ class Command(BaseCommand):
         )
         for error in report.errors:
             self.stdout.write(f"  line {error.row}, {error.column}: {error.message}")
+        if report.error_count > len(report.errors):
+            hint = f"all in {options['errors']}" if options["errors"] else "use --errors FILE"
+            self.stdout.write(f"  … {report.error_count - len(report.errors)} more ({hint})")
+        elif options["errors"]:
+            self.stdout.write(f"Error report: {options['errors']}")

@@ -1,15 +1,21 @@
+import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from otodoke.contacts.models import Contact
 from otodoke.line.client import LineApiError
+from otodoke.line.invites import LinkInviteRefused, send_link_invite
 from otodoke.line.sync import DEFAULT_CONCURRENCY, SyncReport, sync_friends
 from otodoke.line.tasks import sync_friends as sync_friends_task
 from otodoke.workspaces.models import Workspace
 
 
 class Command(BaseCommand):
-    help = "LINE channel operations: sync-friends pulls followers and profiles from LINE."
+    help = (
+        "LINE channel operations: sync-friends pulls followers and profiles from LINE; "
+        "link-invite sends a friend the account-link invitation."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -26,11 +32,23 @@ class Command(BaseCommand):
         sync.add_argument(
             "--background", action="store_true", help="enqueue a task instead of running here"
         )
+        invite = sub.add_parser(
+            "link-invite",
+            help="push a following, unlinked friend a link to the membership verification page",
+        )
+        invite.add_argument("--workspace", required=True, help="workspace slug")
+        who = invite.add_mutually_exclusive_group(required=True)
+        who.add_argument("--contact", type=int, help="contact ID")
+        who.add_argument("--line-user-id", help="the friend's LINE user ID (U…)")
+        invite.add_argument("--json", action="store_true", help="print a JSON result")
 
     def handle(self, *args: Any, **options: Any) -> None:
         workspace = Workspace.objects.filter(slug=options["workspace"]).first()
         if workspace is None:
             raise CommandError(f"No workspace {options['workspace']!r}")
+        if options["action"] == "link-invite":
+            self.link_invite(workspace, options)
+            return
         if options["background"]:
             result = sync_friends_task.enqueue(workspace.pk)
             self.stdout.write(f"Enqueued friends sync as task {result.id}")
@@ -57,5 +75,31 @@ class Command(BaseCommand):
                 f"Done: {report.followers} followers, {report.created} new contacts, "
                 f"{report.refollowed} re-followed, {report.profiles_updated} profiles updated, "
                 f"{report.profiles_missing} without a profile"
+            )
+        )
+
+    def link_invite(self, workspace: Workspace, options: dict[str, Any]) -> None:
+        contacts = Contact.objects.filter(workspace=workspace)
+        if options["contact"] is not None:
+            contact = contacts.filter(pk=options["contact"]).first()
+            wanted = f"contact {options['contact']}"
+        else:
+            contact = contacts.filter(line_user_id=options["line_user_id"]).first()
+            wanted = f"LINE user {options['line_user_id']}"
+        if contact is None:
+            raise CommandError(f"No {wanted} in workspace {workspace.slug!r}")
+        try:
+            sent = send_link_invite(workspace, contact, label="cli")
+        except LinkInviteRefused as exc:
+            raise CommandError(str(exc)) from exc
+        except LineApiError as exc:
+            raise CommandError(exc.describe()) from exc
+        if options["json"]:
+            self.stdout.write(json.dumps(sent.as_dict(), ensure_ascii=False))
+            return
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Invitation sent to contact {sent.contact_id} (LINE request {sent.request_id}); "
+                f"link: {sent.url}"
             )
         )
