@@ -95,8 +95,8 @@ def _node(
     if isinstance(node, s.Not):
         return _("not %(condition)s") % {"condition": sub(node.condition)}
     if isinstance(node, s.GenderIs):
-        labels = _(", ").join(str(Gender(v).label) for v in node.values)
-        return _("Gender: %(values)s") % {"values": labels}
+        genders = _(", ").join(str(Gender(v).label) for v in node.values)
+        return _("Gender: %(values)s") % {"values": genders}
     if isinstance(node, s.AgeBetween):
         return _("Age %(range)s") % {"range": _range(node.min, node.max, _(" years"))}
     if isinstance(node, s.BirthMonth):
