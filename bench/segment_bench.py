@@ -184,6 +184,8 @@ def generate(work: Path, contacts: int, events: int, seed: int = 7) -> None:
 # stdin one per line ("count", "plan", "quit") with one JSON line on stdout prefixed REPLY.
 
 REPLY = "@@bench@@ "
+DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/otodoke_bench"
+DEFAULT_WORK = "/tmp/otodoke-bench"
 
 
 def _reply(payload: dict[str, Any]) -> None:
@@ -477,8 +479,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--engines", default="sqlite,postgres,duckdb")
-    parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/otodoke_bench")
-    parser.add_argument("--work", default="/tmp/otodoke-bench")
+    parser.add_argument("--pg-url", default=DEFAULT_PG_URL)
+    parser.add_argument("--work", default=DEFAULT_WORK)
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "segments.md"))
     parser.add_argument(
         "--reuse",
@@ -570,7 +572,10 @@ def write_report(path: Path, args: argparse.Namespace, result: dict[str, Any]) -
     duck_median = medians.get("duckdb")
     command = (
         f"python3 -m uv run python bench/segment_bench.py --contacts {args.contacts} "
-        f"--events {args.events} --runs {args.runs}" + (" --reuse" if args.reuse else "")
+        f"--events {args.events} --runs {args.runs}"
+        + (f" --work {args.work}" if args.work != DEFAULT_WORK else "")
+        + (f" --pg-url {args.pg_url}" if args.pg_url != DEFAULT_PG_URL else "")
+        + (" --reuse" if args.reuse else "")
     )
     lines = [
         "# Segment count benchmark",
