@@ -4,12 +4,21 @@ Run by hand (not part of the test suite):
 
     python3 -m uv run python bench/segment_bench.py                      # 1M contacts, 10M events
     python3 -m uv run python bench/segment_bench.py --contacts 200000 --events 2000000
+    python3 -m uv run python bench/segment_bench.py --reuse --runs 7     # timing phase only
 
 One deterministic data set is generated as CSV into --work, then loaded straight into each
 database (COPY on PostgreSQL, executemany in one transaction on SQLite; secondary indexes are
-dropped during the load and rebuilt after), and read by DuckDB with read_csv. Each engine
-counts the same compound segment; the counts must agree. Medians of --runs runs go into
---out (bench/results/segments.md) with the command, date, sizes and the query plans.
+dropped during the load and rebuilt after), and read by DuckDB with read_csv into memory.
+The SQLite file and the PostgreSQL database are kept, with a marker file per engine in --work,
+so a later run (or --reuse, which refuses to load) goes straight to the timing phase.
+
+Timing phase: every engine is loaded first, then one untimed warm-up round, then --runs rounds
+round-robin (sqlite, postgres, duckdb, sqlite, ...) so machine noise hits all engines alike.
+Each engine answers the product's question: count_segment() (the segment's count and, in the
+same query, how many of them LINE would reach now); DuckDB runs hand-written SQL for both
+numbers on the same rows. The counts must agree. Medians, all runs, ratios, the load average
+before and after, and each engine's query plan (EXPLAIN ANALYZE on PostgreSQL and DuckDB,
+EXPLAIN QUERY PLAN on SQLite) go into --out (bench/results/segments.md).
 
 Rollup columns are random, not derived from the events: the benchmark measures query speed,
 not rollup correctness.
@@ -169,69 +178,91 @@ def generate(work: Path, contacts: int, events: int, seed: int = 7) -> None:
     print(f"data: generated in {time.perf_counter() - started:.0f}s", file=sys.stderr)
 
 
-# --- one database (run in a subprocess so Django binds to that DATABASE_URL) ---------------
+# --- one database (a subprocess per engine, so Django binds to that DATABASE_URL) ---------
+#
+# The worker loads its database if needed, says it is ready, then answers commands read from
+# stdin one per line ("count", "plan", "quit") with one JSON line on stdout prefixed REPLY.
+
+REPLY = "@@bench@@ "
+DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/otodoke_bench"
+DEFAULT_WORK = "/tmp/otodoke-bench"
 
 
-def worker(engine: str, work: Path, runs: int) -> dict[str, Any]:
+def _reply(payload: dict[str, Any]) -> None:
+    print(REPLY + json.dumps(payload, default=str), flush=True)
+
+
+def worker(engine: str, work: Path) -> None:
     import django
 
     django.setup()
     from django.core.management import call_command
     from django.db import connection
 
-    from otodoke.contacts.models import Contact, ContactTag, Event
-    from otodoke.segments.services import contacts_matching, count_segment
+    from otodoke.segments.services import count_segment
     from otodoke.workspaces.models import Workspace
 
     call_command("migrate", verbosity=0)
     manifest = json.loads((work / "manifest.json").read_text())
+    marker = _marker(work, engine)
     load_seconds = None
-    if (
-        not Workspace.objects.filter(slug="bench").exists()
-        or Contact.objects.count() != manifest["contacts"]
+    if not (
+        marker.exists()
+        and json.loads(marker.read_text()) == manifest
+        and Workspace.objects.filter(slug="bench").exists()
     ):
         started = time.perf_counter()
-        Workspace.objects.all().delete()
-        # pk 1: the CSV files (and the DuckDB query) name workspace 1.
-        Workspace.objects.create(
-            pk=1,
-            name="Bench",
-            slug="bench",
-            channel_id="1",
-            channel_secret="s",
-            channel_access_token="t",
-            api_base_url="http://127.0.0.1:9",
-        )
-        models = [Contact, Event, ContactTag]
-        with connection.schema_editor() as editor:
-            for model in models:
-                for index in model._meta.indexes:
-                    editor.remove_index(model, index)
-        _load(engine, connection, work)
-        with connection.schema_editor() as editor:
-            for model in models:
-                for index in model._meta.indexes:
-                    editor.add_index(model, index)
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+        _load_all(engine, connection, work)
         load_seconds = time.perf_counter() - started
+        marker.write_text(json.dumps(manifest))
     workspace = Workspace.objects.get(slug="bench")
-    timings, total = [], None
-    for _ in range(runs):
-        started = time.perf_counter()
-        total = count_segment(workspace, SEGMENT, now=NOW).total
-        timings.append(time.perf_counter() - started)
-    qs = contacts_matching(workspace, SEGMENT, now=NOW).values("pk")
-    plan = qs.explain(analyze=True) if engine == "postgres" else qs.explain()
-    sql = str(qs.query)
-    return {
-        "engine": engine,
-        "count": total,
-        "timings": timings,
-        "load_seconds": load_seconds,
-        "plan": plan,
-        "sql": sql,
-    }
+    _reply({"ready": True, "load_seconds": load_seconds})
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "count":
+            started = time.perf_counter()
+            result = count_segment(workspace, SEGMENT, now=NOW)
+            seconds = time.perf_counter() - started
+            _reply({"seconds": seconds, "total": result.total, "reachable": result.reachable})
+        elif command == "plan":
+            _reply(_plan(engine, connection, workspace))
+        elif command == "quit":
+            return
+
+
+def _marker(work: Path, engine: str) -> Path:
+    return work / f"loaded-{engine}.json"
+
+
+def _load_all(engine: str, connection: Any, work: Path) -> None:
+    from otodoke.contacts.models import Contact, ContactTag, Event
+    from otodoke.workspaces.models import Workspace
+
+    # pk 1: the CSV files (and the DuckDB query) name workspace 1.
+    Workspace.objects.create(
+        pk=1,
+        name="Bench",
+        slug="bench",
+        channel_id="1",
+        channel_secret="s",
+        channel_access_token="t",
+        api_base_url="http://127.0.0.1:9",
+    )
+    models = [Contact, Event, ContactTag]
+    with connection.schema_editor() as editor:
+        for model in models:
+            for index in model._meta.indexes:
+                editor.remove_index(model, index)
+    _load(engine, connection, work)
+    with connection.schema_editor() as editor:
+        for model in models:
+            for index in model._meta.indexes:
+                editor.add_index(model, index)
+                print(f"{engine}: built index {index.name}", file=sys.stderr, flush=True)
+    with connection.cursor() as cursor:
+        # PostgreSQL: VACUUM as autovacuum would after a bulk import (statistics, plus the
+        # visibility map that index-only scans need). SQLite: the statistics only.
+        cursor.execute("VACUUM ANALYZE" if engine == "postgres" else "ANALYZE")
 
 
 def _load(engine: str, connection: Any, work: Path) -> None:
@@ -239,6 +270,7 @@ def _load(engine: str, connection: Any, work: Path) -> None:
     for table, (file_name, cols) in TABLES.items():
         names = [c for c, _ in cols]
         path = work / file_name
+        started = time.perf_counter()
         if engine == "postgres":
             with raw.cursor() as cur:
                 cur.execute("SET TIME ZONE 'UTC'")
@@ -254,6 +286,7 @@ def _load(engine: str, connection: Any, work: Path) -> None:
                 ):
                     while chunk := f.read(1 << 20):
                         cp.write(chunk)
+                cur.execute("SET session_replication_role = DEFAULT")
                 cur.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT max(id) FROM {table}))"
@@ -274,43 +307,134 @@ def _load(engine: str, connection: Any, work: Path) -> None:
                 )
                 raw.executemany(sql, rows)
             raw.commit()
-        print(f"{engine}: loaded {table}", file=sys.stderr)
+            raw.execute("PRAGMA foreign_keys=ON")
+            raw.execute("PRAGMA synchronous=NORMAL")
+        print(
+            f"{engine}: loaded {table} in {time.perf_counter() - started:.0f}s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _plan(engine: str, connection: Any, workspace: Any) -> dict[str, Any]:
+    """The plan of the exact query count_segment() runs (captured, then explained)."""
+    from otodoke.segments.services import count_segment
+
+    captured: list[tuple[str, Any]] = []
+
+    def capture(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        captured.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        count_segment(workspace, SEGMENT, now=NOW)
+    sql, params = captured[-1]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        shown = connection.ops.last_executed_query(cursor.cursor, sql, params)
+        if engine == "postgres":
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            info = []
+            for setting in ("server_version", "shared_buffers", "work_mem", "jit"):
+                cursor.execute(f"SHOW {setting}")
+                info.append(f"{setting}={cursor.fetchone()[0]}")
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            plan = "\n".join(" ".join(str(v) for v in row) for row in cursor.fetchall())
+            cursor.execute("SELECT sqlite_version()")
+            info = [f"sqlite_version={cursor.fetchone()[0]}"]
+            for pragma in ("cache_size", "mmap_size", "journal_mode"):
+                cursor.execute(f"PRAGMA {pragma}")
+                info.append(f"{pragma}={cursor.fetchone()[0]}")
+    return {"plan": plan, "sql": shown, "info": ", ".join(info)}
+
+
+class Worker:
+    """The driver's handle on one engine's worker subprocess."""
+
+    def __init__(self, engine: str, work: Path, url: str) -> None:
+        self.engine = engine
+        env = {
+            **os.environ,
+            "SECRET_KEY": "bench",
+            "DJANGO_SETTINGS_MODULE": "otodoke.settings",
+            "OTODOKE_ENCRYPTION_KEYS": "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdCE=",
+            "OTODOKE_DATA_DIR": str(work / "data"),
+            "DATABASE_URL": url,
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--worker", engine, "--work", str(work)],
+            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+        )  # fmt: skip
+
+    def receive(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.startswith(REPLY):
+                reply: dict[str, Any] = json.loads(line[len(REPLY) :])
+                return reply
+        sys.exit(f"{self.engine} worker exited ({self.proc.wait()}); see its stderr above")
+
+    def ask(self, command: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self.receive()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
 
 
 # --- DuckDB -------------------------------------------------------------------------------
 
 
-def duckdb_run(work: Path, runs: int) -> dict[str, Any]:
-    import duckdb
+class DuckEngine:
+    """Hand-written SQL for the same two numbers on the same rows, in DuckDB's memory."""
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "otodoke.settings")
-    db = duckdb.connect()
-    for table, (file_name, cols) in TABLES.items():
-        db.execute(
-            f"CREATE TABLE {table} AS SELECT * FROM read_csv(?, header=false, "
-            f"names={[c for c, _ in cols]!r}, auto_detect=true)",
-            [str(work / file_name)],
-        )
-    # The same boundaries the ORM computes (Asia/Tokyo, start of local day), as naive UTC.
-    tokyo = dt.timezone(dt.timedelta(hours=9))
-    today = NOW.astimezone(tokyo).date()
+    engine = "duckdb"
 
-    def day_start(d: dt.date) -> dt.datetime:
-        return (
-            dt.datetime.combine(d, dt.time.min, tzinfo=tokyo)
-            .astimezone(dt.UTC)
-            .replace(tzinfo=None)
-        )
+    def __init__(self, work: Path) -> None:
+        import duckdb
 
-    born_by = today.replace(year=today.year - 30)
-    born_after = today.replace(year=today.year - 40)
-    params = [
-        born_by, born_after, day_start(today - dt.timedelta(days=30)),
-        (NOW - dt.timedelta(days=30)).replace(tzinfo=None),
-        day_start(today - dt.timedelta(days=90)),
-    ]  # fmt: skip
+        self.version = duckdb.__version__
+        started = time.perf_counter()
+        self.db = duckdb.connect()
+        for table, (file_name, cols) in TABLES.items():
+            self.db.execute(
+                f"CREATE TABLE {table} AS SELECT * FROM read_csv(?, header=false, "
+                f"names={[c for c, _ in cols]!r}, auto_detect=true)",
+                [str(work / file_name)],
+            )
+        self.load_seconds = time.perf_counter() - started
+        # The same boundaries the ORM computes (Asia/Tokyo, start of local day), as naive UTC.
+        tokyo = dt.timezone(dt.timedelta(hours=9))
+        today = NOW.astimezone(tokyo).date()
+
+        def day_start(d: dt.date) -> dt.datetime:
+            return (
+                dt.datetime.combine(d, dt.time.min, tzinfo=tokyo)
+                .astimezone(dt.UTC)
+                .replace(tzinfo=None)
+            )
+
+        self.params = [
+            today.replace(year=today.year - 30),  # born on or before: at least 30
+            today.replace(year=today.year - 40),  # born after: at most 39
+            day_start(today - dt.timedelta(days=30)),
+            (NOW - dt.timedelta(days=30)).replace(tzinfo=None),
+            day_start(today - dt.timedelta(days=90)),
+        ]
+
     sql = """
-        SELECT count(*) FROM contacts_contact c
+        SELECT count(*) AS total,
+               count(*) FILTER (WHERE c.line_status = 'following' AND c.marketing_consent = 1
+                                AND c.line_user_id IS NOT NULL) AS reachable
+        FROM contacts_contact c
         WHERE c.workspace_id = 1
           AND c.birth_date <= ? AND c.birth_date > ?
           AND c.prefecture IN ('東京都', '神奈川県', '埼玉県', '千葉県')
@@ -325,13 +449,25 @@ def duckdb_run(work: Path, runs: int) -> dict[str, Any]:
                        WHERE e.kind = 'purchase' AND e.occurred_at >= ?
                          AND json_extract_string(e.properties, '$.category') = 'シャンプー')
     """
-    bound = [params[0], params[1], params[2], params[3], params[4]]
-    timings, total = [], None
-    for _ in range(runs):
-        started = time.perf_counter()
-        total = db.execute(sql, bound).fetchone()[0]  # type: ignore[index]
-        timings.append(time.perf_counter() - started)
-    return {"engine": "duckdb", "count": total, "timings": timings, "sql": sql}
+
+    def ask(self, command: str) -> dict[str, Any]:
+        if command == "count":
+            started = time.perf_counter()
+            row = self.db.execute(self.sql, self.params).fetchone()
+            seconds = time.perf_counter() - started
+            assert row is not None
+            return {"seconds": seconds, "total": row[0], "reachable": row[1]}
+        assert command == "plan"
+        rows = self.db.execute("EXPLAIN ANALYZE " + self.sql, self.params).fetchall()
+        threads = self.db.execute("SELECT current_setting('threads')").fetchone()
+        return {
+            "plan": "\n".join(str(r[-1]) for r in rows),
+            "sql": self.sql.strip(),
+            "info": f"duckdb {self.version}, threads={threads[0] if threads else '?'}",
+        }
+
+    def close(self) -> None:
+        self.db.close()
 
 
 # --- driver -------------------------------------------------------------------------------
@@ -341,96 +477,166 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=10_000_000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--engines", default="sqlite,postgres,duckdb")
-    parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/otodoke_bench")
-    parser.add_argument("--work", default="/tmp/otodoke-bench")
+    parser.add_argument("--pg-url", default=DEFAULT_PG_URL)
+    parser.add_argument("--work", default=DEFAULT_WORK)
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "segments.md"))
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="timing phase only: use the SQLite file and PostgreSQL database a previous run "
+        "loaded (fail rather than load)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = Path(args.work)
     if args.worker:
-        print(json.dumps(worker(args.worker, work, args.runs), default=str))
+        worker(args.worker, work)
         return
     generate(work, args.contacts, args.events)
-    results = []
-    for engine in args.engines.split(","):
-        print(f"== {engine}", file=sys.stderr)
-        if engine == "duckdb":
-            results.append(duckdb_run(work, args.runs))
-            continue
-        env = {
-            **os.environ,
-            "SECRET_KEY": "bench",
-            "DJANGO_SETTINGS_MODULE": "otodoke.settings",
-            "OTODOKE_ENCRYPTION_KEYS": "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdCE=",
-            "OTODOKE_DATA_DIR": str(work / "data"),
-            "DATABASE_URL": (
-                args.pg_url if engine == "postgres" else f"sqlite:///{work / 'bench.sqlite3'}"
-            ),
-        }
-        (work / "data").mkdir(exist_ok=True)
-        if engine == "postgres":
-            _ensure_pg_database(args.pg_url)
-        out = subprocess.run(
-            [sys.executable, __file__, "--worker", engine, "--work", str(work),
-             "--runs", str(args.runs)],
-            env=env, capture_output=True, text=True,
-        )  # fmt: skip
-        if out.returncode != 0:
-            sys.exit(f"{engine} worker failed:\n{out.stderr[-3000:]}")
-        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    write_report(Path(args.out), args, results)
+    manifest = json.loads((work / "manifest.json").read_text())
+    (work / "data").mkdir(exist_ok=True)
+    engines: list[Worker | DuckEngine] = []
+    load_seconds: dict[str, float | None] = {}
+    names = args.engines.split(",")
+    try:
+        # Load phase: the database workers load side by side (they start together).
+        for engine in names:
+            if engine == "duckdb":
+                continue
+            url = args.pg_url if engine == "postgres" else f"sqlite:///{work / 'bench.sqlite3'}"
+            marker = _marker(work, engine)
+            if not (marker.exists() and json.loads(marker.read_text()) == manifest):
+                if args.reuse:
+                    sys.exit(f"--reuse: {engine} was not loaded with this data; run without it")
+                _reset(engine, work, args.pg_url)
+            engines.append(Worker(engine, work, url))
+        for w in engines:
+            ready = w.receive()
+            load_seconds[w.engine] = ready["load_seconds"]
+            print(f"== {w.engine} ready (load {ready['load_seconds']})", file=sys.stderr)
+        if "duckdb" in names:
+            duck = DuckEngine(work)
+            load_seconds["duckdb"] = duck.load_seconds
+            engines.append(duck)
+        order = {name: i for i, name in enumerate(names)}
+        engines.sort(key=lambda e: order[e.engine])
+        # Timing phase: one warm-up round, then round-robin.
+        loadavg_before = Path("/proc/loadavg").read_text().strip()
+        warmup = {e.engine: e.ask("count") for e in engines}
+        rounds: dict[str, list[dict[str, Any]]] = {e.engine: [] for e in engines}
+        for i in range(args.runs):
+            for e in engines:
+                rounds[e.engine].append(e.ask("count"))
+            print(f"round {i + 1}: " + ", ".join(
+                f"{k} {v[-1]['seconds']:.3f}s" for k, v in rounds.items()
+            ), file=sys.stderr, flush=True)  # fmt: skip
+        loadavg_after = Path("/proc/loadavg").read_text().strip()
+        plans = {e.engine: e.ask("plan") for e in engines}
+    finally:
+        for e in engines:
+            e.close()
+    write_report(
+        Path(args.out),
+        args,
+        {
+            "load_seconds": load_seconds,
+            "loadavg_before": loadavg_before,
+            "loadavg_after": loadavg_after,
+            "warmup": warmup,
+            "rounds": rounds,
+            "plans": plans,
+        },
+    )
 
 
-def _ensure_pg_database(url: str) -> None:
+def _reset(engine: str, work: Path, pg_url: str) -> None:
+    """Start this engine from an empty database: a half-loaded one is not worth keeping."""
+    _marker(work, engine).unlink(missing_ok=True)
+    if engine == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            (work / f"bench.sqlite3{suffix}").unlink(missing_ok=True)
+        return
     import psycopg
 
-    base, name = url.rsplit("/", 1)
+    base, name = pg_url.rsplit("/", 1)
     with psycopg.connect(base + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def write_report(path: Path, args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
-    duck = next((r for r in results if r["engine"] == "duckdb"), None)
-    duck_median = statistics.median(duck["timings"]) if duck else None
+def write_report(path: Path, args: argparse.Namespace, result: dict[str, Any]) -> None:
+    rounds: dict[str, list[dict[str, Any]]] = result["rounds"]
+    medians = {k: statistics.median(r["seconds"] for r in v) for k, v in rounds.items()}
+    duck_median = medians.get("duckdb")
+    command = (
+        f"python3 -m uv run python bench/segment_bench.py --contacts {args.contacts} "
+        f"--events {args.events} --runs {args.runs}"
+        + (f" --work {args.work}" if args.work != DEFAULT_WORK else "")
+        + (f" --pg-url {args.pg_url}" if args.pg_url != DEFAULT_PG_URL else "")
+        + (" --reuse" if args.reuse else "")
+    )
     lines = [
         "# Segment count benchmark",
         "",
         f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
-        f"- command: `python3 -m uv run python bench/segment_bench.py --contacts {args.contacts} "
-        f"--events {args.events} --runs {args.runs}`",
+        f"- command: `{command}`",
         f"- data: {args.contacts:,} contacts, {args.events:,} events, 5 tags; machine: "
-        f"{os.cpu_count()} CPUs",
+        f"{os.cpu_count()} CPUs (shared with other work; see the load average)",
         "- segment: age 30–39 + 4 prefectures + last visit before 30 days ago + spent ≥ ¥20,000 "
         "+ tag `line` + not tag `休眠` + a シャンプー purchase in 90 days + friend ≥ 30 days",
+        "- question: `count_segment()`, i.e. the count and, in the same query, how many of them "
+        "LINE would reach now (following, consenting, with a user ID)",
+        f"- timing: all engines loaded first, one untimed warm-up round, then {args.runs} rounds "
+        "round-robin (" + ", ".join(rounds) + ", …)",
+        f"- load average (/proc/loadavg) before timing: `{result['loadavg_before']}`; "
+        f"after: `{result['loadavg_after']}`",
         "",
-        "| engine | count | median (s) | runs (s) | ratio vs DuckDB | load (s) |",
-        "|---|---|---|---|---|---|",
+        "| engine | count | reachable | median (s) | runs in order (s) | warm-up (s) "
+        "| ratio vs DuckDB | load (s) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for r in results:
-        median = statistics.median(r["timings"])
+    for engine, runs in rounds.items():
+        median = medians[engine]
         ratio = f"{median / duck_median:.1f}×" if duck_median else "—"
-        load = f"{r['load_seconds']:.0f}" if r.get("load_seconds") else "reused"
-        if r["engine"] == "duckdb":
-            load = "(in-memory from CSV)"
-        runs = ", ".join(f"{t:.3f}" for t in r["timings"])
-        lines.append(f"| {r['engine']} | {r['count']} | {median:.3f} | {runs} | {ratio} | {load} |")
-    counts = {r["count"] for r in results}
-    lines += ["", f"Counts agree: {'yes' if len(counts) == 1 else 'NO: ' + str(counts)}", ""]
-    for r in results:
-        if r.get("plan"):
-            lines += [f"## {r['engine']} plan", "", "```", str(r["plan"]), "```", ""]
-    orm_sql = next((r["sql"] for r in results if r["engine"] != "duckdb"), "")
-    lines += ["## ORM SQL (PostgreSQL or SQLite)", "", "```sql", orm_sql, "```", ""]
-    if duck:
-        lines += ["## DuckDB SQL", "", "```sql", duck["sql"].strip(), "```", ""]
+        load = result["load_seconds"].get(engine)
+        load_text = f"{load:.0f}" if load is not None else "reused"
+        if engine == "duckdb":
+            load_text += " (in memory, from CSV)"
+        times = ", ".join(f"{r['seconds']:.3f}" for r in runs)
+        last = runs[-1]
+        lines.append(
+            f"| {engine} | {last['total']} | {last['reachable']} | {median:.3f} | {times} "
+            f"| {result['warmup'][engine]['seconds']:.3f} | {ratio} | {load_text} |"
+        )
+    answers = {(r["total"], r["reachable"]) for v in rounds.values() for r in v}
+    lines += ["", f"Counts agree: {'yes' if len(answers) == 1 else 'NO: ' + str(answers)}", ""]
+    for engine, plan in result["plans"].items():
+        kind = "EXPLAIN QUERY PLAN" if engine == "sqlite" else "EXPLAIN ANALYZE"
+        lines += [
+            f"## {engine} plan ({kind})",
+            "",
+            f"{plan['info']}",
+            "",
+            "```",
+            plan["plan"].rstrip(),
+            "```",
+            "",
+            f"### {engine} SQL",
+            "",
+            "```sql",
+            plan["sql"].strip(),
+            "```",
+            "",
+        ]
     path.parent.mkdir(parents=True, exist_ok=True)
     existing = path.read_text() if path.exists() else ""
     marker = "\n<!-- earlier runs -->\n"
     path.write_text(
-        "\n".join(lines) + marker + existing.split(marker, 1)[-1] if existing else "\n".join(lines)
+        "\n".join(lines) + marker + existing.split(marker, 1)[-1]
+        if marker in existing
+        else "\n".join(lines)
     )
     print(path.read_text().split("## ")[0])
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from otodoke.contacts.models import Gender
+from otodoke.contacts.models import CUSTOM_KIND_PREFIX, EventKind, Gender
 from otodoke.segments import schema as s
 
 
@@ -41,6 +41,33 @@ def _window(node: Any) -> str:
     return ""
 
 
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _filter(f: s.PropertyFilter) -> str:
+    """One property test, with the builder's own labels for the tests that need words."""
+    if f.op == "exists":
+        text = f"{f.key} {_('is set')}"
+    elif f.op == "contains":
+        text = f"{f.key} {_('contains')} {_scalar(f.value)}"
+    elif f.op == "in":
+        values = f.value if isinstance(f.value, list) else [f.value]
+        text = f"{f.key} = " + _(" or ").join(_scalar(v) for v in values)
+    else:
+        sign = {"equals": "=", "gte": _("≥"), "lte": _("≤")}[f.op]
+        text = f"{f.key} {sign} {_scalar(f.value)}"
+    return f" [{text}]"
+
+
+def _event_kind(kind: str) -> str:
+    if kind.startswith(CUSTOM_KIND_PREFIX):
+        return kind[len(CUSTOM_KIND_PREFIX) :]
+    return str(EventKind(kind).label) if kind in EventKind.values else kind
+
+
 def summarize(
     definition: s.SegmentDefinition | Any,
     *,
@@ -68,9 +95,8 @@ def _node(
     if isinstance(node, s.Not):
         return _("not %(condition)s") % {"condition": sub(node.condition)}
     if isinstance(node, s.GenderIs):
-        genders = dict(Gender.choices)
-        names = _(", ").join(str(genders.get(v, v)) for v in node.values)
-        return _("Gender: %(values)s") % {"values": names}
+        genders = _(", ").join(str(Gender(v).label) for v in node.values)
+        return _("Gender: %(values)s") % {"values": genders}
     if isinstance(node, s.AgeBetween):
         return _("Age %(range)s") % {"range": _range(node.min, node.max, _(" years"))}
     if isinstance(node, s.BirthMonth):
@@ -135,21 +161,18 @@ def _node(
             ) % {"n": n}
         return text
     if isinstance(node, s.EventMeasure):
-        filters = "".join(
-            f" [{f.key} {f.op} {f.value if f.value is not None else ''}]".replace(" ]", "]")
-            for f in node.where
-        )
+        filters = "".join(_filter(f) for f in node.where)
         op = {"at_least": _("at least"), "at_most": _("at most"), "exactly": _("exactly")}[node.op]
         if node.measure == "count":
             return _("“%(event)s”%(filters)s %(op)s %(n)s times%(window)s") % {
-                "event": node.event,
+                "event": _event_kind(node.event),
                 "filters": filters,
                 "op": op,
                 "n": node.value,
                 "window": _window(node),
             }
         return _("Amount of “%(event)s”%(filters)s %(op)s %(n)s yen%(window)s") % {
-            "event": node.event,
+            "event": _event_kind(node.event),
             "filters": filters,
             "op": op,
             "n": node.value,

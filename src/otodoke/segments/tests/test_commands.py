@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from otodoke.segments import exports
 from otodoke.segments.tests.conftest import MakeContact, line_id, member
 from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.roles import Role
@@ -77,3 +79,71 @@ def test_published_json_schema_is_current() -> None:
     assert json.loads(published.read_text(encoding="utf-8")) == json_schema(), (
         "regenerate with: otodoke segment schema --out docs/segment-schema.v1.json"
     )
+
+
+def _everyone(tmp_path: Path) -> str:
+    path = tmp_path / "everyone.json"
+    path.write_text(json.dumps({"version": 1, "where": {"kind": "all", "conditions": []}}))
+    return str(path)
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def test_export_emails_sha256_hashes_normalised_values_within_the_hashed_file_limit(
+    make_contact: MakeContact,
+    workspace: Workspace,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The CLI builds its own limits: shrink the pre-hashed default to two SHA-256 lines.
+    monkeypatch.setattr(exports, "MAX_HASHED_BYTES", 2 * 65)
+    make_contact(email=" Hanako@Example.COM ")
+    make_contact(email="taro+line@example.com")
+    make_contact(email="jiro@example.com", marketing_consent=False)
+    make_contact(email="saburo@example.com")
+    make_contact(email="shiro@example.com")
+    member(workspace, "boss", Role.OWNER)
+    out = tmp_path / "out"
+    result = json.loads(
+        _run(
+            "export", "emails", "--workspace", "salon", "--definition", _everyone(tmp_path),
+            "--out", str(out), "--as", "boss", "--sha256", "--json",
+        )
+    )  # fmt: skip
+    assert result["hashed"] is True
+    assert [Path(f).name for f in result["files"]] == [
+        "salon-emails-sha256-001.csv",
+        "salon-emails-sha256-002.csv",
+    ]
+    lines = [line for f in result["files"] for line in Path(f).read_text().splitlines()]
+    assert lines == [
+        _sha256("hanako@example.com"),
+        _sha256("saburo@example.com"),
+        _sha256("shiro@example.com"),
+    ]
+    assert result["skipped"] == {"invalid_characters": 1, "no_consent": 1}
+    assert "example.com" not in (out / "salon-emails-sha256-report.csv").read_text()
+
+
+def test_export_phones_sha256_hashes_domestic_digits(
+    make_contact: MakeContact, workspace: Workspace, tmp_path: Path
+) -> None:
+    make_contact(phone="+819012345678")
+    make_contact(phone="+81312345678")
+    make_contact(phone="+14155550100")
+    make_contact()
+    member(workspace, "boss", Role.OWNER)
+    out = tmp_path / "out"
+    text = _run(
+        "export", "phones", "--workspace", "salon", "--definition", _everyone(tmp_path),
+        "--out", str(out), "--as", "boss", "--sha256",
+    )  # fmt: skip
+    assert (out / "salon-phones-sha256-001.csv").read_text().splitlines() == [
+        _sha256("09012345678"),
+        _sha256("0312345678"),
+    ]
+    assert "2 rows in 1 file(s):" in text
+    assert "skipped 1: foreign_number" in text
+    assert "skipped 1: no_phone" in text

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from otodoke.segments import exports
 from otodoke.segments.audiences import create_audience_from_contacts
 from otodoke.segments.exports import ExportKind, ExportLimits, ExportSource, export_contacts
 from otodoke.segments.tests.conftest import MakeContact, line_id, member
@@ -141,3 +142,73 @@ def test_export_from_an_audience(
         out_dir=tmp_path,
     )
     assert result.files[0].read_text() == line_id(1) + "\n"
+
+
+def test_email_limit_is_120_characters_counted_after_trimming(
+    make_contact: MakeContact, workspace: Workspace, tmp_path: Path
+) -> None:
+    at_limit = "a" * 108 + "@example.com"
+    over = "b" * 109 + "@example.com"
+    padded = "  " + "c" * 108 + "@EXAMPLE.com "
+    assert (len(at_limit), len(over), len(padded.strip())) == (120, 121, 120)
+    make_contact(email=at_limit)
+    too_long = make_contact(email=over)
+    make_contact(email=padded)
+    owner = member(workspace, "boss", Role.OWNER)
+    result = export_contacts(
+        workspace, ExportKind.EMAILS, source=EVERYONE, actor=owner, out_dir=tmp_path
+    )
+    assert result.files[0].read_text().splitlines() == [at_limit, padded.strip().lower()]
+    assert dict(result.skipped) == {"too_long": 1}
+    assert result.report is not None
+    assert f"{too_long.pk},{too_long.external_id},too_long" in result.report.read_text()
+
+
+def test_default_limits_are_lines_file_rules() -> None:
+    # LINE_PLATFORM.md §13: ≤1.5 million rows and ≤20 MB a raw file, ≤60 MB a pre-hashed one,
+    # e-mails ≤120 characters.
+    assert (exports.MAX_ROWS, exports.MAX_RAW_BYTES, exports.MAX_HASHED_BYTES) == (
+        1_500_000,
+        20_000_000,
+        60_000_000,
+    )
+    assert exports.MAX_EMAIL_LENGTH == 120
+    assert (
+        ExportLimits()
+        == ExportLimits.for_upload(hashed=False)
+        == ExportLimits(1_500_000, 20_000_000)
+    )
+    assert ExportLimits.for_upload(hashed=True) == ExportLimits(1_500_000, 60_000_000)
+
+
+def test_an_export_without_limits_splits_at_the_raw_or_the_hashed_default(
+    make_contact: MakeContact,
+    workspace: Workspace,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The real limits need millions of rows; shrunk, they show which default each file gets.
+    monkeypatch.setattr(exports, "MAX_RAW_BYTES", 40)  # two 18-byte lines
+    monkeypatch.setattr(exports, "MAX_HASHED_BYTES", 3 * 65)  # three SHA-256 lines
+    for n in range(5):
+        make_contact(email=f"user{n}@example.com")
+    owner = member(workspace, "boss", Role.OWNER)
+    raw = export_contacts(
+        workspace, ExportKind.EMAILS, source=EVERYONE, actor=owner, out_dir=tmp_path / "raw"
+    )
+    assert [p.stat().st_size for p in raw.files] == [36, 36, 18]
+    hashed = export_contacts(
+        workspace,
+        ExportKind.EMAILS,
+        source=EVERYONE,
+        actor=owner,
+        out_dir=tmp_path / "hashed",
+        hashed=True,
+    )
+    assert [p.stat().st_size for p in hashed.files] == [195, 130]
+    monkeypatch.setattr(exports, "MAX_ROWS", 4)
+    monkeypatch.setattr(exports, "MAX_RAW_BYTES", 10_000)
+    by_rows = export_contacts(
+        workspace, ExportKind.EMAILS, source=EVERYONE, actor=owner, out_dir=tmp_path / "rows"
+    )
+    assert [len(p.read_text().splitlines()) for p in by_rows.files] == [4, 1]
