@@ -71,7 +71,11 @@ def generate(contacts: int, events: int) -> tuple[Path, Path]:
 
 
 def _env(database_url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": database_url, "OTODOKE_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "DATABASE_URL": database_url, "OTODOKE_LOG_LEVEL": "WARNING"}
+    # An installed otodoke runs from bytecode; without a cache every run spent several seconds
+    # (tens under load) compiling Django and otodoke again before importing a row.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def otodoke(database_url: str, *args: str) -> tuple[float, str]:
@@ -132,15 +136,27 @@ def loader(db: str, path: Path, columns: int) -> float:
         return elapsed
 
 
+def _step(db: str, name: str, seconds: float) -> None:
+    """Each step as it finishes, so a run cut short still says how far it got."""
+    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
+    print(f"{db}: {name} {seconds:.1f} s (load {' '.join(load)})", flush=True)
+
+
 def run_db(db: str, cpath: Path, epath: Path, repeat: int) -> dict[str, object]:
     url = fresh_otodoke_db(db)
+    # The loaders first: they are quick, so even a run cut short has its ratio to beat.
+    load_c = statistics.median(loader(db, cpath, len(CONTACT_HEADER)) for _ in range(repeat))
+    _step(db, "loader contacts (median)", load_c)
+    load_e = statistics.median(loader(db, epath, len(EVENT_HEADER)) for _ in range(repeat))
+    _step(db, "loader events (median)", load_e)
     imp = ["--workspace", "bench", "--json"]
     t_contacts, out_c = otodoke(url, "import", "contacts", str(cpath), *imp)
+    _step(db, "otodoke contacts", t_contacts)
     t_events, out_e = otodoke(url, "import", "events", str(epath), *imp)
+    _step(db, "otodoke events", t_events)
     t_again, out_a = otodoke(url, "import", "contacts", str(cpath), *imp)
+    _step(db, "otodoke contacts re-import", t_again)
     summary = {k: json.loads(v) for k, v in (("c", out_c), ("e", out_e), ("a", out_a))}
-    load_c = statistics.median(loader(db, cpath, len(CONTACT_HEADER)) for _ in range(repeat))
-    load_e = statistics.median(loader(db, epath, len(EVENT_HEADER)) for _ in range(repeat))
     return {
         "db": db,
         "contacts_s": t_contacts, "events_s": t_events, "reimport_s": t_again,
