@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_DB = "otodoke_import_bench"
+# --suffix: lets two runs (two sizes, or SQLite and PostgreSQL at once) use separate databases.
+SUFFIX = ""
 
 CONTACT_HEADER = ["顧客番号", "氏名", "フリガナ", "性別", "生年月日", "都道府県", "携帯電話",
                   "メールアドレス", "最終来店日", "来店回数", "累計購入金額"]  # fmt: skip
@@ -71,7 +73,11 @@ def generate(contacts: int, events: int) -> tuple[Path, Path]:
 
 
 def _env(database_url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": database_url, "OTODOKE_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "DATABASE_URL": database_url, "OTODOKE_LOG_LEVEL": "WARNING"}
+    # An installed otodoke runs from bytecode; without a cache every run spent several seconds
+    # (tens under load) compiling Django and otodoke again before importing a row.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def otodoke(database_url: str, *args: str) -> tuple[float, str]:
@@ -85,15 +91,15 @@ def otodoke(database_url: str, *args: str) -> tuple[float, str]:
 
 def fresh_otodoke_db(db: str) -> str:
     if db == "sqlite":
-        path = DATA / "bench.sqlite3"
+        path = DATA / f"bench{SUFFIX}.sqlite3"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         url = f"sqlite:///{path}"
     else:
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
-            conn.execute(f"CREATE DATABASE {PG_DB}")
-        url = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
+            conn.execute(f"DROP DATABASE IF EXISTS {PG_DB}{SUFFIX}")
+            conn.execute(f"CREATE DATABASE {PG_DB}{SUFFIX}")
+        url = f"postgres://postgres@127.0.0.1:5432/{PG_DB}{SUFFIX}"
     otodoke(url, "migrate", "-v", "0")
     otodoke(url, "workspace", "create", "--name", "Bench", "--slug", "bench",
             "--channel-id", "1", "--channel-secret", "s", "--channel-access-token", "t",
@@ -105,7 +111,7 @@ def loader(db: str, path: Path, columns: int) -> float:
     """The database's own bulk loader: the same file into a bare table of text columns."""
     cols = ", ".join(f"c{i} text" for i in range(columns))
     if db == "sqlite":
-        target = DATA / "loader.sqlite3"
+        target = DATA / f"loader{SUFFIX}.sqlite3"
         target.unlink(missing_ok=True)
         subprocess.run(["sqlite3", str(target), f"CREATE TABLE t ({cols});"], check=True)
         started = time.perf_counter()
@@ -113,7 +119,7 @@ def loader(db: str, path: Path, columns: int) -> float:
             ["sqlite3", str(target), ".mode csv", f".import --skip 1 {path} t"], check=True
         )
         return time.perf_counter() - started
-    with psycopg.connect(f"postgres://postgres@127.0.0.1:5432/{PG_DB}") as conn:
+    with psycopg.connect(f"postgres://postgres@127.0.0.1:5432/{PG_DB}{SUFFIX}") as conn:
         conn.execute("DROP TABLE IF EXISTS bench_load")
         conn.execute(f"CREATE TABLE bench_load ({cols})")
         conn.commit()
@@ -132,15 +138,27 @@ def loader(db: str, path: Path, columns: int) -> float:
         return elapsed
 
 
+def _step(db: str, name: str, seconds: float) -> None:
+    """Each step as it finishes, so a run cut short still says how far it got."""
+    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
+    print(f"{db}: {name} {seconds:.1f} s (load {' '.join(load)})", flush=True)
+
+
 def run_db(db: str, cpath: Path, epath: Path, repeat: int) -> dict[str, object]:
     url = fresh_otodoke_db(db)
+    # The loaders first: they are quick, so even a run cut short has its ratio to beat.
+    load_c = statistics.median(loader(db, cpath, len(CONTACT_HEADER)) for _ in range(repeat))
+    _step(db, "loader contacts (median)", load_c)
+    load_e = statistics.median(loader(db, epath, len(EVENT_HEADER)) for _ in range(repeat))
+    _step(db, "loader events (median)", load_e)
     imp = ["--workspace", "bench", "--json"]
     t_contacts, out_c = otodoke(url, "import", "contacts", str(cpath), *imp)
+    _step(db, "otodoke contacts", t_contacts)
     t_events, out_e = otodoke(url, "import", "events", str(epath), *imp)
+    _step(db, "otodoke events", t_events)
     t_again, out_a = otodoke(url, "import", "contacts", str(cpath), *imp)
+    _step(db, "otodoke contacts re-import", t_again)
     summary = {k: json.loads(v) for k, v in (("c", out_c), ("e", out_e), ("a", out_a))}
-    load_c = statistics.median(loader(db, cpath, len(CONTACT_HEADER)) for _ in range(repeat))
-    load_e = statistics.median(loader(db, epath, len(EVENT_HEADER)) for _ in range(repeat))
     return {
         "db": db,
         "contacts_s": t_contacts, "events_s": t_events, "reimport_s": t_again,
@@ -187,7 +205,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="loader runs (median)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "import.md")
     parser.add_argument("--note", default="", help="a paragraph added to the results file")
+    parser.add_argument("--suffix", default="", help="appended to the bench database names")
     args = parser.parse_args()
+    global SUFFIX
+    SUFFIX = args.suffix
     started = time.perf_counter()
     cpath, epath = generate(args.contacts, args.events)
     gen_s = time.perf_counter() - started

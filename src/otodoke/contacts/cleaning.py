@@ -130,6 +130,8 @@ def clean_datetime(value: str, tz: tzinfo) -> datetime:
 
 
 def clean_yen(value: str) -> int:
+    if value.isascii() and value.isdigit():  # the common case: plain digits
+        return int(value)
     v = nfkc(value).replace(",", "").replace("¥", "").replace("\\", "").removesuffix("円")
     try:
         return int(v)

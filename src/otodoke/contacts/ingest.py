@@ -58,6 +58,28 @@ def _resolve_contacts(
     return ok
 
 
+def _memo_dumps(dumps: bulk.Adapter) -> bulk.Adapter:
+    """`dumps` remembering its text for properties of plain strings: a file repeats a few
+    (メニュー: カット, カラー …) on millions of rows. Only all-str values are keyed, so 1 and
+    True (equal as keys, different JSON) never share an entry."""
+    memo: dict[tuple[tuple[str, str], ...], Any] = {}
+
+    def cached(properties: Any) -> Any:
+        if not isinstance(properties, dict) or len(properties) > 4:
+            return dumps(properties)
+        items = tuple(properties.items())
+        if not all(type(k) is str and type(v) is str for k, v in items):
+            return dumps(properties)
+        found = memo.get(items)
+        if found is None:
+            found = dumps(properties)
+            if len(memo) < 10_000:
+                memo[items] = found
+        return found
+
+    return cached
+
+
 def _ingest_chunk(workspace: Workspace, chunk: list[EventInput], result: Result) -> set[int]:
     events = _resolve_contacts(workspace, chunk, result)
     keyed: dict[str, EventInput] = {}
@@ -77,7 +99,7 @@ def _ingest_chunk(workspace: Workspace, chunk: list[EventInput], result: Result)
         row[0]: (*row[1:5], bulk.load_json(row[5]), row[6])
         for row in bulk.fetch_by_keys(Event, workspace.pk, "external_id", list(keyed), EVENT_FIELDS)
     }
-    dumps = bulk.adapter(Event, "properties")
+    dumps = _memo_dumps(bulk.adapter(Event, "properties"))
     affected: set[int] = set()
     write: list[tuple[Any, ...]] = []
     for ext_id, event in keyed.items():

@@ -131,10 +131,16 @@ def _link_blockers(
 
 def _new_contact(workspace: Workspace, key: str, value: str, now: Any) -> dict[str, Any]:
     """A new row with every column at the model's default, adapted like a raw SELECT's."""
-    row = {name: adapt(default) for name, (default, adapt) in _defaults().items()}
+    row = dict(_adapted_defaults())
     row.update(workspace_id=workspace.pk, created_at=now, updated_at=now, attributes={})
     row[key] = value
     return row
+
+
+@cache
+def _adapted_defaults() -> dict[str, Any]:
+    """The defaults adapted once; `attributes` (the one mutable default) is replaced per row."""
+    return {name: adapt(default) for name, (default, adapt) in _defaults().items()}
 
 
 @cache

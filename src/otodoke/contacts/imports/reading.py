@@ -6,7 +6,7 @@ import codecs
 import csv
 import io
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,7 +75,8 @@ class CsvSource:
             start = reader.line_num + 1
             try:
                 for cells in reader:
-                    if any(c.strip() for c in cells):
+                    # Same test as any(c.strip() for c in cells), without a generator per row.
+                    if "".join(cells).strip():
                         yield start, cells
                     start = reader.line_num + 1
             except UnicodeDecodeError as exc:
@@ -112,16 +113,46 @@ class ColumnMap:
     header: list[str]
     # attribute (or event property) key → column
     extras: dict[str, int]
+    # field → a function reading its value from a row, built once: `value` runs several times
+    # per row of a million-row file, and most fields come from exactly one column.
+    _getters: dict[str, Callable[[list[str]], str]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def column_of(self, field_name: str) -> str:
         cols = self.fields.get(field_name)
         return self.header[cols[0]] if cols else field_name
 
     def value(self, cells: list[str], field_name: str) -> str:
-        for index in self.fields.get(field_name, ()):
+        """The field's first non-blank cell in this row, stripped ("" when none)."""
+        get = self._getters.get(field_name)
+        if get is None:
+            get = self._getters[field_name] = _getter(tuple(self.fields.get(field_name, ())))
+        return get(cells)
+
+
+def _blank(cells: list[str]) -> str:
+    return ""
+
+
+def _getter(indexes: tuple[int, ...]) -> Callable[[list[str]], str]:
+    if not indexes:
+        return _blank
+    if len(indexes) == 1:
+        (only,) = indexes
+
+        def single(cells: list[str]) -> str:
+            return cells[only].strip() if only < len(cells) else ""
+
+        return single
+
+    def first_non_blank(cells: list[str]) -> str:
+        for index in indexes:
             if index < len(cells) and (v := cells[index].strip()):
                 return v
         return ""
+
+    return first_non_blank
 
 
 IGNORE = {"", "-", "ignore", "skip"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import tzinfo
+from functools import lru_cache
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -201,7 +202,9 @@ _KINDS = {
 }  # fmt: skip
 
 
+@lru_cache(maxsize=1024)
 def clean_kind(raw: str) -> str:
+    # Cached: a file holds a handful of kinds, repeated on every row.
     v = c.nfkc(raw)
     if v.startswith(CUSTOM_KIND_PREFIX):
         return v
