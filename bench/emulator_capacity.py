@@ -101,6 +101,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each run")
     parser.add_argument("--runs", type=int, default=3, help="runs per cell (median reported)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the table")
     args = parser.parse_args()
 
     load_before = os.getloadavg()[0]
@@ -179,9 +180,9 @@ def write_report(table: dict[tuple[str, int], list[float]], args: argparse.Names
         "request rate.",
         "",
     ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines))
-    print(f"wrote {RESULTS}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text("\n".join(lines))
+    print(f"wrote {args.output}")
 
 
 if __name__ == "__main__":

@@ -12,12 +12,13 @@ import re
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from line_emulator.delivery import deliver
 from line_emulator.http import (
     LineError,
+    LineJSONResponse,
     accept_retry_key,
     authenticate,
     body_errors,
@@ -116,7 +117,7 @@ async def reply(request: Request) -> Response:
         notification_disabled=disabled,
     )
     record.sent_messages = sent
-    return JSONResponse({"sentMessages": sent})
+    return LineJSONResponse({"sentMessages": sent})
 
 
 async def push(request: Request) -> Response:
@@ -153,7 +154,7 @@ async def push(request: Request) -> Response:
     record.sent_messages = sent
     attach_units(channel, record, body.get("customAggregationUnits"))
     accept_retry_key(emulator, channel, key, rid, sent)
-    return JSONResponse({"sentMessages": sent})
+    return LineJSONResponse({"sentMessages": sent})
 
 
 def _multicast_targets(
@@ -212,7 +213,7 @@ async def multicast(request: Request) -> Response:
     )
     attach_units(channel, record, body.get("customAggregationUnits"))
     accept_retry_key(emulator, channel, key, rid)
-    return JSONResponse({})
+    return LineJSONResponse({})
 
 
 async def broadcast(request: Request) -> Response:
@@ -240,7 +241,7 @@ async def broadcast(request: Request) -> Response:
         notification_disabled=disabled,
     )
     accept_retry_key(emulator, channel, key, rid)
-    return JSONResponse({})
+    return LineJSONResponse({})
 
 
 async def validate(request: Request) -> Response:
@@ -255,7 +256,7 @@ async def validate(request: Request) -> Response:
     details = validate_messages(body.get("messages"))
     if details:
         raise body_errors(details)
-    return JSONResponse({})
+    return LineJSONResponse({})
 
 
 routes: list[BaseRoute] = [
