@@ -16,9 +16,7 @@ QUOTA_ENDPOINTS = frozenset({"push", "multicast", "broadcast", "narrowcast"})
 def reachable_friends(channel: Channel, user_ids: Iterable[str]) -> list[Friend]:
     """The following friends among `user_ids`, in order, each once.
 
-    Blocked users, non-friends and unknown IDs are silently skipped, as LINE does. Hot path (up
-    to 500 IDs per multicast): dict.fromkeys drops repeats in C, keeping first occurrences in
-    order, and each friend is looked up once.
+    Blocked users, non-friends and unknown IDs are silently skipped, as LINE does.
     """
     get = channel.friends.get
     return [
@@ -48,12 +46,19 @@ def deliver(
     delivery (a narrowcast job that ran while the emulator clock was jumped forward).
     """
     targets = list(user_ids)
-    reached = reachable_friends(channel, targets)
-    recipients = [friend.user_id for friend in reached]
+    unique = dict.fromkeys(targets)
     counted = endpoint in QUOTA_ENDPOINTS
-    if counted and check_quota and not emulator.quota_allows(channel, len(recipients)):
+    # The exact recipient count matters before delivering only when even every named user
+    # would not fit in the quota; otherwise one pass below both finds and records them.
+    if (
+        counted
+        and check_quota
+        and not emulator.quota_allows(channel, len(unique))
+        and not emulator.quota_allows(channel, len(reachable_friends(channel, unique)))
+    ):
         raise LineError(429, MONTHLY_LIMIT_MESSAGE)
     now = at or emulator.now()
+    recipients: list[str] = []
     record = RequestRecord(
         request_id=request_id,
         endpoint=endpoint,
@@ -65,8 +70,13 @@ def deliver(
         target_count=len(targets) if target_count is None else target_count,
         notification_disabled=notification_disabled,
     )
-    for friend in reached:
-        friend.received.append(record)
+    # Hot path (up to 500 IDs per multicast): one lookup per ID, repeats already dropped.
+    get = channel.friends.get
+    for user_id in unique:
+        friend = get(user_id)
+        if friend is not None and friend.status == "following":
+            friend.received.append(record)
+            recipients.append(user_id)
     emulator.requests[request_id] = record
     if recipients:
         # One conversion to JST and no strftime (slow); the day's string gives the month too.

@@ -161,3 +161,23 @@ def test_every_response_has_a_fresh_version_4_request_id(api: httpx.Client) -> N
     assert [str(p) for p in parsed] == ids  # lower-case, hyphenated
     assert [(p.version, p.variant) for p in parsed] == [(4, uuid.RFC_4122)] * 2
     assert ids[0] != ids[1]
+
+
+def test_quota_counts_only_reachable_recipients_when_the_named_users_would_not_fit(
+    api: httpx.Client, control: httpx.Client, emulator: EmulatorServer
+) -> None:
+    [following] = make_friends(control, 1)
+    blocked = make_friends(control, 2, status="blocked")
+    unknown = "U" + "0" * 32
+    httpx.patch(
+        f"{emulator.url}/_emulator/channels/{emulator.channel.channel_id}",
+        json={"quota_type": "limited", "quota_value": 1},
+    )
+    to = [following, *blocked, unknown]
+
+    first = api.post("/v2/bot/message/multicast", json={"to": to, "messages": text()})
+    second = api.post("/v2/bot/message/multicast", json={"to": to, "messages": text()})
+
+    assert (first.status_code, second.status_code) == (200, 429)
+    assert api.get("/v2/bot/message/quota/consumption").json() == {"totalUsage": 1}
+    assert control.get(f"/friends/{following}").json()["received"] == 1
