@@ -37,13 +37,17 @@ def free_port() -> int:
         return port
 
 
-def start_emulator(port: int, friends: int) -> subprocess.Popen[bytes]:
+def start_emulator(port: int, friends: int, source: Path | None = None) -> subprocess.Popen[bytes]:
+    """`source`: a directory holding another line_emulator package, imported instead of ours."""
     command = [
         sys.executable, "-m", "line_emulator", "--port", str(port),
         "--channel", f"{TOKEN}:bench-secret:{CHANNEL_ID}",
         "--no-rate-limits", "--friends", str(friends), "--seed", "1",
     ]  # fmt: skip
-    return subprocess.Popen(command)
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
+    return subprocess.Popen(command, env=env)
 
 
 def wait_until_up(base: str) -> None:
@@ -96,63 +100,98 @@ async def drive(
     return done / (time.perf_counter() - started)
 
 
+class Target:
+    """One running emulator and the bodies to send it."""
+
+    def __init__(self, source: Path | None) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.server = start_emulator(self.port, friends=1000, source=source)
+        self.bodies: dict[str, dict[str, object]] = {}
+
+    def prepare(self) -> None:
+        wait_until_up(self.base)
+        friends = httpx.get(
+            f"{self.base}/_emulator/channels/{CHANNEL_ID}/friends", params={"limit": 500}
+        ).json()["friends"]
+        user_ids = [f["user_id"] for f in friends]
+        message = [{"type": "text", "text": "ベンチマーク"}]
+        # Warm up: the first validation waits for line-bot-sdk's (slow) import.
+        httpx.post(
+            f"{self.base}/v2/bot/message/push",
+            json={"to": user_ids[0], "messages": message},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=120,
+        )
+        self.bodies = {
+            "push": {"to": user_ids[0], "messages": message},
+            "multicast": {"to": user_ids[:500], "messages": message},
+        }
+
+    def run(self, endpoint: str, concurrency: int, seconds: float) -> float:
+        path = f"/v2/bot/message/{endpoint}"
+        return asyncio.run(drive(self.port, path, self.bodies[endpoint], concurrency, seconds))
+
+    def stop(self) -> None:
+        self.server.terminate()
+        self.server.wait(timeout=10)
+
+
+Table = dict[tuple[str, int], list[float]]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each run")
     parser.add_argument("--runs", type=int, default=3, help="runs per cell (median reported)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the table")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a directory holding an older line_emulator package (e.g. `git archive COMMIT "
+        "src/line_emulator | tar -x -C DIR`, then DIR/src): it runs alongside and every run "
+        "alternates between the two, so both see the same machine load",
+    )
     args = parser.parse_args()
 
-    load_before = os.getloadavg()[0]
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = start_emulator(port, friends=1000)
+    load_before = os.getloadavg()
+    targets = {"current": Target(None)}
+    if args.baseline is not None:
+        targets["baseline"] = Target(args.baseline)
+    tables: dict[str, Table] = {name: {} for name in targets}
     try:
-        wait_until_up(base)
-        friends = httpx.get(
-            f"{base}/_emulator/channels/{CHANNEL_ID}/friends", params={"limit": 500}
-        ).json()["friends"]
-        user_ids = [f["user_id"] for f in friends]
-        message = [{"type": "text", "text": "ベンチマーク"}]
-        # Warm up: the first validation waits for line-bot-sdk's (slow) import.
-        headers = {"Authorization": f"Bearer {TOKEN}"}
-        httpx.post(
-            f"{base}/v2/bot/message/push",
-            json={"to": user_ids[0], "messages": message},
-            headers=headers,
-            timeout=120,
-        )
-        bodies = {
-            "push": {"to": user_ids[0], "messages": message},
-            "multicast": {"to": user_ids[:500], "messages": message},
-        }
-        table: dict[tuple[str, int], list[float]] = {}
-        for endpoint, body in bodies.items():
+        for target in targets.values():
+            target.prepare()
+        for endpoint in ("push", "multicast"):
             for concurrency in args.concurrency:
-                runs = [
-                    asyncio.run(
-                        drive(port, f"/v2/bot/message/{endpoint}", body, concurrency, args.seconds)
-                    )
-                    for _ in range(args.runs)
-                ]
-                table[(endpoint, concurrency)] = runs
-                print(endpoint, concurrency, [round(r) for r in runs])
+                for _ in range(args.runs):
+                    for name, target in targets.items():
+                        rate = target.run(endpoint, concurrency, args.seconds)
+                        tables[name].setdefault((endpoint, concurrency), []).append(rate)
+                for name, table in tables.items():
+                    rates = [round(r) for r in table[endpoint, concurrency]]
+                    print(name, endpoint, concurrency, rates)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
-    args.load = (load_before, os.getloadavg()[0])
-    write_report(table, args)
+        for target in targets.values():
+            target.stop()
+    args.load = (load_before, os.getloadavg())
+    write_report(tables, args)
     return 0
 
 
-def write_report(table: dict[tuple[str, int], list[float]], args: argparse.Namespace) -> None:
+def write_report(tables: dict[str, Table], args: argparse.Namespace) -> None:
+    command = f"python3 -m uv run python bench/emulator_capacity.py --seconds {args.seconds:g}"
+    command += f" --runs {args.runs}"
+    if args.baseline is not None:
+        command += f" --baseline {args.baseline}"
+    load = " / ".join(" ".join(f"{v:.2f}" for v in values) for values in args.load)
     lines = [
         "# LINE emulator capacity",
         "",
         f"Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         "",
-        "Command: `python3 -m uv run python bench/emulator_capacity.py "
-        f"--seconds {args.seconds:g} --runs {args.runs}`",
+        f"Command: `{command}`",
         "",
         "Emulator in a subprocess (uvicorn, one worker, uvloop + httptools when installed), rate "
         "limits off, 1,000 friends; one client process (a minimal asyncio HTTP/1.1 client, one "
@@ -162,26 +201,47 @@ def write_report(table: dict[tuple[str, int], list[float]], args: argparse.Names
         "",
         "This machine has **2 cores shared by the client, the emulator and other jobs**, so the "
         "numbers are noisy and the client's own CPU use caps them; a dedicated host would do "
-        f"better. 1-minute load average: {args.load[0]:.1f} before, {args.load[1]:.1f} after "
+        f"better. Load average (1, 5, 15 min) before / after: {load} "
         "(other agents' test suites were running).",
         "",
-        "| endpoint | LINE's limit (req/s) | concurrency | achieved req/s (median) | runs |",
-        "|---|---|---|---|---|",
     ]
-    for (endpoint, concurrency), runs in table.items():
-        median = statistics.median(runs)
-        shown = ", ".join(f"{r:.0f}" for r in runs)
+    header = "| endpoint | LINE's limit (req/s) | concurrency | achieved req/s (median) | runs |"
+    rule = "|---|---|---|---|---|"
+    baseline = tables.get("baseline")
+    if baseline is not None:
+        lines += [
+            f"`baseline` is the emulator from `{args.baseline}`, run alongside: every run "
+            "alternates between the two servers, so both columns saw the same load.",
+            "",
+        ]
+        header += " baseline req/s (median) | baseline runs |"
+        rule += "---|---|"
+    lines += [header, rule]
+    for (endpoint, concurrency), runs in tables["current"].items():
         limit = f"{LINE_LIMITS[endpoint]:,}"
-        lines.append(f"| {endpoint} | {limit} | {concurrency} | {median:,.0f} | [{shown}] |")
+        row = f"| {endpoint} | {limit} | {concurrency} | {_cell(runs)} |"
+        if baseline is not None:
+            row += f" {_cell(baseline[endpoint, concurrency])} |"
+        lines.append(row)
     lines += [
         "",
         "Multicast delivers to 500 recipients per request, so its recipients/s is 500× the "
         "request rate.",
         "",
+        "One process is the limit by design: all emulator state (friends and what they "
+        "received, retry keys, rate-limit buckets, quota, audiences) lives in that process's "
+        "memory, so several uvicorn workers would each see a different LINE. More capacity "
+        "needs a faster single process or a bigger core, not more workers.",
+        "",
     ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines))
-    print(f"wrote {RESULTS}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text("\n".join(lines))
+    print(f"wrote {args.output}")
+
+
+def _cell(runs: list[float]) -> str:
+    shown = ", ".join(f"{r:.0f}" for r in runs)
+    return f"{statistics.median(runs):,.0f} | [{shown}]"
 
 
 if __name__ == "__main__":

@@ -7,26 +7,23 @@ from datetime import datetime
 from typing import Any
 
 from line_emulator.http import MONTHLY_LIMIT_MESSAGE, LineError
-from line_emulator.state import JST, Channel, Emulator, RequestRecord
+from line_emulator.state import JST, Channel, Emulator, Friend, RequestRecord
 
 # Endpoints whose deliveries count against the monthly quota (reply does not).
 QUOTA_ENDPOINTS = frozenset({"push", "multicast", "broadcast", "narrowcast"})
 
 
-def reachable(channel: Channel, user_ids: Iterable[str]) -> list[str]:
+def reachable_friends(channel: Channel, user_ids: Iterable[str]) -> list[Friend]:
     """The following friends among `user_ids`, in order, each once.
 
     Blocked users, non-friends and unknown IDs are silently skipped, as LINE does.
     """
-    friends = channel.friends
-    seen: set[str] = set()
-    out: list[str] = []
-    for user_id in user_ids:
-        friend = friends.get(user_id)
-        if friend is not None and friend.status == "following" and user_id not in seen:
-            seen.add(user_id)
-            out.append(user_id)
-    return out
+    get = channel.friends.get
+    return [
+        friend
+        for user_id in dict.fromkeys(user_ids)
+        if (friend := get(user_id)) is not None and friend.status == "following"
+    ]
 
 
 def deliver(
@@ -49,11 +46,19 @@ def deliver(
     delivery (a narrowcast job that ran while the emulator clock was jumped forward).
     """
     targets = list(user_ids)
-    recipients = reachable(channel, targets)
+    unique = dict.fromkeys(targets)
     counted = endpoint in QUOTA_ENDPOINTS
-    if counted and check_quota and not emulator.quota_allows(channel, len(recipients)):
+    # The exact recipient count matters before delivering only when even every named user
+    # would not fit in the quota; otherwise one pass below both finds and records them.
+    if (
+        counted
+        and check_quota
+        and not emulator.quota_allows(channel, len(unique))
+        and not emulator.quota_allows(channel, len(reachable_friends(channel, unique)))
+    ):
         raise LineError(429, MONTHLY_LIMIT_MESSAGE)
     now = at or emulator.now()
+    recipients: list[str] = []
     record = RequestRecord(
         request_id=request_id,
         endpoint=endpoint,
@@ -65,14 +70,21 @@ def deliver(
         target_count=len(targets) if target_count is None else target_count,
         notification_disabled=notification_disabled,
     )
-    friends = channel.friends
-    for user_id in recipients:
-        friends[user_id].received.append(record)
+    # Hot path (up to 500 IDs per multicast): one lookup per ID, repeats already dropped.
+    get = channel.friends.get
+    for user_id in unique:
+        friend = get(user_id)
+        if friend is not None and friend.status == "following":
+            friend.received.append(record)
+            recipients.append(user_id)
     emulator.requests[request_id] = record
     if recipients:
+        # One conversion to JST and no strftime (slow); the day's string gives the month too.
+        local = now.astimezone(JST)
+        date = f"{local.year:04d}{local.month:02d}{local.day:02d}"
         if counted:
-            month = now.astimezone(JST).strftime("%Y%m")
+            month = date[:6]
             channel.usage_by_month[month] = channel.usage_by_month.get(month, 0) + len(recipients)
-        day = (endpoint, now.astimezone(JST).strftime("%Y%m%d"))
+        day = (endpoint, date)
         channel.delivery_counts[day] = channel.delivery_counts.get(day, 0) + len(recipients)
     return record

@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -16,6 +17,18 @@ RATE_LIMIT_MESSAGE = "The API rate limit has been exceeded. Try again later."
 MONTHLY_LIMIT_MESSAGE = "You have reached your monthly limit."
 RETRY_KEY_TTL = timedelta(hours=24)
 RETRY_KEY_HEADER = "x-line-retry-key"
+
+
+# Starlette's JSONResponse options; json.dumps with non-default options builds a new encoder
+# on every call, which the send endpoints would pay per request.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+
+
+class LineJSONResponse(JSONResponse):
+    """Starlette's JSONResponse, byte for byte, from one shared encoder."""
+
+    def render(self, content: Any) -> bytes:
+        return _ENCODER.encode(content).encode("utf-8")
 
 
 class LineError(Exception):
@@ -36,7 +49,7 @@ class LineError(Exception):
         self.headers = headers or {}
         self.extra = extra or {}
 
-    def response(self) -> JSONResponse:
+    def response(self) -> LineJSONResponse:
         return line_error(self.status, self.message, self.details, self.headers, self.extra)
 
 
@@ -46,14 +59,14 @@ def line_error(
     details: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
-) -> JSONResponse:
+) -> LineJSONResponse:
     """LINE's error body: `message`, plus `details` only when there are any."""
     body: dict[str, Any] = {"message": message}
     if details:
         body["details"] = details
     if extra:
         body.update(extra)
-    return JSONResponse(body, status_code=status, headers=headers)
+    return LineJSONResponse(body, status_code=status, headers=headers)
 
 
 def body_errors(details: list[dict[str, str]]) -> LineError:
@@ -102,6 +115,13 @@ async def read_json(request: Request, max_bytes: int | None = None) -> Any:
     limit = max_bytes if max_bytes is not None else get_emulator(request).config.max_body_bytes
     if len(body) > limit:
         raise LineError(413, "Request Entity Too Large")
+    try:
+        # orjson parses a multicast's 500 IDs several times faster. It accepts a subset of what
+        # json.loads does (no NaN, BOM, UTF-16, lone surrogates or ints over 64 bits) and
+        # returns the same values, so anything it refuses goes through json.loads as before.
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(body)
     except ValueError as exc:
@@ -179,4 +199,4 @@ def accept_retry_key(
 
 
 def json_response(body: Any, status: int = 200) -> Response:
-    return JSONResponse(body, status_code=status)
+    return LineJSONResponse(body, status_code=status)

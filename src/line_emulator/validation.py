@@ -12,6 +12,7 @@ import importlib
 import json
 from typing import Any
 
+import orjson
 from pydantic.v1 import ValidationError
 
 from line_emulator.validation_rules import Details
@@ -19,7 +20,8 @@ from line_emulator.validation_types import check_message
 
 MAX_MESSAGES = 5
 _CACHE_SIZE = 4096
-_cache: dict[str, list[dict[str, str]]] = {}
+_cache: dict[bytes | str, list[dict[str, str]]] = {}
+_KEY_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def validate_messages(messages: Any, prop: str = "messages") -> list[dict[str, str]]:
@@ -28,7 +30,7 @@ def validate_messages(messages: Any, prop: str = "messages") -> list[dict[str, s
         return [{"message": "May not be empty", "property": prop}]
     if not 1 <= len(messages) <= MAX_MESSAGES:
         return [{"message": f"Size must be between 1 and {MAX_MESSAGES}", "property": prop}]
-    key = json.dumps(messages, separators=(",", ":"), ensure_ascii=False)
+    key = _cache_key(messages)
     cached = _cache.get(key)
     if cached is not None:
         return cached
@@ -43,6 +45,15 @@ def validate_messages(messages: Any, prop: str = "messages") -> list[dict[str, s
         _cache.clear()
     _cache[key] = details
     return details
+
+
+def _cache_key(messages: list[Any]) -> bytes | str:
+    """The messages' canonical JSON: orjson's bytes, or json's str for what orjson cannot write
+    (ints over 64 bits, lone surrogates); bytes and str keys never compare equal."""
+    try:
+        return orjson.dumps(messages)
+    except orjson.JSONEncodeError:
+        return _KEY_ENCODER.encode(messages)
 
 
 def load_sdk() -> None:

@@ -1,3 +1,5 @@
+import uuid
+
 import httpx
 
 from line_emulator.testing import EmulatorServer
@@ -120,3 +122,62 @@ def test_friend_messages_record_request_id_and_retry_key(
     assert record["retry_key"] == key
     assert record["endpoint"] == "push"
     assert record["messages"] == text("yo")
+
+
+def test_multicast_to_repeated_friends_delivers_once_each_in_request_order(
+    api: httpx.Client, control: httpx.Client
+) -> None:
+    first, second, third = make_friends(control, 3)
+    to = [third, first, third, second, first]
+
+    response = api.post("/v2/bot/message/multicast", json={"to": to, "messages": text()})
+
+    assert response.status_code == 200
+    detail = control.get(f"/requests/{response.headers['x-line-request-id']}").json()
+    assert detail["recipients"] == [third, first, second]
+    assert detail["target_count"] == 5
+    assert [control.get(f"/friends/{u}").json()["received"] for u in to] == [1] * 5
+
+
+def test_multicast_names_a_non_string_recipient_after_known_friends(
+    api: httpx.Client, control: httpx.Client
+) -> None:
+    users = make_friends(control, 2)
+    for bad in (7, {"id": users[0]}, [users[0]], None):
+        response = api.post(
+            "/v2/bot/message/multicast", json={"to": [*users, bad], "messages": text()}
+        )
+        assert response.status_code == 400, bad
+        assert response.json() == {"message": "The property, to[2], in the request body is invalid"}
+    assert control.get("/deliveries").json()["deliveries"] == 0
+
+
+def test_every_response_has_a_fresh_version_4_request_id(api: httpx.Client) -> None:
+    ok = api.get("/v2/bot/message/quota")
+    error = api.post("/v2/bot/message/push", json={"to": "nobody", "messages": text()})
+
+    ids = [ok.headers["x-line-request-id"], error.headers["x-line-request-id"]]
+    parsed = [uuid.UUID(rid) for rid in ids]
+    assert [str(p) for p in parsed] == ids  # lower-case, hyphenated
+    assert [(p.version, p.variant) for p in parsed] == [(4, uuid.RFC_4122)] * 2
+    assert ids[0] != ids[1]
+
+
+def test_quota_counts_only_reachable_recipients_when_the_named_users_would_not_fit(
+    api: httpx.Client, control: httpx.Client, emulator: EmulatorServer
+) -> None:
+    [following] = make_friends(control, 1)
+    blocked = make_friends(control, 2, status="blocked")
+    unknown = "U" + "0" * 32
+    httpx.patch(
+        f"{emulator.url}/_emulator/channels/{emulator.channel.channel_id}",
+        json={"quota_type": "limited", "quota_value": 1},
+    )
+    to = [following, *blocked, unknown]
+
+    first = api.post("/v2/bot/message/multicast", json={"to": to, "messages": text()})
+    second = api.post("/v2/bot/message/multicast", json={"to": to, "messages": text()})
+
+    assert (first.status_code, second.status_code) == (200, 429)
+    assert api.get("/v2/bot/message/quota/consumption").json() == {"totalUsage": 1}
+    assert control.get(f"/friends/{following}").json()["received"] == 1

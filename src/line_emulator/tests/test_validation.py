@@ -104,3 +104,45 @@ def test_missing_or_wrong_token_is_401(emulator: EmulatorServer) -> None:
         "Authentication failed due to the following reason:"
     )
     assert "x-line-request-id" in missing.headers
+
+
+def test_json_the_fast_parser_refuses_is_still_read_as_python_reads_it(
+    api: httpx.Client, control: httpx.Client
+) -> None:
+    [user] = make_friends(control, 1)
+    headers = {"content-type": "application/json"}
+    body = '{"to": "%s", "messages": [{"type": "text", "text": "hi"}], "n": %s}'
+    # A UTF-8 byte-order mark, a number over 64 bits, NaN: json.loads takes all three.
+    bom = api.post("/v2/bot/message/push", content=b"\xef\xbb\xbf" + (body % (user, 1)).encode())
+    huge = api.post("/v2/bot/message/push", content=body % (user, 2**70), headers=headers)
+    nan = api.post("/v2/bot/message/push", content=body % (user, "NaN"), headers=headers)
+    broken = api.post("/v2/bot/message/push", content=b'{\n  "to": ]', headers=headers)
+
+    assert [r.status_code for r in (bom, huge, nan)] == [200, 200, 200]
+    assert control.get(f"/friends/{user}").json()["received"] == 3
+    assert broken.status_code == 400
+    assert broken.json() == {
+        "message": "The request body could not be parsed as JSON (line: 2, column: 9)"
+    }
+
+
+def test_identical_messages_with_a_huge_number_are_validated_like_any_other(
+    api: httpx.Client,
+) -> None:
+    # orjson cannot write ints over 64 bits, so such messages take the validation cache's
+    # fallback key; the result must match a first-time validation.
+    message = '{"messages": [{"type": "text", "text": "%s", "x": %d}]}'
+    long_text = "あ" * 5001
+    headers = {"content-type": "application/json"}
+    for _ in range(2):
+        ok = api.post(
+            "/v2/bot/message/validate/push", content=message % ("hi", 2**70), headers=headers
+        )
+        bad = api.post(
+            "/v2/bot/message/validate/push", content=message % (long_text, 2**70), headers=headers
+        )
+        assert ok.status_code == 200
+        assert bad.status_code == 400
+        assert bad.json()["details"] == [
+            {"message": "Length must be between 0 and 5000", "property": "messages[0].text"}
+        ]
