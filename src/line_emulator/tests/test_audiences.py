@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from line_emulator.actions import record_click
+from line_emulator.audiences import store
 from line_emulator.testing import EmulatorServer
 from line_emulator.tests.live import Line, line_on
 
@@ -29,6 +30,8 @@ def group(line: Line, group_id: int) -> dict[str, Any]:
 
 
 def test_json_upload_becomes_ready_with_its_count(line: Line) -> None:
+    # Jobs take 0.2 s by default: on a loaded machine the first GET could come later than that.
+    store(line.channel).processing_seconds = 3.0
     ids = line.friends(25)
     created = line.client.post(
         f"{BASE}/upload",
