@@ -185,6 +185,7 @@ def run_case(base: str, name: str, count: int, personal: bool) -> dict[str, floa
         "freeze_s": freeze_s,
         "send_s": send_s,
         "record_s": record_time["record"] + record_time["settle"],
+        "settle_s": record_time["settle"],
         "status": status,  # type: ignore[dict-item]
     }
 
@@ -232,7 +233,7 @@ def main() -> None:
                 f"{rate / ceiling:.2f} | {r['freeze_s']:.1f} ({r['freeze_s'] * per_m:.0f}) | "
                 f"{r['record_s']:.1f} ({r['record_s'] * per_m:.0f}) |"
             )
-            print(row, r["status"])
+            print(row, r["status"], f"settle {r['settle_s']:.1f} s", file=sys.stderr)
             lines.append(row)
         with (REPO / "bench" / "results" / "delivery.md").open("a", encoding="utf-8") as out:
             out.write("\n".join(lines) + "\n")
