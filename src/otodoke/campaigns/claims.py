@@ -154,7 +154,7 @@ def settle_sent(delivery_id: int) -> int:
                     BatchStatus.SENT.value,
                 ],
             )
-            return cursor.rowcount
+            return int(cursor.rowcount)
     batches = Batch.objects.filter(delivery_id=delivery_id)
     return DeliveryRecipient.objects.filter(
         delivery_id=delivery_id,
