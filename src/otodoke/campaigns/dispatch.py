@@ -1,7 +1,7 @@
 """The dispatcher: many batches in flight at once, paced by the shared rate limiter.
 
 The worker thread does all database work (claims, the rate-limit bucket, results); an asyncio
-loop in a helper thread does the HTTP on W's `AsyncLineTransport`, so a million-recipient
+loop in a helper thread does the HTTP on an `AsyncLineTransport` (aiohttp), so a million-recipient
 multicast is paced by LINE's 200 requests/s, not by one request at a time. Results are written
 set-based every `flush_seconds`.
 """
@@ -9,10 +9,7 @@ set-based every `flush_seconds`.
 from __future__ import annotations
 
 import asyncio
-import functools
-import itertools
 import queue
-import ssl
 import threading
 import time
 from collections import deque
@@ -21,7 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
+import aiohttp
 from django.db import connection, transaction
 from django.db.models import F, Field, Min
 from django.utils import timezone
@@ -40,28 +37,18 @@ from otodoke.campaigns.models import (
     RecipientStatus,
 )
 from otodoke.line.client import AsyncLineTransport, backoff_delay, hosts_for
-from otodoke.line.client.transport import DEFAULT_TIMEOUT
+from otodoke.line.client.transport import ASYNC_TIMEOUT, async_session
 
 Outcome = tuple[Job, SendOutcome]
 
 
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    # Loading the CA bundle takes ~0.1 s; every sender shares one context.
-    return httpx.create_ssl_context()
-
-
 class AsyncSender:
-    """An event loop in a daemon thread, sending over several pooled AsyncClients.
+    """An event loop in a daemon thread, sending over one pooled aiohttp session.
 
     Jobs go to the loop in groups (one cross-thread wake-up per group, not per request) and
     come back through a queue as each answer arrives, so the worker thread never waits on
-    hundreds of futures at once. httpcore's pool scans every connection for each request, so
-    one pool of hundreds of connections spends its time bookkeeping; shards of `SHARD_SIZE`
-    keep that cost flat.
+    hundreds of futures at once.
     """
-
-    SHARD_SIZE = 16
 
     def __init__(self, base_url: str, token: str, max_in_flight: int, timeout: float) -> None:
         self.loop = asyncio.new_event_loop()
@@ -69,28 +56,18 @@ class AsyncSender:
         self.thread.start()
         self.done: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         self._tasks: set[asyncio.Task[None]] = set()
-        shards = max(1, -(-max_in_flight // self.SHARD_SIZE))
-        per_shard = -(-max_in_flight // shards)
-        limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-        limit = httpx.Timeout(
-            connect=min(DEFAULT_TIMEOUT.connect or timeout, timeout),
-            read=timeout,
-            write=timeout,
-            pool=None,
+        limit = aiohttp.ClientTimeout(
+            total=None,
+            connect=min(ASYNC_TIMEOUT.connect or timeout, timeout),
+            sock_read=timeout,
         )
 
-        async def make() -> list[AsyncLineTransport]:
-            return [
-                AsyncLineTransport(
-                    base_url,
-                    token,
-                    http=httpx.AsyncClient(timeout=limit, limits=limits, verify=_ssl_context()),
-                )
-                for _ in range(shards)
-            ]
+        async def make() -> AsyncLineTransport:
+            # The session belongs to this loop, so it is made on it.
+            session = async_session(max_connections=max_in_flight, timeout=limit)
+            return AsyncLineTransport(base_url, token, http=session)
 
-        self.transports = asyncio.run_coroutine_threadsafe(make(), self.loop).result()
-        self._next = itertools.cycle(self.transports)
+        self.transport = asyncio.run_coroutine_threadsafe(make(), self.loop).result()
 
     def submit(self, jobs: list[Job]) -> None:
         """Start sending `jobs`; each comes back on `done` with its outcome, whatever happens."""
@@ -105,7 +82,7 @@ class AsyncSender:
     async def _send(self, job: Job) -> None:
         assert job.body is not None
         try:
-            out = await send_batch(next(self._next), job.endpoint, job.body, job.retry_key)
+            out = await send_batch(self.transport, job.endpoint, job.body, job.retry_key)
         except Exception as exc:  # a bug here must not lose track of the batch
             # Unanswered as far as we know: the batch is retried with the same retry key.
             out = SendOutcome("retry", False, error=f"sender error: {exc!r}"[:2000])
@@ -113,8 +90,7 @@ class AsyncSender:
 
     def close(self) -> None:
         async def close_all() -> None:
-            for transport in self.transports:
-                await transport.http.aclose()
+            await self.transport.http.close()
 
         asyncio.run_coroutine_threadsafe(close_all(), self.loop).result(5)
         self.loop.call_soon_threadsafe(self.loop.stop)

@@ -1,9 +1,9 @@
 """HTTP transports for one LINE API family (one base URL): auth, JSON, request IDs, errors.
 
 A transport knows nothing about endpoints; `LineClient` adds the typed methods. The sync
-transport serves tasks and views; the async one is for high fan-out (the delivery dispatcher).
-Both turn every outcome into either a `LineResponse` or a `LineApiError` subclass, so callers
-never see an httpx exception.
+transport (httpx) serves tasks and views; the async one (aiohttp) is for high fan-out, the
+delivery dispatcher's thousands of pushes a second. Both turn every outcome into either a
+`LineResponse` or a `LineApiError` subclass, so callers never see an HTTP library's exception.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ from __future__ import annotations
 import functools
 import json
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import httpx
 
 from otodoke.line.client.errors import (
@@ -70,21 +72,38 @@ def _encode(body: Any) -> bytes | None:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _parse_body(response: httpx.Response) -> Any:
-    if not response.content:
+def _parse_body(content: bytes) -> Any:
+    if not content:
         return {}
     try:
-        return response.json()
+        return json.loads(content)
     except ValueError:
         return None
 
 
 def to_result(response: httpx.Response, *, retry_key: str | None) -> LineResponse:
     """The parsed success, or the matching error for LINE's status and message."""
-    request_id = response.headers.get(REQUEST_ID_HEADER)
-    accepted_id = response.headers.get(ACCEPTED_REQUEST_ID_HEADER)
-    body = _parse_body(response)
-    status = response.status_code
+    return result_of(
+        response.status_code,
+        response.headers,
+        response.content,
+        response.reason_phrase,
+        retry_key=retry_key,
+    )
+
+
+def result_of(
+    status: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    reason: str,
+    *,
+    retry_key: str | None,
+) -> LineResponse:
+    """`to_result` for any HTTP library: `headers` must look names up case-insensitively."""
+    request_id = headers.get(REQUEST_ID_HEADER)
+    accepted_id = headers.get(ACCEPTED_REQUEST_ID_HEADER)
+    body = _parse_body(content)
     if 200 <= status < 300:
         if body is None:
             raise LineTransportError(f"LINE answered {status} with a body that is not JSON")
@@ -92,7 +111,7 @@ def to_result(response: httpx.Response, *, retry_key: str | None) -> LineRespons
 
     data: dict[str, Any] = body if isinstance(body, dict) else {}
     # OAuth endpoints use {error, error_description}; everything else {message, details}.
-    message = str(data.get("message") or data.get("error_description") or response.reason_phrase)
+    message = str(data.get("message") or data.get("error_description") or reason)
     details = data.get("details") if isinstance(data.get("details"), list) else None
     common: dict[str, Any] = {
         "details": details,
@@ -159,27 +178,49 @@ class LineTransport:
         return to_result(response, retry_key=retry_key)
 
 
+# The async transport's limits: as DEFAULT_TIMEOUT, per socket operation (no total, so a
+# request waiting for a pooled connection is not cut short by the pool).
+ASYNC_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=5.0, sock_read=10.0)
+
+
+def async_session(
+    *, max_connections: int, timeout: aiohttp.ClientTimeout = ASYNC_TIMEOUT
+) -> aiohttp.ClientSession:
+    """A pooled aiohttp session for `AsyncLineTransport`; call from inside the event loop.
+
+    aiohttp rather than httpx for the dispatcher: its C parser and plain per-host pool cost a
+    fraction of httpx's ~1.8 ms of CPU per request (measured in the delivery bench), which had
+    capped a personalised push send near 550 requests/s on one core.
+    """
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=max_connections, ssl=tls_context()),
+        timeout=timeout,
+        # LINE's answers are small JSON; no cookies, no proxies from the environment.
+        cookie_jar=aiohttp.DummyCookieJar(),
+        trust_env=False,
+        auto_decompress=True,
+    )
+
+
 class AsyncLineTransport:
-    """The same contract as `LineTransport`, for asyncio callers."""
+    """The same contract as `LineTransport`, for asyncio callers (on an aiohttp session)."""
 
     def __init__(
         self,
         base_url: str,
         access_token: str,
         *,
-        http: httpx.AsyncClient | None = None,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        http: aiohttp.ClientSession | None = None,
+        max_connections: int = 100,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = access_token
         self._owns_http = http is None
-        self.http = (
-            http if http is not None else httpx.AsyncClient(timeout=timeout, verify=tls_context())
-        )
+        self.http = http if http is not None else async_session(max_connections=max_connections)
 
     async def aclose(self) -> None:
         if self._owns_http:
-            await self.http.aclose()
+            await self.http.close()
 
     async def request(
         self,
@@ -192,13 +233,23 @@ class AsyncLineTransport:
     ) -> LineResponse:
         content = _encode(json_body)
         try:
-            response = await self.http.request(
+            async with self.http.request(
                 method,
                 self.base_url + path,
-                content=content,
+                data=content,
                 params=params,
                 headers=_headers(self._token, retry_key, content is not None),
-            )
-        except httpx.HTTPError as exc:
-            raise _transport_error(exc) from exc
-        return to_result(response, retry_key=retry_key)
+                allow_redirects=False,
+            ) as response:
+                raw = await response.read()
+                return result_of(
+                    response.status,
+                    response.headers,
+                    raw,
+                    response.reason or "",
+                    retry_key=retry_key,
+                )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            timeout = isinstance(exc, TimeoutError)
+            detail = str(exc) or type(exc).__name__
+            raise LineTransportError(f"{type(exc).__name__}: {detail}", timeout=timeout) from exc
