@@ -15,7 +15,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, Count, Q, Value, When
+from django.db.models import Case, Count, Model, Q, Value, When
 from django.utils import timezone
 
 from otodoke.campaigns.models import (
@@ -254,9 +254,21 @@ def _write_batch_numbers(updates: list[DeliveryRecipient]) -> None:
             )
 
 
+def refresh_statistics(model: type[Model]) -> None:
+    """PostgreSQL: re-sample `model`'s table now. A freeze adds up to millions of rows in one
+    transaction, long before autovacuum would look; with the old statistics the planner took
+    a fresh table for a few rows and settled 200,000 recipients by a nested loop over every
+    batch (31 s, against 1.8 s once analysed). ANALYZE samples a fixed number of rows, so this
+    costs a fraction of a second at any size, and it counts this transaction's own inserts."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
 def freeze_and_plan(delivery: Delivery, *, batch_size: int) -> None:
     """Freeze the recipients and create the batches. The caller holds the transaction."""
     freeze_recipients(delivery, batch_size=batch_size)
+    refresh_statistics(DeliveryRecipient)
     counts = _count(delivery)
     eligible = counts.get(RecipientStatus.PENDING, 0)
     messages = delivery.campaign.messages
@@ -271,6 +283,7 @@ def freeze_and_plan(delivery: Delivery, *, batch_size: int) -> None:
         method = _plain_batches(
             delivery, compile_messages(messages).render({}), eligible, batch_size
         )
+    refresh_statistics(Batch)
     counts = _count(delivery)
     delivery.method = method
     delivery.total = sum(counts.values())
