@@ -71,7 +71,9 @@ def claim(
             lease_token=token,
             lease_until=now + timedelta(seconds=lease_seconds),
         )
-    rows = Batch.objects.filter(lease_token=token).order_by("number")
+    # By primary key: lease_token has no index, and a scan of every batch of every delivery
+    # per claim slowed a 100,000-push send on PostgreSQL to two thirds of LINE's rate.
+    rows = Batch.objects.filter(id__in=ids, lease_token=token).order_by("number")
     return [
         Job(
             batch_id=b.pk,
