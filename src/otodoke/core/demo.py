@@ -98,6 +98,7 @@ def demo_friends(workspace: Workspace, *, contacts: int) -> list[DemoFriend]:
         return []
     if not Contact.objects.filter(workspace=workspace).exists():
         generate_demo_data(workspace, contacts=contacts)
+        create_examples(workspace)
     rows = (
         Contact.objects.filter(workspace=workspace)
         .exclude(line_user_id=None)
@@ -108,6 +109,62 @@ def demo_friends(workspace: Workspace, *, contacts: int) -> list[DemoFriend]:
         for user_id, display, name, status in rows.iterator()
         if user_id and status in {"following", "blocked"}
     ]
+
+
+# Saved segments a salon would start from: the brief's "haven't visited in 60 days and spent
+# over ¥30,000", a birthday-month list and the VIPs. Names are the salon's, so Japanese.
+EXAMPLE_SEGMENTS: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        "60日以上ご来店なし・累計3万円以上",
+        "休眠しかけている優良顧客。再来店のきっかけに。",
+        {
+            "version": 1,
+            "where": {
+                "kind": "all",
+                "conditions": [
+                    {"kind": "last_visit", "op": "before", "days_ago": 60},
+                    {"kind": "total_spent", "min": 30000},
+                ],
+            },
+        },
+    ),
+    (
+        "今月お誕生日のお客様",
+        "バースデークーポンの配信先。",
+        {"version": 1, "where": {"kind": "birthday", "when": "this_month"}},
+    ),
+    (
+        "VIP",
+        "累計購入額の上位1割(自動タグ)。",
+        {"version": 1, "where": {"kind": "tags", "match": "all", "names": ["VIP"]}},
+    ),
+]
+
+
+def create_examples(workspace: Workspace) -> None:
+    """Example segments and a draft campaign for the first of them, so a newcomer can preview,
+    test-send and send from the first minute."""
+    from otodoke.campaigns.services import create_campaign
+    from otodoke.segments.services import save_segment
+
+    segments = [
+        save_segment(workspace, name=name, description=about, definition=definition, actor=None)
+        for name, about, definition in EXAMPLE_SEGMENTS
+    ]
+    create_campaign(
+        workspace,
+        name="ご無沙汰のお客様へ 冬のトリートメント20%オフ",
+        messages=[
+            {
+                "type": "text",
+                "text": "{{ name | default('お客') }}様、ご無沙汰しております。"
+                "冬の乾燥対策に、トリートメントを20%オフでご案内中です。"
+                "ご予約はこちらから https://example.com/reserve",
+            }
+        ],
+        target={"include": [{"segment": segments[0].pk}]},
+        actor=None,
+    )
 
 
 def wait_for(url: str, *, timeout: float = 180.0) -> None:
