@@ -27,6 +27,7 @@ from line_emulator.testing import TEST_CHANNEL_ID, TEST_SECRET, TEST_TOKEN, Emul
 from otodoke.campaigns import services
 from otodoke.campaigns.models import Campaign
 from otodoke.contacts.models import Contact, LineStatus
+from otodoke.testing.browser import htmx_settled
 from otodoke.testing.processes import process_env
 from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.roles import Role
@@ -137,10 +138,12 @@ def test_newcomers_path_from_csv_to_a_tracked_click(
     page.get_by_test_id("new-segment").click()
     count, reachable = page.get_by_test_id("segment-count"), page.get_by_test_id("reachable-count")
     expect(count).to_have_text("4")
+    htmx_settled(page)
     page.get_by_test_id("add-condition").select_option("prefecture")  # starts as 東京都
     expect(count).to_have_text("3")
     expect(reachable).to_have_text("2")
     expect(page.get_by_test_id("segment-summary")).to_have_text("都道府県: 東京都")
+    htmx_settled(page)
     page.get_by_label(re.compile("Segment name|セグメント名")).fill("東京のお客様")
     page.get_by_test_id("save").click()
     row = page.get_by_test_id("segment-row").filter(has_text="東京のお客様")

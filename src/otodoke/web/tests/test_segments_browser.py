@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from otodoke.contacts.models import Contact
 from otodoke.segments.services import save_segment
+from otodoke.testing.browser import htmx_settled
 from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.roles import Role
 
@@ -57,18 +58,22 @@ def test_owner_builds_a_segment_watches_the_count_and_saves_it(
     count, reachable = page.get_by_test_id("segment-count"), page.get_by_test_id("reachable-count")
     expect(count).to_have_text("4")
 
+    htmx_settled(page)
     page.get_by_test_id("add-condition").select_option("gender")  # starts as 女性
     expect(count).to_have_text("3")
     expect(page.get_by_test_id("segment-summary")).to_contain_text("性別")
 
+    htmx_settled(page)
     page.get_by_test_id("add-condition").select_option("age")  # starts as 30–39
     expect(count).to_have_text("2")
     expect(reachable).to_have_text("1")  # 洋子 blocked us
+    htmx_settled(page)
     page.get_by_test_id("max").fill("59")
     page.get_by_test_id("max").press("Tab")
     expect(count).to_have_text("3")
     expect(page.get_by_test_id("segment-summary")).to_contain_text("年齢")
 
+    htmx_settled(page)
     page.get_by_label(re.compile("Segment name|セグメント名")).fill("女性30〜59歳")
     page.get_by_test_id("save").click()
     row = page.get_by_test_id("segment-row").filter(has_text="女性30〜59歳")
