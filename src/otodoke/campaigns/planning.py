@@ -279,14 +279,14 @@ def freeze_and_plan(delivery: Delivery, *, batch_size: int) -> None:
         method = ""
     elif personal:
         method = _personalised_batches(delivery, messages, batch_size)
+        # Again: the plan renumbered every recipient, and with the statistics from before it
+        # each dispatcher read of a few batches' recipients scanned the whole delivery (a
+        # 100,000-push send ran at half its speed).
+        refresh_statistics(DeliveryRecipient)
     else:
         method = _plain_batches(
             delivery, compile_messages(messages).render({}), eligible, batch_size
         )
-    # Again, now that the batches exist and a personalised plan has renumbered every
-    # recipient: with statistics from before, each dispatcher read of a few batches'
-    # recipients scanned the whole delivery (a 100,000-push send ran at half its speed).
-    refresh_statistics(DeliveryRecipient)
     refresh_statistics(Batch)
     counts = _count(delivery)
     delivery.method = method
