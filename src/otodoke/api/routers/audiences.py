@@ -20,10 +20,10 @@ from pydantic import Field, StringConstraints, model_validator
 
 from otodoke.api.auth import Caller, principal, require
 from otodoke.api.errors import COMMON_ERRORS, ApiError, ErrorOut
+from otodoke.api.lookups import require_contacts
 from otodoke.api.pagination import page
 from otodoke.api.routers.segments import Definition, PageParams, definition_error, get_segment
 from otodoke.api.schemas import MAX_BULK_ITEMS
-from otodoke.contacts.models import Contact
 from otodoke.segments.audiences import (
     create_audience_from_contacts,
     create_audience_from_file,
@@ -211,18 +211,7 @@ def audience_from_segment(request: HttpRequest, payload: FromSegmentIn) -> Statu
 )
 def audience_from_contacts(request: HttpRequest, payload: FromContactsIn) -> Status[AudienceOut]:
     caller = require(request, Permission.EDIT)
-    known = set(
-        Contact.objects.in_workspace(caller.workspace)
-        .filter(pk__in=payload.contact_ids)
-        .values_list("pk", flat=True)
-    )
-    missing = [
-        (f"contact_ids[{i}]", _("No such contact"))
-        for i, pk in enumerate(payload.contact_ids)
-        if pk not in known
-    ]
-    if missing:
-        raise ApiError(422, _("The request is not valid"), details=missing)
+    require_contacts(caller.workspace, payload.contact_ids)
     audience = create_audience_from_contacts(
         caller.workspace,
         name=payload.name,

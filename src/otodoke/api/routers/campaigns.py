@@ -16,6 +16,7 @@ from ninja import Query, Router, Status
 
 from otodoke.api.auth import Caller, principal
 from otodoke.api.errors import COMMON_ERRORS, ApiError, ErrorOut
+from otodoke.api.lookups import require_contacts
 from otodoke.api.pagination import page
 from otodoke.api.routers.campaign_schemas import (
     CampaignIn,
@@ -50,7 +51,6 @@ from otodoke.campaigns.services import (
     send_campaign,
     send_test,
 )
-from otodoke.contacts.models import Contact
 from otodoke.messaging.personalize import TemplateProblem, check_templates
 from otodoke.messaging.validation import message_problems
 from otodoke.segments.models import Audience, Segment
@@ -202,18 +202,7 @@ def test_send(request: HttpRequest, campaign_id: int, payload: TestSendIn) -> St
 def send_to_testers(caller: Caller, campaign_id: int, payload: TestSendIn) -> DeliveryOut:
     caller.require(Permission.SEND)
     campaign = _campaign(caller, campaign_id)
-    known = set(
-        Contact.objects.in_workspace(caller.workspace)
-        .filter(pk__in=payload.contact_ids)
-        .values_list("pk", flat=True)
-    )
-    missing = [
-        (f"contact_ids[{i}]", _("No such contact"))
-        for i, pk in enumerate(payload.contact_ids)
-        if pk not in known
-    ]
-    if missing:
-        raise ApiError(422, _("The request is not valid"), details=missing)
+    require_contacts(caller.workspace, payload.contact_ids)
     return delivery_out(send_test(campaign, payload.contact_ids, actor=None))
 
 
