@@ -6,6 +6,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -52,6 +53,14 @@ def test_demo_starts_everything_on_a_fresh_data_folder(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    # Read the output as it comes: the banner is printed only once the demo has seen the web
+    # app answer, which can be after this test has (SIGINT before it lost the banner).
+    lines: list[str] = []
+    assert demo.stdout is not None
+    reader = threading.Thread(
+        target=lambda: lines.extend(line.decode() for line in demo.stdout or ()), daemon=True
+    )
+    reader.start()
     try:
         login = _wait(f"http://127.0.0.1:{web_port}/login/", demo)
         assert login.status_code == 200
@@ -67,13 +76,19 @@ def test_demo_starts_everything_on_a_fresh_data_folder(tmp_path: Path) -> None:
         channels = httpx.get(f"http://127.0.0.1:{emulator_port}/_emulator/channels").json()
         assert channels, "the demo registered its channel in the emulator"
         _assert_emulator_friends_are_the_demo_contacts(tmp_path, emulator_port)
+        deadline = time.monotonic() + 60
+        while "Press Ctrl-C" not in "".join(lines) and time.monotonic() < deadline:
+            assert demo.poll() is None, "otodoke demo exited early"
+            time.sleep(0.1)
     finally:
         demo.send_signal(signal.SIGINT)
         try:
-            output = demo.communicate(timeout=30)[0].decode()
+            demo.wait(timeout=30)
         except subprocess.TimeoutExpired:
             demo.kill()
-            output = demo.communicate()[0].decode()
+            demo.wait()
+        reader.join(10)
+    output = "".join(lines)
     assert "owner /" in output, output[-2000:]
     assert demo.returncode == 0, output[-2000:]
 
