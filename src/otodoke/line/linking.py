@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
-import phonenumbers
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from otodoke.contacts.cleaning import CleanError, clean_phone
 from otodoke.contacts.merging import MergeConflict, merge_contacts
 from otodoke.contacts.models import Contact, LineStatus, LinkedVia, TagSource
 from otodoke.contacts.tagging import LINE_TAG, add_tags
@@ -72,17 +72,6 @@ class VerificationResult:
     contact_id: int | None = None
 
 
-def normalise_phone(value: str) -> str | None:
-    """E.164 (the form contacts store), reading domestic numbers as Japanese."""
-    try:
-        number = phonenumbers.parse(value, "JP")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
 def _is_locked(workspace: Workspace, link_token: str, ip_address: str | None) -> bool:
     since = timezone.now() - ATTEMPT_WINDOW
     recent = LinkVerificationAttempt.objects.filter(
@@ -103,7 +92,11 @@ def find_customer(
     if contact is None:
         return None
     if phone:
-        wanted = normalise_phone(phone)
+        # The importer's own normaliser: a number the import stored is the number typed here.
+        try:
+            wanted = clean_phone(phone)
+        except CleanError:
+            wanted = None
         if wanted is not None and contact.phone and wanted == contact.phone:
             return contact
     if birth_date is not None and contact.birth_date == birth_date:
