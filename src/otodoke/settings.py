@@ -13,7 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from otodoke.core.env import data_dir, env_bool, env_list, load_local_keys
+from otodoke.core.env import data_dir, env_bool, env_list, env_networks, load_local_keys
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = data_dir()
@@ -40,6 +40,9 @@ if not ENCRYPTION_KEYS:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") or (["*"] if DEBUG else ["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Reverse proxies (IPs or CIDR networks) whose X-Forwarded-For is believed; empty = nobody's,
+# the socket peer is the client. `otodoke serve` hands the same list to uvicorn.
+TRUSTED_PROXIES = env_networks("OTODOKE_TRUSTED_PROXIES")
 # The public base URL of this install: webhook URLs and tracked links are built from it.
 PUBLIC_BASE_URL = os.environ.get("OTODOKE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # Where new workspaces send LINE API calls unless told otherwise.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -37,6 +38,19 @@ def env_bool(name: str, *, default: bool) -> bool:
 def env_list(name: str) -> list[str]:
     raw = os.environ.get(name, "")
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of IP addresses or CIDR networks; a bad entry fails loudly."""
+    values = env_list(name)
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"{name}: {value!r} is not an IP address or CIDR network"
+            ) from exc
+    return values
 
 
 def load_local_keys(data_dir: Path) -> dict[str, Any]:

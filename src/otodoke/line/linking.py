@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from otodoke.line.client import LineClient
 from otodoke.line.client.hosts import hosts_for
 from otodoke.line.models import (
     AccountLinkNonce,
+    IssuedLinkToken,
     LinkVerificationAttempt,
     WebhookEvent,
     WebhookStatus,
@@ -30,12 +32,17 @@ from otodoke.line.models import (
 from otodoke.line.services import Outcome, locked_line_contact
 from otodoke.workspaces.models import Workspace
 
-# LINE's link token lives about 10 minutes; the nonce need not outlive it.
+# LINE's link token is valid for 10 minutes and can be used once; the nonce need not outlive it.
+LINK_TOKEN_TTL = timedelta(minutes=10)
 NONCE_TTL = timedelta(minutes=10)
-# Anti-guessing: failed or pending submissions counted over a sliding window.
+# Anti-guessing: failed or pending submissions counted over a sliding window. Per token and
+# per friend stop one person guessing; per IP (the client IP, see core.clientip) stops one
+# machine with many LINE accounts, and is high enough that customers behind one proxy do not
+# lock each other out.
 ATTEMPT_WINDOW = timedelta(minutes=10)
 MAX_ATTEMPTS_PER_TOKEN = 5
-MAX_ATTEMPTS_PER_IP = 10
+MAX_ATTEMPTS_PER_FRIEND = 10
+MAX_ATTEMPTS_PER_IP = 30
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,35 @@ def issue_account_link(
             token = own.issue_link_token(line_user_id)
     else:
         token = client.issue_link_token(line_user_id)
+    now = timezone.now()
+    IssuedLinkToken.objects.create(
+        workspace=workspace,
+        line_user_id=line_user_id,
+        token=token,
+        issued_at=now,
+        expires_at=now + LINK_TOKEN_TTL,
+    )
     return AccountLinkInvite(token, verification_url(workspace, token))
+
+
+class TokenProblem(StrEnum):
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    USED = "used"
+
+
+def check_link_token(
+    workspace: Workspace, link_token: str
+) -> tuple[IssuedLinkToken | None, TokenProblem | None]:
+    """The recorded token behind the page's `linkToken`, or why it cannot be used."""
+    issued = IssuedLinkToken.objects.filter(workspace=workspace, token=link_token).first()
+    if issued is None:
+        return None, TokenProblem.UNKNOWN
+    if issued.used_at is not None:
+        return issued, TokenProblem.USED
+    if issued.expires_at <= timezone.now():
+        return issued, TokenProblem.EXPIRED
+    return issued, None
 
 
 # --- the verification page -----------------------------------------------------------------
@@ -72,12 +107,14 @@ class VerificationResult:
     contact_id: int | None = None
 
 
-def _is_locked(workspace: Workspace, link_token: str, ip_address: str | None) -> bool:
+def _is_locked(workspace: Workspace, issued: IssuedLinkToken, ip_address: str | None) -> bool:
     since = timezone.now() - ATTEMPT_WINDOW
     recent = LinkVerificationAttempt.objects.filter(
         workspace=workspace, created_at__gte=since, succeeded=False
     )
-    if recent.filter(link_token=link_token).count() > MAX_ATTEMPTS_PER_TOKEN:
+    if recent.filter(link_token=issued.token).count() > MAX_ATTEMPTS_PER_TOKEN:
+        return True
+    if recent.filter(line_user_id=issued.line_user_id).count() > MAX_ATTEMPTS_PER_FRIEND:
         return True
     return (
         ip_address is not None
@@ -107,7 +144,7 @@ def find_customer(
 def verify_customer(
     workspace: Workspace,
     *,
-    link_token: str,
+    issued: IssuedLinkToken,
     ip_address: str | None,
     external_id: str,
     phone: str = "",
@@ -116,12 +153,17 @@ def verify_customer(
     """Check the customer's answers; on success issue a nonce and the LINE redirect URL.
 
     The attempt is recorded (committed) before the answers are checked and the limit is
-    counted including it, so parallel guesses cannot slip past the limit.
+    counted including it, so parallel guesses cannot slip past the limit. `issued` is a token
+    `check_link_token` accepted: answers are never checked for a token we did not issue.
     """
+    link_token = issued.token
     attempt = LinkVerificationAttempt.objects.create(
-        workspace=workspace, link_token=link_token, ip_address=ip_address
+        workspace=workspace,
+        link_token=link_token,
+        line_user_id=issued.line_user_id,
+        ip_address=ip_address,
     )
-    if _is_locked(workspace, link_token, ip_address):
+    if _is_locked(workspace, issued, ip_address):
         return VerificationResult(locked=True)
     contact = find_customer(workspace, external_id, phone, birth_date)
     if contact is None:
@@ -152,6 +194,19 @@ def _nonce_problem(workspace: Workspace, nonce: str) -> str:
     return f"nonce expired at {found.expires_at.isoformat()}"
 
 
+def _mark_token_used(workspace: Workspace, nonce: str) -> None:
+    """LINE consumed the token behind this nonce (ok or failed): the page refuses it now."""
+    token = (
+        AccountLinkNonce.objects.filter(workspace=workspace, nonce=nonce)
+        .values_list("link_token", flat=True)
+        .first()
+    )
+    if token is not None:
+        IssuedLinkToken.objects.filter(
+            workspace=workspace, token=token, used_at__isnull=True
+        ).update(used_at=timezone.now())
+
+
 def link_from_event(event: WebhookEvent, link: schema.LinkDetail) -> Outcome:
     """Runs inside the event's processing transaction: everything here commits or none of it.
 
@@ -160,6 +215,8 @@ def link_from_event(event: WebhookEvent, link: schema.LinkDetail) -> Outcome:
     """
     workspace = event.workspace
     user_id = event.source_user_id
+    if link.nonce:
+        _mark_token_used(workspace, link.nonce)
     if link.result != "ok":
         return Outcome(WebhookStatus.IGNORED, "LINE reported the account link failed")
     if not user_id or not link.nonce:

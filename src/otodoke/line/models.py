@@ -80,6 +80,34 @@ class WebhookEvent(models.Model):
         return f"{self.event_type} {self.webhook_event_id} ({self.status})"
 
 
+class IssuedLinkToken(models.Model):
+    """A link token LINE issued to us for one friend. The verification page works only for a
+    token recorded here, unexpired (LINE: 10 minutes) and not yet used (LINE: single use), so
+    a made-up token can never be used to ask "does member N have birth date D"."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="issued_link_tokens"
+    )
+    line_user_id = models.CharField(max_length=64)
+    token = models.CharField(max_length=255)
+    issued_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    # When LINE consumed it (the accountLink event for one of its nonces arrived).
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("link token")
+        verbose_name_plural = _("link tokens")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "token"], name="issued_link_token_once_per_workspace"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"link token for {self.line_user_id} ({self.issued_at:%Y-%m-%d %H:%M})"
+
+
 class AccountLinkNonce(models.Model):
     """Proof that a customer passed our verification page, waiting for LINE's accountLink event.
 
@@ -119,6 +147,9 @@ class LinkVerificationAttempt(models.Model):
         Workspace, on_delete=models.CASCADE, related_name="link_verification_attempts"
     )
     link_token = models.CharField(max_length=255)
+    # The friend the token was issued for: limits count per friend too, so one customer's
+    # guesses (or many customers behind one proxy) never lock out the others.
+    line_user_id = models.CharField(max_length=64, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     succeeded = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
@@ -130,6 +161,9 @@ class LinkVerificationAttempt(models.Model):
                 name="linkattempt_token",
             ),
             models.Index(fields=["workspace", "ip_address", "created_at"], name="linkattempt_ip"),
+            models.Index(
+                fields=["workspace", "line_user_id", "created_at"], name="linkattempt_friend"
+            ),
         ]
 
     def __str__(self) -> str:

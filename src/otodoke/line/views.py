@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from otodoke.core.clientip import client_ip
 from otodoke.line import linking, services
 from otodoke.line.forms import VerificationForm
 from otodoke.workspaces.models import Workspace
@@ -37,10 +38,17 @@ def webhook(request: HttpRequest, webhook_key: str) -> HttpResponse:
     return JsonResponse({})
 
 
-def _client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR only: X-Forwarded-For is set by whoever calls us, so trusting it would let a
-    # guesser reset their own limit. Behind a proxy, have the proxy set REMOTE_ADDR.
-    return request.META.get("REMOTE_ADDR") or None
+def _token_problem_text(problem: linking.TokenProblem) -> str:
+    if problem == linking.TokenProblem.EXPIRED:
+        return _(
+            "This link has expired (a link works for 10 minutes). Ask for a new invitation in LINE."
+        )
+    if problem == linking.TokenProblem.USED:
+        return _("This link was already used. Ask for a new invitation in LINE.")
+    return _(
+        "This link is not valid. Open the latest invitation from LINE, "
+        "or ask the store for a new one."
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -52,6 +60,13 @@ def link_verify(request: HttpRequest, slug: str) -> HttpResponse:
     if not link_token or len(link_token) > 255:
         context["problem"] = _("This link is incomplete. Open it again from LINE.")
         return render(request, "line/link_problem.html", context, status=400)
+    issued, problem = linking.check_link_token(workspace, link_token)
+    if issued is None or problem is not None:
+        # A token we never issued (or one LINE no longer accepts) gets no form and no check
+        # of the answers, so the page cannot be used to test membership numbers.
+        context["problem"] = _token_problem_text(problem or linking.TokenProblem.UNKNOWN)
+        status = 404 if problem == linking.TokenProblem.UNKNOWN else 410
+        return render(request, "line/link_problem.html", context, status=status)
 
     if request.method == "GET":
         form = VerificationForm(initial={"link_token": link_token})
@@ -62,8 +77,8 @@ def link_verify(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "line/link_verify.html", {**context, "form": form}, status=400)
     result = linking.verify_customer(
         workspace,
-        link_token=link_token,
-        ip_address=_client_ip(request),
+        issued=issued,
+        ip_address=client_ip(request),
         external_id=form.cleaned_data["external_id"],
         phone=form.cleaned_data.get("phone") or "",
         birth_date=form.cleaned_data.get("birth_date"),

@@ -31,4 +31,14 @@ class Command(BaseCommand):
             workers=options["workers"],
             log_level="info" if options["verbosity"] > 1 else "warning",
             lifespan="off",
+            **proxy_options(settings.TRUSTED_PROXIES),
         )
+
+
+def proxy_options(trusted_proxies: list[str]) -> dict[str, Any]:
+    """uvicorn believes X-Forwarded-For/-Proto from 127.0.0.1 (or $FORWARDED_ALLOW_IPS) unless
+    told otherwise, so anything on this machine could pick its own client IP. Only the
+    configured OTODOKE_TRUSTED_PROXIES are believed; with none, proxy headers are ignored."""
+    if not trusted_proxies:
+        return {"proxy_headers": False, "forwarded_allow_ips": ""}
+    return {"proxy_headers": True, "forwarded_allow_ips": ",".join(trusted_proxies)}
