@@ -7,13 +7,14 @@ fail loudly here instead of surfacing later as odd behaviour.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from otodoke.core.env import data_dir, env_bool, env_list, env_networks, load_local_keys
+from otodoke.core.env import data_dir, env_bool, env_int, env_list, env_networks, load_local_keys
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = data_dir()
@@ -61,6 +62,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Login throttling and lockout (failed attempts per username + IP, kept in the database).
+    "axes",
     "django_tasks_db",
     # Only for its static files and templates: with "ninja" installed, /api/v1/docs serves
     # Swagger UI from our own /static/ instead of a CDN, so the docs work offline.
@@ -89,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "otodoke.urls"
@@ -149,6 +154,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# django-axes checks the lockout before any password is compared, so a locked-out login is
+# refused even with the right password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("OTODOKE_LOGIN_FAILURE_LIMIT", default=5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(
+    minutes=env_int("OTODOKE_LOGIN_LOCKOUT_MINUTES", default=15, minimum=1)
+)
+# Per username *and* IP: a guesser cannot lock a colleague out from elsewhere, and one
+# office IP with many staff does not lock everyone out.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The client address is REMOTE_ADDR only: behind a proxy, uvicorn sets it from
+# X-Forwarded-For for the proxies in FORWARDED_ALLOW_IPS; a client's own header is not trusted.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_LOCKOUT_CALLABLE = "otodoke.web.login.lockout_response"
+# Keep no log of successful logins (IP and user agent of every login): only failures count.
+AXES_DISABLE_ACCESS_LOG = True
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
