@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 
 from line_emulator.state import AcceptedRetryKey, Channel, Emulator
 
@@ -196,7 +196,3 @@ def accept_retry_key(
         channel.retry_keys[key] = AcceptedRetryKey(
             accepted_request_id, emulator.now(), sent_messages or []
         )
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    return LineJSONResponse(body, status_code=status)

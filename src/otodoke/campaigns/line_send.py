@@ -110,8 +110,3 @@ def fetch_quota(client: LineClient) -> QuotaState:
     used = client.call("GET", "/v2/bot/message/quota/consumption").body
     limit = int(quota["value"]) if quota.get("type") == "limited" else None
     return QuotaState(limit=limit, used=int(used.get("totalUsage", 0)))
-
-
-def validate_with_line(client: LineClient, endpoint: str, messages: list[dict[str, Any]]) -> None:
-    """LINE's own validation endpoint; raises LineApiError with LINE's details."""
-    client.call("POST", f"/v2/bot/message/validate/{endpoint}", json_body={"messages": messages})

@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from otodoke.contacts.models import Contact
 from otodoke.workspaces.models import Workspace
 
 PART_KINDS = ("segment", "audience", "definition", "contacts")
@@ -68,8 +67,3 @@ def target_conditions(workspace: Workspace, target: dict[str, Any]) -> tuple[Q, 
         condition = _part_query(workspace, part)
         exclude = condition if exclude is None else exclude | condition
     return include, exclude
-
-
-def count_targeted(workspace: Workspace, target: dict[str, Any]) -> int:
-    include, _exclude = target_conditions(workspace, target)
-    return Contact.objects.filter(workspace=workspace).filter(include).count()

@@ -18,7 +18,6 @@ from otodoke.contacts import bulk
 from otodoke.contacts.ingest import ingest_events
 from otodoke.contacts.inputs import (
     BASELINE_FIELDS,
-    CONTACT_FIELDS,
     ContactInput,
     LinkInput,
     Result,
@@ -396,8 +395,3 @@ def link_line_user(
         raise LinkConflict(error.message)
     contact.refresh_from_db()
     return contact
-
-
-def contact_values(contact: Contact) -> dict[str, Any]:
-    """The upsertable fields of a stored contact (for comparisons in tests and the API)."""
-    return {name: getattr(contact, name) for name in CONTACT_FIELDS}

@@ -51,9 +51,6 @@ class MessageValidationError(ValueError):
         super().__init__("; ".join(str(p) for p in problems))
         self.problems = problems
 
-    def as_details(self) -> list[dict[str, str]]:
-        return [{"property": p.path, "message": p.message} for p in self.problems]
-
 
 def utf16_len(text: str) -> int:
     """LINE counts characters in UTF-16 code units: 🍎 counts as 2."""

@@ -1,6 +1,6 @@
 """The few LINE calls the UI makes itself (webhook test, the month's quota), through the
-`otodoke.line` client. Both degrade to a clear message when LINE (or the client) is missing,
-because a settings page or dashboard must still open when LINE is unreachable."""
+`otodoke.line` client. Both degrade to a clear message when LINE is unreachable, because a
+settings page or dashboard must still open then."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import httpx
 from django.utils.translation import gettext as _
 
+from otodoke.line.client import LineApiError, LineClient
 from otodoke.workspaces.models import Workspace
 
 log = logging.getLogger(__name__)
@@ -48,10 +49,6 @@ class Quota:
 def verify_webhook(workspace: Workspace) -> WebhookCheck:
     """Ask LINE to post a test event to our webhook URL (POST /v2/bot/channel/webhook/test)."""
     try:
-        from otodoke.line.client import LineApiError, LineClient
-    except ImportError:
-        return WebhookCheck(False, _("The LINE connection is not installed in this build yet."))
-    try:
         with LineClient.for_workspace(workspace, timeout=UI_TIMEOUT) as client:
             body = client.call(
                 "POST",
@@ -74,10 +71,6 @@ def verify_webhook(workspace: Workspace) -> WebhookCheck:
 
 def month_quota(workspace: Workspace) -> Quota | None:
     """This month's message quota and consumption as LINE counts them; None when unknown."""
-    try:
-        from otodoke.line.client import LineApiError, LineClient
-    except ImportError:
-        return None
     try:
         with LineClient.for_workspace(workspace, timeout=UI_TIMEOUT) as client:
             quota = client.call("GET", "/v2/bot/message/quota").body

@@ -1,4 +1,5 @@
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -171,12 +172,30 @@ def test_a_contact_added_while_paging_appears_at_the_end(
     assert second["next_cursor"] is None
 
 
-@pytest.mark.parametrize("offset", ["%2B17:49", "-23:59"])
+@pytest.mark.parametrize(
+    ("offset", "instant"),
+    [
+        ("%2B17:49", datetime(2025, 12, 31, 6, 11, tzinfo=UTC)),
+        ("-23:59", datetime(2026, 1, 1, 23, 59, tzinfo=UTC)),
+    ],
+)
 def test_updated_since_offsets_postgresql_cannot_store_are_normalised_to_utc(
-    api: Callable[..., ApiClient], offset: str
+    api: Callable[..., ApiClient], workspace: Workspace, offset: str, instant: datetime
 ) -> None:
+    Contact.objects.bulk_create(
+        Contact(workspace=workspace, external_id=name) for name in ("BEFORE", "AT", "AFTER")
+    )
+    second = timedelta(seconds=1)
+    for name, updated in (
+        ("BEFORE", instant - second),
+        ("AT", instant),
+        ("AFTER", instant + second),
+    ):
+        Contact.objects.filter(external_id=name).update(updated_at=updated)
     response = api("read").get(f"/api/v1/contacts?updated_since=2026-01-01T00:00:00{offset}")
     assert response.status_code == 200, response.content
+    # The same instant in UTC: the contact updated a second before it is left out.
+    assert sorted(c["external_id"] for c in response.json()["items"]) == ["AFTER", "AT"]
 
 
 def test_updated_since_without_an_offset_is_a_validation_error(

@@ -113,10 +113,6 @@ class LineClient:
 
     # --- bot and users ---------------------------------------------------------------------
 
-    def get_bot_info(self) -> dict[str, Any]:
-        body: dict[str, Any] = self.messaging.request("GET", "/v2/bot/info").body
-        return body
-
     def get_profile(self, user_id: str) -> LineProfile:
         """404 (a LineApiError, permanent) when the user blocked the OA or is no friend."""
         response = self.messaging.request("GET", f"/v2/bot/profile/{_path_part(user_id)}")

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from line_emulator.accounts import link_tokens
 from line_emulator.testing import TEST_TOKEN, EmulatorServer
 from otodoke.line.client import (
     LineApiError,
@@ -173,5 +174,11 @@ def test_with_backoff_retries_transient_errors_only(
     assert len(waits) == 2  # a 404 is not retried
 
 
-def test_link_token_is_issued(client: LineClient, friend: str) -> None:
-    assert len(client.issue_link_token(friend)) >= 10
+def test_link_token_is_issued(client: LineClient, friend: str, emulator: EmulatorServer) -> None:
+    token = client.issue_link_token(friend)
+    # The token is the one LINE issued for this friend of this channel, still valid: the
+    # account-link page can be opened with it.
+    issued = link_tokens(emulator.emulator)[token]
+    assert (issued.channel_id, issued.user_id) == (emulator.channel.channel_id, friend)
+    assert not issued.used and issued.expires > emulator.emulator.now()
+    assert client.issue_link_token(friend) != token

@@ -1,11 +1,10 @@
-"""The shell: workspace picker, dashboard, and pages whose features are still being built."""
+"""The shell: workspace picker and dashboard."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext_lazy as _
 
 from otodoke.web import dashboard as figures
 from otodoke.web.access import WorkspaceAccess, workspace_view
@@ -47,17 +46,3 @@ def quota(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
         "gauge": gauge(found.percent) if found and found.limit else None,
     }
     return render_page(request, "web/dashboard.html", context, partial="quota")
-
-
-SECTIONS = {
-    "segments": _("Segments"),
-    "audiences": _("Audiences"),
-    "campaigns": _("Campaigns"),
-}
-
-
-@workspace_view()
-def coming_soon(request: HttpRequest, access: WorkspaceAccess, section: str) -> HttpResponse:
-    """Navigation stays complete while these areas are built; the page says so plainly."""
-    context = {"access": access, "section": section, "title": SECTIONS[section]}
-    return render_page(request, "web/coming_soon.html", context)
