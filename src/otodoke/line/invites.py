@@ -7,6 +7,8 @@ verification page, the nonce, the `accountLink` event and the merge) lives in `l
 
 from __future__ import annotations
 
+import logging
+import time
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -17,11 +19,13 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from otodoke.contacts.models import Contact, LineStatus
-from otodoke.line.client import LineClient, LineRetryKeyAcceptedError, with_backoff
+from otodoke.line.client import LineApiError, LineClient, LineRetryKeyAcceptedError, with_backoff
 from otodoke.line.linking import issue_account_link
 from otodoke.workspaces.models import AuditAction, Workspace
 from otodoke.workspaces.roles import Permission
 from otodoke.workspaces.services import AnyUser, record_audit, require
+
+logger = logging.getLogger(__name__)
 
 
 class LinkInviteRefused(Exception):  # noqa: N818 - reads as what happened
@@ -74,6 +78,7 @@ class LinkInviteSent:
     link_token: str
     url: str
     request_id: str
+    method: str = "push"  # or "reply": the event's reply token was still good
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +86,7 @@ class LinkInviteSent:
             "line_user_id": self.line_user_id,
             "url": self.url,
             "request_id": self.request_id,
+            "method": self.method,
         }
 
 
@@ -90,12 +96,16 @@ def send_link_invite(
     *,
     actor: AnyUser | None = None,
     label: str | None = None,
+    reply_token: str = "",
+    reply_until: float = 0.0,
 ) -> LinkInviteSent:
-    """Issue a link token for this following, unlinked friend and push them the invitation.
+    """Issue a link token for this following, unlinked friend and send them the invitation:
+    as a reply when `reply_token` is given and still valid (until `reply_until`, epoch
+    seconds), which is free, else as a push, which counts against the monthly quota.
 
     `actor` is checked for the send permission (the CLI passes none and a `label`). Raises
     LinkInviteRefused for a contact that cannot be invited, LineApiError when LINE refuses.
-    The audit entry is written once LINE accepted the push.
+    The audit entry is written once LINE accepted the message.
     """
     if actor is not None:
         require(actor, workspace, Permission.SEND)
@@ -116,16 +126,39 @@ def send_link_invite(
             except LineRetryKeyAcceptedError as exc:  # an earlier try got through
                 return exc.accepted_request_id or ""
 
-        request_id = with_backoff(push, attempts=3)
+        method = "push"
+        replied = None
+        if reply_token and time.time() < reply_until:
+            replied = reply_or_none(client, reply_token, [message])
+        if replied is not None:
+            method, request_id = "reply", replied
+        else:
+            request_id = with_backoff(push, attempts=3)
     record_audit(
         workspace,
         AuditAction.LINK_INVITED,
         actor=actor,
         label=label,
         target=str(contact),
-        details={"contact": contact.pk, "request_id": request_id},
+        details={"contact": contact.pk, "request_id": request_id, "method": method},
     )
-    return LinkInviteSent(contact.pk, user_id, invite.link_token, invite.url, request_id)
+    return LinkInviteSent(
+        contact.pk, user_id, invite.link_token, invite.url, request_id, method=method
+    )
+
+
+def reply_or_none(
+    client: LineClient, reply_token: str, messages: list[dict[str, Any]]
+) -> str | None:
+    """Reply with `reply_token`; None when LINE refuses the token (used, expired) or cannot be
+    reached, so the caller pushes instead. Tried once: a token is single use, so retrying a
+    reply cannot help. (A reply that timed out after LINE took it would be followed by the
+    push: the friend may then see the invitation twice, which beats not seeing it.)"""
+    try:
+        return client.reply(reply_token, messages)
+    except LineApiError as exc:
+        logger.info("Reply not sent (%s); pushing instead", exc.describe())
+        return None
 
 
 def _normalised(text: str) -> str:
@@ -139,14 +172,19 @@ def is_link_keyword(workspace: Workspace, text: str) -> bool:
     return bool(keyword) and _normalised(text) == keyword
 
 
-def invite_on_request(workspace: Workspace, line_user_id: str) -> str:
-    """The friend sent the keyword: invite them if they can be invited. Returns what happened
-    (the reason when they cannot, e.g. already linked), for the task's result."""
+def invite_on_request(
+    workspace: Workspace, line_user_id: str, *, reply_token: str = "", reply_until: float = 0.0
+) -> str:
+    """The friend sent the keyword: invite them if they can be invited (a reply while the
+    event's token is valid, else a push). Returns what happened (the reason when they cannot,
+    e.g. already linked), for the task's result."""
     contact = Contact.objects.filter(workspace=workspace, line_user_id=line_user_id).first()
     if contact is None:
         return "no contact"
     problem = invite_problem(contact)
     if problem is not None:
         return problem
-    send_link_invite(workspace, contact, label="keyword")
-    return "sent"
+    sent = send_link_invite(
+        workspace, contact, label="keyword", reply_token=reply_token, reply_until=reply_until
+    )
+    return f"sent by {sent.method}"

@@ -15,6 +15,8 @@ class WebhookStatus(models.TextChoices):
     PROCESSED = "processed", _("Processed")
     FAILED = "failed", _("Failed")
     IGNORED = "ignored", _("Ignored")
+    # Stored as LINE sent it but never applied: it names no valid LINE user (see `outcome`).
+    REJECTED = "rejected", _("Rejected")
 
 
 class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):

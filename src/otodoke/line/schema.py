@@ -20,7 +20,9 @@ class _Loose(BaseModel):
 
 class Source(_Loose):
     type: str
-    userId: str | None = Field(default=None, max_length=64)  # noqa: N815 - LINE's field name
+    # Not length-checked here: an event with a malformed ID is still stored (and rejected with
+    # a reason, see services.rejection), never dropped with the rest of its delivery.
+    userId: str | None = None  # noqa: N815 - LINE's field name
 
 
 class DeliveryContext(_Loose):
@@ -31,12 +33,18 @@ class IncomingEvent(_Loose):
     type: str = Field(min_length=1, max_length=40)
     timestamp: int = Field(ge=0)
     webhookEventId: str = Field(min_length=1, max_length=64)  # noqa: N815
+    # "standby": another (module) channel is in control of the chat; store, never answer.
+    mode: str = "active"
     source: Source | None = None
     deliveryContext: DeliveryContext | None = None  # noqa: N815
 
     @property
     def user_id(self) -> str:
         return (self.source.userId or "") if self.source is not None else ""
+
+    @property
+    def source_type(self) -> str:
+        return self.source.type if self.source is not None else ""
 
     @property
     def occurred_at(self) -> datetime:

@@ -27,7 +27,7 @@ from django.db.models import F
 from django.utils import timezone
 from pydantic import ValidationError
 
-from otodoke.contacts.models import Contact, LineStatus
+from otodoke.contacts.models import LINE_USER_ID_RE, Contact, LineStatus
 from otodoke.line import schema
 from otodoke.line.client import LineApiError, LineClient, LineProfile
 from otodoke.line.models import WebhookEvent, WebhookStatus
@@ -35,7 +35,7 @@ from otodoke.workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
 
-FINISHED = (WebhookStatus.PROCESSED, WebhookStatus.IGNORED)
+FINISHED = (WebhookStatus.PROCESSED, WebhookStatus.IGNORED, WebhookStatus.REJECTED)
 # Automatic retries of a failing event: 10 s, 20 s, 40 s … capped at an hour, then it stays
 # `failed` (visible) until `otodoke webhooks retry` re-enqueues it.
 MAX_AUTOMATIC_ATTEMPTS = 8
@@ -79,6 +79,18 @@ def parse_body(raw: bytes) -> ParsedWebhook:
     return ParsedWebhook(body, data["events"])
 
 
+def rejection(event: schema.IncomingEvent) -> str:
+    """Why this event must not be applied at all ("" when it may), decided at the edge.
+
+    A signed body is LINE's, but the IDs in it still go into contacts and LINE API paths, so
+    anything that is not a LINE user ID (U + 32 lowercase hex) stops here.
+    """
+    user_id = event.source.userId if event.source is not None else None
+    if user_id is not None and not LINE_USER_ID_RE.match(user_id):
+        return "rejected: source.userId is not a LINE user ID (U + 32 lowercase hex)"
+    return ""
+
+
 def store_events(workspace: Workspace, parsed: ParsedWebhook) -> list[str]:
     """Record every event (one row per webhookEventId) and enqueue processing after commit.
 
@@ -88,19 +100,24 @@ def store_events(workspace: Workspace, parsed: ParsedWebhook) -> list[str]:
     whose enqueue was lost (a crash right after commit) is picked up by the next one.
     """
     now = timezone.now()
-    rows = [
-        WebhookEvent(
-            workspace=workspace,
-            webhook_event_id=event.webhookEventId,
-            event_type=event.type,
-            raw=raw,
-            source_user_id=event.user_id,
-            timestamp=event.occurred_at,
-            is_redelivery=event.is_redelivery,
-            received_at=now,
+    rows = []
+    for event, raw in zip(parsed.body.events, parsed.raw_events, strict=True):
+        reason = rejection(event)
+        rows.append(
+            WebhookEvent(
+                workspace=workspace,
+                webhook_event_id=event.webhookEventId,
+                event_type=event.type,
+                raw=raw,
+                source_user_id="" if reason else event.user_id,
+                timestamp=event.occurred_at,
+                is_redelivery=event.is_redelivery,
+                received_at=now,
+                status=WebhookStatus.REJECTED if reason else WebhookStatus.PENDING,
+                outcome=reason,
+                processed_at=now if reason else None,
+            )
         )
-        for event, raw in zip(parsed.body.events, parsed.raw_events, strict=True)
-    ]
     ids = list(dict.fromkeys(row.webhook_event_id for row in rows))
     if not rows:
         return ids
@@ -349,9 +366,45 @@ def parse_postback_data(data: str) -> dict[str, str | list[str]]:
 def process_postback(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
     detail = schema.PostbackEvent.model_validate(event.raw).postback
     payload: dict[str, Any] = {"data": detail.data, "params": parse_postback_data(detail.data)}
-    if detail.params:
-        payload["datetime_params"] = detail.params
+    params = detail.params or {}
+    # LINE puts two kinds of thing in `params`: what a datetime picker chose (date / time /
+    # datetime), or how a rich-menu switch went (newRichMenuAliasId, status). Keep them apart.
+    if "newRichMenuAliasId" in params or "status" in params:
+        payload["richmenu_switch"] = params
+    elif params:
+        payload["datetime_params"] = {k: v for k, v in params.items() if k in DATETIME_PARAMS}
     return Outcome(note="postback stored", payload=payload)
+
+
+DATETIME_PARAMS = ("date", "time", "datetime")
+# LINE: a reply token is good for about a minute after the (re)delivery that carried it, and
+# never more than 20 minutes after the event. Leave a margin for the time a reply takes.
+REPLY_TOKEN_TTL = timedelta(seconds=50)
+REPLY_TOKEN_MAX_AGE = timedelta(minutes=19)
+
+
+def reply_window(event: WebhookEvent) -> tuple[str, float]:
+    """The event's reply token and until when (epoch seconds) it may still be used; ("", 0)
+    when there is none, so the caller pushes instead."""
+    token = event.raw.get("replyToken")
+    if not isinstance(token, str) or not token:
+        return "", 0.0
+    until = min(event.received_at + REPLY_TOKEN_TTL, event.timestamp + REPLY_TOKEN_MAX_AGE)
+    return token, until.timestamp()
+
+
+def must_stay_silent(event: WebhookEvent) -> str:
+    """Why Otodoke must not answer this event ("" when it may), by LINE's meaning of it."""
+    if event.raw.get("mode") == "standby":
+        # Another channel (a module) is in control of the chat: LINE gives no reply token and
+        # expects the bot to keep quiet.
+        return "standby mode, not answered"
+    source = event.raw.get("source")
+    if not isinstance(source, dict) or source.get("type") != "user":
+        # A keyword typed in a group or a room is addressed to everyone there, not a request
+        # of that one friend to link their membership.
+        return "sent in a group or room chat, not answered"
+    return ""
 
 
 def process_message(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
@@ -365,9 +418,16 @@ def process_message(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
         payload["text"] = message.text
         user_id = event.source_user_id
         if user_id and is_link_keyword(event.workspace, message.text):
+            silent = must_stay_silent(event)
+            if silent:
+                note += f"; link keyword {silent}"
+                return Outcome(note=note, payload=payload)
             # Enqueued once: this transaction commits only for the run that processed it.
             workspace_id = event.workspace.pk
-            transaction.on_commit(lambda: invite_to_link.enqueue(workspace_id, user_id))
+            token, until = reply_window(event)
+            transaction.on_commit(
+                lambda: invite_to_link.enqueue(workspace_id, user_id, token, until)
+            )
             note += "; account-link invitation requested"
     return Outcome(note=note, payload=payload)
 

@@ -66,10 +66,20 @@ def sync_friends(workspace_id: int) -> dict[str, Any]:
 
 
 @task()
-def invite_to_link(workspace_id: int, line_user_id: str) -> str:
-    """A friend sent the account-link keyword: push them the invitation (enqueued once, after
-    the message event's processing commits; LINE calls never run inside that transaction)."""
+def invite_to_link(
+    workspace_id: int, line_user_id: str, reply_token: str = "", reply_until: float = 0.0
+) -> str:
+    """A friend sent the account-link keyword: send them the invitation (enqueued once, after
+    the message event's processing commits; LINE calls never run inside that transaction).
+
+    With the event's reply token, still valid until `reply_until` (epoch seconds), it is a
+    free reply; otherwise a push, which counts against the monthly quota."""
     from otodoke.line.invites import invite_on_request
     from otodoke.workspaces.models import Workspace
 
-    return invite_on_request(Workspace.objects.get(pk=workspace_id), line_user_id)
+    return invite_on_request(
+        Workspace.objects.get(pk=workspace_id),
+        line_user_id,
+        reply_token=reply_token,
+        reply_until=reply_until,
+    )

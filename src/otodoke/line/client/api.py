@@ -172,6 +172,16 @@ class LineClient:
         )
         return response.request_id or ""
 
+    def reply(self, reply_token: str, messages: list[dict[str, Any]]) -> str:
+        """Answer a webhook event with its reply token (free: not counted against the monthly
+        quota). A used or expired token is a permanent 400 `Invalid reply token`."""
+        response = self.messaging.request(
+            "POST",
+            "/v2/bot/message/reply",
+            json_body={"replyToken": reply_token, "messages": messages},
+        )
+        return response.request_id or ""
+
     # --- generic ---------------------------------------------------------------------------
 
     def call(
