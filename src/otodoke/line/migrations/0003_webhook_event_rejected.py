@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('line', '0001_initial'),
+        ('line', '0002_issued_link_tokens'),
     ]
 
     operations = [
