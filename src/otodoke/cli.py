@@ -64,11 +64,49 @@ def main(argv: list[str] | None = None) -> int:
 
         ensure_local_keys(data_dir())
 
+    if _asks_for_help(args):
+        _help_keys()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "otodoke.settings")
-    from django.core.management import execute_from_command_line
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db import DatabaseError
 
-    execute_from_command_line(["otodoke", *args])
+    try:
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(["otodoke", *args])
+    except ImproperlyConfigured as exc:
+        sys.stderr.write(f"otodoke: {exc}\n")
+        return 2
+    except DatabaseError as exc:
+        if not _missing_table(exc):
+            raise
+        sys.stderr.write(
+            "otodoke: the database is not set up yet (データベースが未作成です). "
+            "Run `otodoke migrate` first (`otodoke migrate` を実行してください).\n"
+        )
+        return 2
     return 0
+
+
+def _asks_for_help(args: list[str]) -> bool:
+    return any(arg in {"-h", "--help"} for arg in args) or args[:1] == ["help"]
+
+
+def _help_keys() -> None:
+    """Help needs no real keys: when neither the environment nor the data folder has them, give
+    this process throwaway ones so `--help` works before `otodoke init` (nothing is encrypted)."""
+    from otodoke.core.env import KEYS_FILE, data_dir, generate_keys
+
+    if os.environ.get("SECRET_KEY") or (data_dir() / KEYS_FILE).exists():
+        return
+    keys = generate_keys()
+    os.environ["SECRET_KEY"] = keys["SECRET_KEY"]
+    os.environ.setdefault("OTODOKE_ENCRYPTION_KEYS", keys["ENCRYPTION_KEYS"][0])
+
+
+def _missing_table(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
 
 
 if __name__ == "__main__":
