@@ -16,7 +16,12 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from otodoke.contacts import jobs
-from otodoke.contacts.imports.reading import ImportFileError, open_csv, resolve_mapping
+from otodoke.contacts.imports.reading import (
+    ImportFileError,
+    open_csv,
+    preview_rows,
+    resolve_mapping,
+)
 from otodoke.contacts.imports.rows import CONTACT_SYNONYMS, EVENT_SYNONYMS, LINK_SYNONYMS
 from otodoke.contacts.models import ImportJob, ImportKind
 from otodoke.contacts.tasks import run_import_job
@@ -82,9 +87,7 @@ def propose_mapping(kind: ImportKind, path: Path) -> MappingProposal:
     guessed = resolve_mapping(source.header, synonyms, {}, extras_prefix=extras or "-")
     field_of = {index: name for name, cols in guessed.fields.items() for index in cols}
     samples: list[list[str]] = [[] for _ in source.header]
-    for count, (_line, cells) in enumerate(source.rows()):
-        if count >= SAMPLE_ROWS:
-            break
+    for cells in preview_rows(source, SAMPLE_ROWS):
         for index, cell in enumerate(cells[: len(samples)]):
             samples[index].append(cell)
     columns = [

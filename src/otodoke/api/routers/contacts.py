@@ -28,8 +28,9 @@ from otodoke.api.routers.contact_schemas import (
 )
 from otodoke.api.schemas import item_results
 from otodoke.contacts.inputs import ContactInput
-from otodoke.contacts.models import Contact, LinkedVia, TagSource
+from otodoke.contacts.models import Contact, ContactTag, LinkedVia, Tag, TagSource
 from otodoke.contacts.services import upsert_contacts
+from otodoke.core.statistics import refresh_stale_statistics
 from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.roles import Permission
 
@@ -148,6 +149,7 @@ def bulk_upsert(caller: Caller, payload: ContactBulkIn) -> ContactBulkOut:
         else:
             rows.append(row)
     result = upsert_contacts(caller.workspace, rows, source=TagSource.API, via=LinkedVia.API)
+    refresh_stale_statistics(Contact, Tag, ContactTag)
     for error in result.errors:
         errors[error.row].append(
             ErrorDetail(

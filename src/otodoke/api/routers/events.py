@@ -15,8 +15,9 @@ from otodoke.api.errors import COMMON_ERRORS, ErrorDetail
 from otodoke.api.routers.contact_schemas import ExternalId
 from otodoke.api.schemas import MAX_BULK_ITEMS, BulkCounts, ItemResult, UtcDateTime, item_results
 from otodoke.contacts.inputs import EventInput
-from otodoke.contacts.models import Contact
+from otodoke.contacts.models import Contact, Event
 from otodoke.contacts.services import ingest_events
+from otodoke.core.statistics import refresh_stale_statistics
 from otodoke.workspaces.roles import Permission
 
 router = Router()
@@ -107,6 +108,8 @@ def bulk_ingest(caller: Caller, payload: EventBulkIn) -> EventBulkOut:
             )
         )
     result = ingest_events(workspace, inputs)
+    # Event segments need statistics as soon as events arrive in bulk (issue 12.4).
+    refresh_stale_statistics(Event, Contact)
     for error in result.errors:
         column = _COLUMN_PATHS.get(error.column, error.column)
         errors[error.row].append(

@@ -14,6 +14,14 @@ from django.utils.translation import gettext as _
 
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "cp932")
 _SNIFF_BYTES = 1 << 20
+# The most columns a file may have: a POS export has tens, and every column becomes a row of
+# the mapping page (a 100,000-column file took over 60 s and 1.4 GB to show).
+MAX_COLUMNS = 500
+# The header must end within this many bytes (500 long headers fit many times over).
+MAX_HEADER_BYTES = 1 << 20
+# What the mapping step reads for its sample rows, however big the file or its rows are.
+PREVIEW_BYTES = 256 * 1024
+PREVIEW_CELL_CHARS = 200
 
 
 class ImportFileError(Exception):
@@ -42,6 +50,28 @@ def detect_encoding(path: Path, requested: str = "auto") -> str:
         except UnicodeDecodeError:
             return "cp932"
     return "utf-8"
+
+
+def _cell_too_large(line: int) -> ImportFileError:
+    """Python's csv module refuses a cell over its field limit (128 KiB): say which line, and
+    the usual cause (a quote never closed makes the rest of the file one cell)."""
+    return ImportFileError(
+        _(
+            "Line %(line)d has a cell larger than %(limit)d KiB, the most a cell may hold. "
+            'This is usually a quote (") that is never closed: check the file around that line.'
+        )
+        % {"line": line, "limit": csv.field_size_limit() // 1024}
+    )
+
+
+def _too_many_columns(count: int) -> ImportFileError:
+    return ImportFileError(
+        _(
+            "The file has %(count)d columns; at most %(max)d can be imported. "
+            "Export fewer columns, or check that the file is a CSV (comma-separated)."
+        )
+        % {"count": count, "max": MAX_COLUMNS}
+    )
 
 
 def header_key(name: str) -> str:
@@ -84,6 +114,11 @@ class CsvSource:
                     _("The file is not %(enc)s (near line %(line)d)")
                     % {"enc": self.encoding, "line": start}
                 ) from exc
+            except csv.Error as exc:
+                # The reader cannot be trusted past this point (inside an unclosed quote the
+                # next lines would come back as rows of their own), so the file stops here;
+                # the import's transaction then leaves nothing half-done.
+                raise _cell_too_large(start) from exc
             finally:
                 text.detach()
                 self._binary = None
@@ -94,14 +129,64 @@ def open_csv(path: Path, encoding: str = "auto") -> CsvSource:
     if not path.is_file():
         raise ImportFileError(_("No such file: %(path)s") % {"path": str(path)})
     source = CsvSource(path=path, encoding=detect_encoding(path, encoding))
-    with path.open(encoding=source.encoding, newline="") as text:
-        try:
-            source.header = next(csv.reader(text))
-        except StopIteration:
-            raise ImportFileError(_("The file is empty")) from None
-        except UnicodeDecodeError as exc:
-            raise ImportFileError(_("The file is not %(enc)s") % {"enc": source.encoding}) from exc
+    text, truncated = _read_prefix(path, source.encoding, MAX_HEADER_BYTES)
+    lines = io.StringIO(text, newline="")
+    reader = csv.reader(lines)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFileError(_("The file is empty")) from None
+    except csv.Error as exc:
+        raise _cell_too_large(1) from exc
+    if truncated and lines.tell() >= len(text):
+        # The header record ran to the end of what was read: it is longer than the bound.
+        raise ImportFileError(
+            _("The first line (the header) is longer than %(limit)d KiB.")
+            % {"limit": MAX_HEADER_BYTES // 1024}
+        )
+    if len(header) > MAX_COLUMNS:
+        raise _too_many_columns(len(header))
+    source.header = header
     return source
+
+
+def _read_prefix(path: Path, encoding: str, limit: int) -> tuple[str, bool]:
+    """At most `limit` bytes of the file as text (a character cut at the end is dropped);
+    and whether the file goes on beyond them."""
+    with path.open("rb") as binary:
+        raw = binary.read(limit + 1)
+    truncated = len(raw) > limit
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        text = decoder.decode(raw[:limit], final=not truncated)
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(_("The file is not %(enc)s") % {"enc": encoding}) from exc
+    return text, truncated
+
+
+def preview_rows(source: CsvSource, count: int) -> list[list[str]]:
+    """The first `count` data rows for the mapping step, read from the file's first
+    PREVIEW_BYTES only, each cell cut to PREVIEW_CELL_CHARS: the page costs the same for a
+    200 MB file or a row of huge cells. A row cut by the byte bound is left out."""
+    text, truncated = _read_prefix(source.path, source.encoding, PREVIEW_BYTES)
+    lines = io.StringIO(text, newline="")
+    reader = csv.reader(lines)
+    rows: list[list[str]] = []
+    line = 1
+    try:
+        next(reader, None)  # the header
+        line = reader.line_num + 1
+        for cells in reader:
+            if truncated and lines.tell() >= len(text):
+                break  # this record may go on past the bytes read
+            if "".join(cells).strip():
+                rows.append([cell[:PREVIEW_CELL_CHARS] for cell in cells[:MAX_COLUMNS]])
+                if len(rows) >= count:
+                    break
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise _cell_too_large(line) from exc
+    return rows
 
 
 @dataclass

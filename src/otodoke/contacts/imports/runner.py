@@ -22,7 +22,16 @@ from otodoke.contacts.imports.reading import (
     resolve_mapping,
 )
 from otodoke.contacts.inputs import ContactInput, EventInput, LinkInput, Result, RowError
-from otodoke.contacts.models import ImportKind, LinkedVia, TagSource
+from otodoke.contacts.models import (
+    Contact,
+    ContactTag,
+    Event,
+    ImportKind,
+    LinkedVia,
+    Tag,
+    TagSource,
+)
+from otodoke.core.statistics import refresh_statistics
 from otodoke.workspaces.models import Workspace
 
 # Rows read per chunk (valid ones go to a service together; one progress update each); the
@@ -144,7 +153,19 @@ def run_import(
     finally:
         if report.error_file is not None:
             report.error_file.close()
+    if not dry_run:
+        # Segments right after an import must not run on a planner's guesses (issue 12.4).
+        refresh_statistics(*TOUCHED_TABLES[kind])
     return report
+
+
+# The tables an import writes (an events import updates the contacts' rollups; a links
+# import tags linked contacts `line`).
+TOUCHED_TABLES: dict[ImportKind, tuple[type[Any], ...]] = {
+    ImportKind.CONTACTS: (Contact, Tag, ContactTag),
+    ImportKind.EVENTS: (Event, Contact),
+    ImportKind.LINKS: (Contact, Tag, ContactTag),
+}
 
 
 # SQLite's page cache while an import runs (KiB): the default 2 MB holds a sliver of the
