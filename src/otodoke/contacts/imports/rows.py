@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import tzinfo
 from functools import lru_cache
@@ -14,6 +15,11 @@ from otodoke.contacts.imports.reading import ColumnMap
 from otodoke.contacts.inputs import ContactInput, EventInput, LinkInput, RowError
 from otodoke.contacts.japan import prefecture_from_address
 from otodoke.contacts.models import CUSTOM_KIND_PREFIX, EventKind
+
+# The separators POS and spreadsheet exports put between tags in one cell (half- and full-width):
+# "VIP;休眠", "VIP|休眠", "VIP/休眠", "VIP、休眠". Spaces are not separators: tag names
+# may hold them.
+TAG_SEPARATORS = re.compile(r"[,，、;；|｜/／]")
 
 _EXTERNAL_ID = (
     "顧客番号", "会員番号", "顧客ID", "顧客コード", "お客様番号", "カルテ番号", "会員ID",
@@ -181,7 +187,7 @@ def contact_row(
             fail("line_user_id", str(exc))
     if errors:
         return errors
-    tags = [t.strip() for t in m.value(cells, "tags").replace("、", ",").split(",") if t.strip()]
+    tags = [t.strip() for t in TAG_SEPARATORS.split(m.value(cells, "tags")) if t.strip()]
     attributes = {key: cells[i].strip() for key, i in m.extras.items() if i < len(cells)}
     return ContactInput(
         row=line,
