@@ -19,7 +19,6 @@ from django.utils.translation import gettext as _
 from otodoke.campaigns.claims import settle_sent
 from otodoke.campaigns.conf import EngineConf, engine_conf
 from otodoke.campaigns.dispatch import run_dispatch
-from otodoke.campaigns.line_send import fetch_quota
 from otodoke.campaigns.models import (
     Batch,
     BatchStatus,
@@ -32,6 +31,7 @@ from otodoke.campaigns.models import (
     RecipientStatus,
 )
 from otodoke.campaigns.planning import freeze_and_plan
+from otodoke.campaigns.quota import fetch_quota
 from otodoke.line.client import LineApiError, LineClient, with_backoff
 from otodoke.workspaces.plans import estimate_cost
 
@@ -102,6 +102,7 @@ def check_quota(delivery: Delivery) -> bool:
     cost = estimate_cost(workspace.plan, already_sent_this_month=quota.used, messages=messages)
     over = quota.remaining is not None and messages > quota.remaining
     delivery.quota = {
+        "limited": quota.limited,
         "limit": quota.limit,
         "used": quota.used,
         "remaining": quota.remaining,

@@ -94,24 +94,6 @@ async def send_batch(
     )
 
 
-@dataclass(frozen=True)
-class QuotaState:
-    # None: LINE sets no monthly limit for this channel.
-    limit: int | None
-    used: int
-
-    @property
-    def remaining(self) -> int | None:
-        return None if self.limit is None else max(self.limit - self.used, 0)
-
-
-def fetch_quota(client: LineClient) -> QuotaState:
-    quota = client.call("GET", "/v2/bot/message/quota").body
-    used = client.call("GET", "/v2/bot/message/quota/consumption").body
-    limit = int(quota["value"]) if quota.get("type") == "limited" else None
-    return QuotaState(limit=limit, used=int(used.get("totalUsage", 0)))
-
-
 def validate_with_line(client: LineClient, endpoint: str, messages: list[dict[str, Any]]) -> None:
     """LINE's own validation endpoint; raises LineApiError with LINE's details."""
     client.call("POST", f"/v2/bot/message/validate/{endpoint}", json_body={"messages": messages})
