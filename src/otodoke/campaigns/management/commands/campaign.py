@@ -35,7 +35,7 @@ from otodoke.campaigns import engine, services
 from otodoke.campaigns.models import Campaign, Delivery, DeliveryKind, as_dict
 from otodoke.workspaces.roles import Permission
 
-FINAL = ("done", "failed", "cancelled", "paused")
+FINAL = (*engine.TERMINAL, "paused")
 
 
 class Command(BaseCommand):
