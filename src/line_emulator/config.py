@@ -28,6 +28,9 @@ class ChannelConfig:
     bot_user_id: str = field(default_factory=new_user_id)
     quota_type: QuotaType = "limited"
     quota_value: int = 200
+    # LINE's spec makes `value` optional in a limited quota answer; False answers
+    # `{"type": "limited"}` alone (the limit still applies) so clients can be tested on it.
+    quota_value_shown: bool = True
     # followers/ids answers 403 to unverified accounts, like LINE.
     verified: bool = True
 

@@ -22,6 +22,8 @@ async def quota(request: Request) -> Response:
     check_rate_limit(emulator, channel, "quota")
     if channel.config.quota_type == "none":
         return JSONResponse({"type": "none"})
+    if not channel.config.quota_value_shown:
+        return JSONResponse({"type": "limited"})
     return JSONResponse({"type": "limited", "value": channel.config.quota_value})
 
 

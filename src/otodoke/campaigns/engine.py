@@ -19,7 +19,6 @@ from django.utils.translation import gettext as _
 from otodoke.campaigns.claims import settle_sent
 from otodoke.campaigns.conf import EngineConf, engine_conf
 from otodoke.campaigns.dispatch import run_dispatch
-from otodoke.campaigns.line_send import fetch_quota
 from otodoke.campaigns.models import (
     Batch,
     BatchStatus,
@@ -32,11 +31,17 @@ from otodoke.campaigns.models import (
     RecipientStatus,
 )
 from otodoke.campaigns.planning import freeze_and_plan
+from otodoke.campaigns.quota import fetch_quota
 from otodoke.line.client import LineApiError, LineClient, with_backoff
 from otodoke.workspaces.plans import estimate_cost
 
 log = logging.getLogger(__name__)
-TERMINAL = (DeliveryStatus.DONE, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)
+TERMINAL = (
+    DeliveryStatus.DONE,
+    DeliveryStatus.PARTIAL,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.CANCELLED,
+)
 
 
 def set_status(
@@ -102,6 +107,7 @@ def check_quota(delivery: Delivery) -> bool:
     cost = estimate_cost(workspace.plan, already_sent_this_month=quota.used, messages=messages)
     over = quota.remaining is not None and messages > quota.remaining
     delivery.quota = {
+        "limited": quota.limited,
         "limit": quota.limit,
         "used": quota.used,
         "remaining": quota.remaining,
@@ -165,12 +171,54 @@ def _finish_if_done(delivery: Delivery) -> bool:
         return False
     settle_sent(delivery.pk)  # batches other workers sent and have not settled yet
     refresh_counts(delivery)
+    delivery.refresh_from_db(fields=["sent", "failed", "unknown", "eligible"])
+    status, campaign_status, reason = final_state(delivery)
     return set_status(
         delivery,
-        DeliveryStatus.DONE,
+        status,
         expected=(DeliveryStatus.SENDING,),
-        campaign_status=CampaignStatus.SENT,
+        reason=reason,
+        campaign_status=campaign_status,
     )
+
+
+def final_state(delivery: Delivery) -> tuple[DeliveryStatus, CampaignStatus, str]:
+    """What happened, from the recipients' outcomes: all delivered, some, or none."""
+    if not delivery.failed and not delivery.unknown:
+        return DeliveryStatus.DONE, CampaignStatus.SENT, ""
+    first_error = (
+        Batch.objects.filter(delivery=delivery, status=BatchStatus.FAILED)
+        .exclude(last_error="")
+        .order_by("number")
+        .values_list("last_error", flat=True)
+        .first()
+    ) or (
+        DeliveryRecipient.objects.filter(delivery=delivery, status=RecipientStatus.FAILED)
+        .exclude(reason="")
+        .values_list("reason", flat=True)
+        .first()
+    )
+    figures = {
+        "sent": delivery.sent,
+        "failed": delivery.failed,
+        "unknown": delivery.unknown,
+        "eligible": delivery.eligible,
+    }
+    if delivery.sent == 0 and delivery.unknown == 0:
+        reason = _("Nothing was delivered: all %(failed)s recipients failed.") % figures
+        status, campaign_status = DeliveryStatus.FAILED, CampaignStatus.FAILED
+    else:
+        reason = (
+            _(
+                "%(sent)s of %(eligible)s recipients were sent the message; %(failed)s failed and "
+                "%(unknown)s have no known outcome."
+            )
+            % figures
+        )
+        status, campaign_status = DeliveryStatus.PARTIAL, CampaignStatus.PARTIAL
+    if first_error:
+        reason += " " + _("LINE answered: %(error)s") % {"error": first_error[:500]}
+    return status, campaign_status, reason
 
 
 def _stop(delivery: Delivery, why: str) -> None:

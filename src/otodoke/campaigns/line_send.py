@@ -12,7 +12,6 @@ from typing import Any, Literal
 from otodoke.line.client import (
     AsyncLineTransport,
     LineApiError,
-    LineClient,
     LineRateLimitError,
     LineRetryKeyAcceptedError,
     LineTransportError,
@@ -92,21 +91,3 @@ async def send_batch(
     return SendOutcome(
         "sent", True, http_status=response.status, request_id=response.request_id or ""
     )
-
-
-@dataclass(frozen=True)
-class QuotaState:
-    # None: LINE sets no monthly limit for this channel.
-    limit: int | None
-    used: int
-
-    @property
-    def remaining(self) -> int | None:
-        return None if self.limit is None else max(self.limit - self.used, 0)
-
-
-def fetch_quota(client: LineClient) -> QuotaState:
-    quota = client.call("GET", "/v2/bot/message/quota").body
-    used = client.call("GET", "/v2/bot/message/quota/consumption").body
-    limit = int(quota["value"]) if quota.get("type") == "limited" else None
-    return QuotaState(limit=limit, used=int(used.get("totalUsage", 0)))

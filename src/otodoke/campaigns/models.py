@@ -24,6 +24,9 @@ class CampaignStatus(models.TextChoices):
     SENDING = "sending", _("Sending")
     PAUSED = "paused", _("Paused")
     SENT = "sent", _("Sent")
+    # Finished, but some recipients failed (or their outcome is unknown); none failed is SENT,
+    # none delivered is FAILED.
+    PARTIAL = "partial", _("Partly failed")
     CANCELLED = "cancelled", _("Cancelled")
     FAILED = "failed", _("Failed")
 
@@ -81,11 +84,14 @@ class DeliveryStatus(models.TextChoices):
     SENDING = "sending", _("Sending")
     PAUSED = "paused", _("Paused")
     DONE = "done", _("Done")
+    PARTIAL = "partial", _("Partly failed")
     FAILED = "failed", _("Failed")
     CANCELLED = "cancelled", _("Cancelled")
 
 
 ACTIVE_DELIVERY_STATUSES = (DeliveryStatus.QUEUED, DeliveryStatus.READY, DeliveryStatus.SENDING)
+# Every batch has its final outcome (some may have failed).
+FINISHED_DELIVERY_STATUSES = (DeliveryStatus.DONE, DeliveryStatus.PARTIAL, DeliveryStatus.FAILED)
 
 
 class Delivery(models.Model):
@@ -136,8 +142,9 @@ class Delivery(models.Model):
     @property
     def progress(self) -> float:
         """0–100: recipients with a final outcome among those to be sent to."""
-        if self.status == DeliveryStatus.DONE or not self.eligible:
-            return 100.0 if self.status == DeliveryStatus.DONE else 0.0
+        finished = self.status in FINISHED_DELIVERY_STATUSES
+        if finished or not self.eligible:
+            return 100.0 if finished else 0.0
         return round(100.0 * (self.sent + self.failed + self.unknown) / self.eligible, 1)
 
 

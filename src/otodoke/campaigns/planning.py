@@ -154,7 +154,8 @@ def _plain_batches(
             )
         )
     Batch.objects.bulk_create(batches, batch_size=1000)
-    return Endpoint.MULTICAST.value if batches else ""
+    # The method names the requests that go out: one recipient is a push, not a multicast.
+    return "+".join(sorted({b.endpoint for b in batches}))
 
 
 def _personalised_batches(

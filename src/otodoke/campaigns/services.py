@@ -35,6 +35,29 @@ class CampaignStateError(ValidationError):
     pass
 
 
+class ConfirmationRequiredError(CampaignStateError):
+    """The send is paused for a person with the approve permission to confirm its quota/cost."""
+
+
+def needs_confirmation(delivery: Delivery) -> bool:
+    """Paused by the pre-send check (over LINE's quota or beyond the plan's free messages) and
+    nobody has confirmed it yet: resuming alone would only pause it again."""
+    quota = delivery.quota or {}
+    return (
+        delivery.status == DeliveryStatus.PAUSED
+        and delivery.started_at is None
+        and delivery.quota_confirmed_by_id is None
+        and bool(quota.get("exceeds_quota") or quota.get("allowed_by_plan") is False)
+    )
+
+
+def confirmation_message(delivery: Delivery) -> str:
+    return _(
+        "This send is waiting for confirmation of its quota and cost by someone with the "
+        "approve permission; resuming alone would pause it again."
+    )
+
+
 def _check_messages(messages: Any) -> list[dict[str, Any]]:
     try:
         checked = validate_messages(messages)
@@ -190,6 +213,18 @@ def resume_campaign(campaign: Campaign, *, actor: AnyUser | None) -> Delivery:
     delivery = live_delivery(campaign)
     if delivery is None:
         raise CampaignStateError(_("This campaign has not been sent"))
+    if needs_confirmation(delivery):
+        raise ConfirmationRequiredError(confirmation_message(delivery))
+    open_batches = Batch.objects.filter(
+        delivery=delivery, status__in=[BatchStatus.PENDING, BatchStatus.IN_FLIGHT]
+    )
+    if (
+        delivery.status == DeliveryStatus.FAILED
+        and delivery.started_at
+        and not open_batches.exists()
+    ):
+        # Every batch has its outcome (LINE refused them): there is nothing left to send.
+        raise CampaignStateError(_("Every batch of this send has finished; nothing is left"))
     # Paused before sending began (quota check) goes back to READY, otherwise to SENDING.
     back = DeliveryStatus.SENDING if delivery.started_at else DeliveryStatus.READY
     moved = Delivery.objects.filter(

@@ -13,13 +13,14 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from otodoke.campaigns.models import Campaign, Delivery, DeliveryKind
+from otodoke.campaigns.quota import QuotaState as Quota
 from otodoke.campaigns.targets import target_conditions
 from otodoke.contacts.models import Contact
 from otodoke.messaging.links import URL_RE
 from otodoke.messaging.personalize import TemplateProblem, compile_messages, recipient_context
 from otodoke.messaging.validation import MessageValidationError, validate_messages
 from otodoke.segments.models import Audience, Segment
-from otodoke.web.line_info import Quota, month_quota
+from otodoke.web.line_info import month_quota
 from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.plans import CostEstimate, estimate_cost
 

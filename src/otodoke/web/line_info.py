@@ -1,6 +1,6 @@
 """The few LINE calls the UI makes itself (webhook test, the month's quota), through the
-`otodoke.line` client. Both degrade to a clear message when LINE is unreachable, because a
-settings page or dashboard must still open then."""
+`otodoke.line` client. Both degrade to a clear message (or None) when LINE fails,
+because a settings page or dashboard must still open when LINE is unreachable."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import httpx
 from django.utils.translation import gettext as _
 
+from otodoke.campaigns.quota import QuotaState, fetch_quota
 from otodoke.line.client import LineApiError, LineClient
 from otodoke.workspaces.models import Workspace
 
@@ -23,27 +24,6 @@ UI_TIMEOUT = httpx.Timeout(5.0)
 class WebhookCheck:
     ok: bool
     message: str
-
-
-@dataclass(frozen=True)
-class Quota:
-    used: int
-    # None: LINE sets no monthly cap for this account.
-    limit: int | None
-
-    @property
-    def ratio(self) -> float:
-        if not self.limit:
-            return 0.0
-        return min(1.0, self.used / self.limit)
-
-    @property
-    def percent(self) -> int:
-        return round(self.ratio * 100)
-
-    @property
-    def remaining(self) -> int | None:
-        return None if self.limit is None else max(self.limit - self.used, 0)
 
 
 def verify_webhook(workspace: Workspace) -> WebhookCheck:
@@ -69,16 +49,11 @@ def verify_webhook(workspace: Workspace) -> WebhookCheck:
     )
 
 
-def month_quota(workspace: Workspace) -> Quota | None:
+def month_quota(workspace: Workspace) -> QuotaState | None:
     """This month's message quota and consumption as LINE counts them; None when unknown."""
     try:
         with LineClient.for_workspace(workspace, timeout=UI_TIMEOUT) as client:
-            quota = client.call("GET", "/v2/bot/message/quota").body
-            usage = client.call("GET", "/v2/bot/message/quota/consumption").body
+            return fetch_quota(client)
     except LineApiError as exc:
         log.info("quota lookup failed for %s: %s", workspace.slug, exc.describe())
         return None
-    if not isinstance(quota, dict) or not isinstance(usage, dict):
-        return None
-    limit = int(quota["value"]) if quota.get("type") == "limited" else None
-    return Quota(used=int(usage.get("totalUsage", 0)), limit=limit)

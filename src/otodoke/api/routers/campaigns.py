@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,8 +47,11 @@ from otodoke.campaigns.models import (
 )
 from otodoke.campaigns.services import (
     CampaignStateError,
+    ConfirmationRequiredError,
     cancel_campaign,
+    confirm_over_quota,
     create_campaign,
+    resume_campaign,
     send_campaign,
     send_test,
 )
@@ -245,6 +249,38 @@ def schedule_send(caller: Caller, campaign_id: int, payload: ScheduleIn) -> Camp
             422, _("The request is not valid"), details=[("at", _("Must be in the future"))]
         )
     return start(caller, campaign_id, payload.at)
+
+
+@router.post(
+    "/{campaign_id}/resume",
+    response={202: CampaignOut, **_WITH_CONFLICT},
+    summary="Resume a paused (or stopped) send",
+    description="Needs the `send` scope. Continues a send paused for LINE's monthly limit or "
+    "stopped by a refused token, with the same batches and retry keys (nothing is sent twice). "
+    "A send paused before it began because it exceeds the quota or the plan's free messages "
+    "answers 409 `confirmation_required`: confirming the cost is a staff member's act (the "
+    "campaign page, or `otodoke campaign resume ID --confirm --as LOGIN`); API tokens cannot "
+    "confirm. Any other state answers 409 `invalid_state`.",
+)
+def resume(request: HttpRequest, campaign_id: int) -> Status[CampaignOut]:
+    return Status(202, carry_on(principal(request), campaign_id))
+
+
+def carry_on(caller: Caller, campaign_id: int, *, confirm_as: User | None = None) -> CampaignOut:
+    """Resume; `confirm_as` (a staff login with approve) also confirms an over-quota send."""
+    caller.require(Permission.SEND)
+    campaign = _campaign(caller, campaign_id)
+    try:
+        if confirm_as is not None:
+            confirm_over_quota(campaign, actor=confirm_as)
+        else:
+            resume_campaign(campaign, actor=None)
+    except ConfirmationRequiredError as exc:
+        raise ApiError(409, " ".join(exc.messages), code="confirmation_required") from exc
+    except CampaignStateError as exc:
+        raise ApiError(409, " ".join(exc.messages), code="invalid_state") from exc
+    campaign.refresh_from_db()
+    return campaign_out(campaign)
 
 
 @router.post(

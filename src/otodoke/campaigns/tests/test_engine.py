@@ -264,7 +264,8 @@ def test_a_batch_past_the_retry_window_is_never_resent(workspace: Workspace, lin
         first_attempt_at=timezone.now() - timedelta(hours=25),
     )
 
-    assert run(delivery.pk) == DeliveryStatus.DONE
+    # Some recipients have no known outcome: the send is not reported as fully sent.
+    assert run(delivery.pk) == DeliveryStatus.PARTIAL
 
     first = Batch.objects.get(delivery=delivery, number=0)
     assert first.status == BatchStatus.UNKNOWN

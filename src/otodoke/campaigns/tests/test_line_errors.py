@@ -34,7 +34,7 @@ def test_a_400_fails_that_batch_with_lines_details_and_the_others_are_sent(
         workspace, target={"include": [{"contacts": [c.pk for c in contacts]}]}
     )
 
-    assert run(delivery.pk) == DeliveryStatus.DONE
+    assert run(delivery.pk) == DeliveryStatus.PARTIAL
 
     [failed] = Batch.objects.filter(delivery=delivery, status=BatchStatus.FAILED)
     assert failed.http_status == 400 and failed.attempts == 1  # a 400 is never retried
@@ -62,7 +62,8 @@ def test_a_400_fails_that_batch_with_lines_details_and_the_others_are_sent(
     delivery.refresh_from_db()
     campaign.refresh_from_db()
     assert (delivery.sent, delivery.failed, delivery.progress) == (40, 10, 100.0)
-    assert campaign.status == CampaignStatus.SENT
+    assert campaign.status == CampaignStatus.PARTIAL
+    assert "40 of 50" in campaign.status_reason and "messages[0].text" in campaign.status_reason
 
 
 @pytest.fixture

@@ -44,3 +44,30 @@ def test_only_someone_with_the_approve_permission_can_confirm_an_over_quota_send
     confirmed_by = Delivery.objects.values_list("quota_confirmed_by", flat=True).get(pk=delivery.pk)
     assert confirmed_by == manager.pk
     assert AuditLog.objects.filter(action=AuditAction.QUOTA_OVERRIDE).count() == 1
+
+
+def test_quota_answers_are_read_by_lines_spec() -> None:
+    from otodoke.campaigns.quota import parse_quota
+
+    unknown_cap = parse_quota({"type": "limited"}, {"totalUsage": 7})
+    assert (unknown_cap.limited, unknown_cap.limit, unknown_cap.remaining) == (True, None, None)
+    assert unknown_cap.limit_unknown and unknown_cap.used == 7
+    none = parse_quota({"type": "none"}, {"totalUsage": 3})
+    assert (none.limited, none.limit, none.limit_unknown, none.used) == (False, None, False, 3)
+    capped = parse_quota({"type": "limited", "value": 200}, {"totalUsage": 150})
+    assert (capped.limit, capped.remaining, capped.percent) == (200, 50, 75)
+    assert parse_quota({"type": "limited", "value": 10}, {}).used == 0
+
+
+def test_a_send_goes_out_when_line_answers_limited_without_value(
+    workspace: Workspace, line: Line
+) -> None:
+    contacts = make_contacts(workspace, line, 3)
+    line.set_channel(quota_type="limited", quota_value=100, quota_value_shown=False)
+    _, delivery = send_all(workspace, target={"include": [{"contacts": [c.pk for c in contacts]}]})
+
+    assert run(delivery.pk) == DeliveryStatus.DONE  # the task once died on KeyError: 'value'
+    delivery.refresh_from_db()
+    assert delivery.sent == 3
+    assert delivery.quota["limited"] is True and delivery.quota["limit"] is None
+    assert len(line.copies()) == 3

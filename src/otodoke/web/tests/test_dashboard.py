@@ -153,3 +153,38 @@ def test_quota_gauge_shows_line_figures(
     html = body.content.decode()
     assert "5,000" in html
     assert 'class="gauge ok"' in html
+
+
+def _quota_panel(workspace: Workspace, client_as: Callable[[Role], Client], **quota: object) -> str:
+    channel = ChannelConfig(
+        channel_id=workspace.channel_id,
+        access_token=workspace.channel_access_token.reveal(),
+        channel_secret=workspace.channel_secret.reveal(),
+        **quota,  # type: ignore[arg-type]
+    )
+    with running_emulator(EmulatorConfig(channels=[channel])) as url:
+        workspace.api_base_url = url
+        workspace.save()
+        body = client_as(Role.VIEWER).get("/w/salon/dashboard/quota/", HTTP_HX_REQUEST="true")
+    assert body.status_code == 200
+    return body.content.decode()
+
+
+def test_quota_panel_reads_a_limited_answer_without_value(
+    workspace: Workspace, client_as: Callable[[Role], Client]
+) -> None:
+    # LINE's spec requires only `type`: {"type": "limited"} alone once raised KeyError here.
+    html = _quota_panel(
+        workspace, client_as, quota_type="limited", quota_value=500, quota_value_shown=False
+    )
+    assert 'data-testid="quota"' in html
+    assert "Set, but LINE did not say how many" in html or "上限は設定済み" in html
+    assert "No limit" not in html and "上限なし" not in html
+
+
+def test_quota_panel_reads_a_none_answer_as_no_limit(
+    workspace: Workspace, client_as: Callable[[Role], Client]
+) -> None:
+    html = _quota_panel(workspace, client_as, quota_type="none")
+    assert 'data-testid="quota"' in html
+    assert "No limit" in html or "上限なし" in html

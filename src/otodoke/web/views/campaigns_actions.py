@@ -124,10 +124,6 @@ def campaign_resume(
     request: HttpRequest, access: WorkspaceAccess, campaign_id: int
 ) -> HttpResponse:
     campaign = _campaign(access, campaign_id)
-    live = services.live_delivery(campaign)
-    if live is not None and live.quota.get("exceeds_quota") and live.quota_confirmed_by is None:
-        # Only someone with the approve permission may go over the quota (confirm below).
-        return _refuse(request, access, campaign, _("This send exceeds the month's quota."))
     try:
         services.resume_campaign(campaign, actor=access.user)
     except ValidationError as exc:

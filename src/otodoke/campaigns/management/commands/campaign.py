@@ -17,6 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from otodoke.api.commandline import (
@@ -35,7 +36,7 @@ from otodoke.campaigns import engine, services
 from otodoke.campaigns.models import Campaign, Delivery, DeliveryKind, as_dict
 from otodoke.workspaces.roles import Permission
 
-FINAL = ("done", "failed", "cancelled", "paused")
+FINAL = (*engine.TERMINAL, "paused")
 
 
 class Command(BaseCommand):
@@ -91,6 +92,7 @@ class Command(BaseCommand):
             ("test", "send to a few chosen contacts first"),
             ("schedule", "send at a given time"),
             ("cancel", "cancel a draft, scheduled or running send"),
+            ("resume", "resume a send paused for quota (or stopped), same batches and retry keys"),
             ("recipients", "per-recipient results"),
             ("clicks", "clicks on the campaign's tracked links"),
         ):
@@ -101,6 +103,16 @@ class Command(BaseCommand):
             "--contacts", type=id_list, required=True, help="contact IDs: 1,2,3 (up to 20)"
         )
         sub.choices["test"].add_argument(
+            "--inline", action="store_true", help="send in this process instead of a worker"
+        )
+        resume = sub.choices["resume"]
+        resume.add_argument(
+            "--confirm",
+            action="store_true",
+            help="also confirm a send over the quota or the plan's free messages (needs --as a "
+            "login with the approve permission; audited)",
+        )
+        resume.add_argument(
             "--inline", action="store_true", help="send in this process instead of a worker"
         )
         sub.choices["schedule"].add_argument(
@@ -308,6 +320,30 @@ class Command(BaseCommand):
 
     def _api_cancel(self, caller: CliCaller, options: dict[str, Any]) -> None:
         run(self, options, lambda: api.stop(caller, options["campaign_id"]), _campaign_lines)
+
+    def _api_resume(self, caller: CliCaller, options: dict[str, Any]) -> None:
+        campaign_id = options["campaign_id"]
+        if options["confirm"] and caller.user is None:
+            raise fail(
+                self,
+                options,
+                "forbidden",
+                _("Confirming a send's quota and cost is a person's act: add --as LOGIN"),
+            )
+
+        def resume() -> schemas.CampaignOut:
+            if options["confirm"]:
+                assert caller.user is not None
+                caller.require(Permission.APPROVE)
+            confirm_as = caller.user if options["confirm"] else None
+            api.carry_on(caller, campaign_id, confirm_as=confirm_as)
+            if options["inline"]:
+                delivery = Delivery.objects.get(campaign_id=campaign_id, kind=DeliveryKind.LIVE)
+                while engine.run_delivery(delivery.pk) == "sending":
+                    pass
+            return api.read(caller, campaign_id)
+
+        run(self, options, resume, _campaign_lines)
 
     def _api_recipients(self, caller: CliCaller, options: dict[str, Any]) -> None:
         query = {
