@@ -115,6 +115,7 @@ def test_webhooks_status_counts_the_workspace_events_by_status(
         "processed": 1,
         "failed": 1,
         "ignored": 0,
+        "rejected": 0,
     }
     assert status_counts()["pending"] == 1  # every workspace
 
