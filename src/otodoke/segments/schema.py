@@ -205,12 +205,42 @@ class Tags(_Node):
 # --- events -------------------------------------------------------------------------------
 
 
+# Event columns a `where` test may name instead of a property: the key is the column. A
+# number column takes number tests only, a text column text tests only, so a test that could
+# never match is refused instead of silently matching nothing.
+EVENT_COLUMNS: dict[str, Literal["number", "text"]] = {"amount": "number", "source": "text"}
+_COLUMN_OPS = {
+    "number": ("equals", "in", "exists", "gte", "lte"),
+    "text": ("equals", "in", "contains", "exists"),
+}
+
+
 class PropertyFilter(_Node):
-    """One test on Event.properties[key]. `gte` / `lte` compare numbers."""
+    """One test on an event: `amount` (yen) and `source` (api / import) are the event's own
+    columns; any other key is Event.properties[key]. `gte` / `lte` compare numbers."""
 
     key: JsonKey
     op: Literal["equals", "in", "contains", "exists", "gte", "lte"]
     value: Scalar | list[Scalar] | None = None
+
+    @model_validator(mode="after")
+    def _column(self) -> Self:
+        column = EVENT_COLUMNS.get(self.key)
+        if column is None:
+            return self
+        if self.op not in _COLUMN_OPS[column]:
+            ops = ", ".join(_COLUMN_OPS[column])
+            raise ValueError(f"{self.key} is the event's {column} column: use {ops}")
+        values = self.value if isinstance(self.value, list) else [self.value]
+        if self.op != "exists":
+            # Yen are whole numbers: a float would be truncated by the integer column.
+            if column == "number" and any(
+                isinstance(v, bool) or not isinstance(v, int) for v in values
+            ):
+                raise ValueError(f"{self.key} is a number (yen): give numbers")
+            if column == "text" and any(not isinstance(v, str) for v in values):
+                raise ValueError(f"{self.key} is text: give text values")
+        return self
 
     @model_validator(mode="after")
     def _value(self) -> Self:
@@ -393,7 +423,14 @@ def _json_path(data: Any, loc: tuple[int | str, ...]) -> str:
     apart from real keys, so users see the path into the JSON they wrote."""
     path = "$"
     current: Any = data
+    # Pydantic names the union member once, right after entering a node; an event condition's
+    # tag ("event") is also one of its keys, so the tag is recognised before the keys.
+    fresh = True
     for part in loc:
+        if fresh and isinstance(current, Mapping) and current.get("kind") == part:
+            fresh = False
+            continue
+        fresh = True
         if isinstance(current, list) and isinstance(part, int):
             path += f"[{part}]"
             current = current[part] if part < len(current) else None
