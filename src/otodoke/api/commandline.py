@@ -34,6 +34,7 @@ from ninja.responses import NinjaJSONEncoder
 
 from otodoke.api.errors import ApiError, format_path
 from otodoke.api.parsing import check_stored_text
+from otodoke.core import jsontext
 from otodoke.segments.management.commands._common import get_user, get_workspace
 from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.roles import Permission
@@ -166,7 +167,7 @@ def read_json(command: BaseCommand, options: dict[str, Any], path: str) -> Any:
     """A JSON file ('-' for stdin), refused like the API refuses text no database stores."""
     text = read_text(command, options, path)
     try:
-        data = json.loads(text)
+        data = jsontext.loads(text)
     except ValueError as exc:
         raise fail(command, options, "bad_request", f"{path}: not valid JSON ({exc})") from exc
     _check_text(command, options, data)
@@ -178,14 +179,14 @@ def read_items(command: BaseCommand, options: dict[str, Any], path: str, key: st
     or JSON Lines (one object per line)."""
     text = read_text(command, options, path)
     try:
-        data = json.loads(text)
+        data = jsontext.loads(text)
     except ValueError:
         data = []
         for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:
-                data.append(json.loads(line))
+                data.append(jsontext.loads(line))
             except ValueError as exc:
                 raise fail(
                     command, options, "bad_request", f"{path}: line {number}: not JSON ({exc})"

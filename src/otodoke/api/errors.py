@@ -16,9 +16,18 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import pydantic
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    ObjectDoesNotExist,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -52,6 +61,7 @@ COMMON_ERRORS: dict[int, type[Schema]] = {
     401: ErrorOut,
     403: ErrorOut,
     404: ErrorOut,
+    413: ErrorOut,
     422: ErrorOut,
     429: ErrorOut,
 }
@@ -167,6 +177,27 @@ def _on_permission_denied(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error_response(403, "forbidden", str(exc) or _("Not allowed"))
 
 
+def _on_too_large(request: HttpRequest, exc: Exception) -> HttpResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    message = _("The request body is larger than %(size)s bytes") % {"size": f"{limit:,}"}
+    return error_response(413, "too_large", message)
+
+
+def _on_too_many_parts(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return error_response(413, "too_large", _("The request has too many fields or files"))
+
+
+def _on_bad_multipart(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # Django's parser says what is wrong ("Invalid boundary in multipart: None").
+    message = _("The multipart body cannot be read: %(problem)s") % {"problem": exc}
+    return error_response(400, "bad_request", message)
+
+
+def _on_suspicious(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.warning("Suspicious API request on %s: %s", request.path, exc)
+    return error_response(400, "bad_request", _("The request cannot be read"))
+
+
 def _on_bug(request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.exception("API error on %s %s", request.method, request.path, exc_info=exc)
     return error_response(500, "internal_error", _("Something went wrong on our side"))
@@ -182,6 +213,12 @@ def install(api: NinjaAPI) -> None:
         (Http404, _on_not_found),
         (ObjectDoesNotExist, _on_not_found),
         (PermissionDenied, _on_permission_denied),
+        # Django raises these while reading the body, before ninja's parser sees it.
+        (RequestDataTooBig, _on_too_large),
+        (TooManyFieldsSent, _on_too_many_parts),
+        (TooManyFilesSent, _on_too_many_parts),
+        (MultiPartParserError, _on_bad_multipart),
+        (SuspiciousOperation, _on_suspicious),
         (Exception, _on_bug),
     ]
     for exc_class, handler in handlers:

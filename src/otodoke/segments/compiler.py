@@ -134,6 +134,22 @@ def json_test(column: str, key: str, op: str, value: Any) -> Q:
     raise ValueError(f"unknown JSON test {op}")
 
 
+def column_test(column: str, op: str, value: Any) -> Q:
+    """One `where` test on an event column (schema.EVENT_COLUMNS). Used inside the events
+    subquery only, so a NULL amount simply leaves the event out."""
+    if op == "exists":
+        return Q(**{f"{column}__isnull": False})
+    if op == "equals":
+        return Q(**{column: value})
+    if op == "in":
+        return Q(**{f"{column}__in": list(value)})
+    if op == "contains":
+        return Q(**{f"{column}__icontains": value})
+    if op in {"gte", "lte"}:
+        return Q(**{f"{column}__{op}": value})
+    raise ValueError(f"unknown column test {op}")
+
+
 # Kinds compiled by one method for several kinds.
 _SHARED_COMPILERS = {
     "last_visit": "date_rollup",
@@ -283,7 +299,10 @@ class Compiler:
         )
         events = self._window(events, "occurred_at", node)
         for test in node.where:
-            events = events.filter(json_test("properties", test.key, test.op, test.value))
+            if test.key in s.EVENT_COLUMNS:
+                events = events.filter(column_test(test.key, test.op, test.value))
+            else:
+                events = events.filter(json_test("properties", test.key, test.op, test.value))
         if node.measure == "count":
             return self._count_condition(events, node.op, node.value)
         total = Coalesce(

@@ -10,6 +10,7 @@ new version, not an edit.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Self
@@ -17,6 +18,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -25,9 +27,13 @@ from pydantic import (
 )
 
 from otodoke.contacts.japan import PREFECTURE_SET
+from otodoke.core import jsontext
 
 SCHEMA_VERSION = 1
 SCHEMA_ID = "https://otodoke.invalid/schemas/segment.v1.json"
+# JSON nesting of a whole definition: each group takes two levels (its object and its list),
+# so this allows groups nested 20 deep, far past any real segment.
+MAX_DEPTH = 44
 
 Days = Annotated[int, Field(ge=0, le=36500)]
 # Property / attribute keys: the JSON key as stored. No "__" because Django would read it as a
@@ -48,7 +54,36 @@ JsonKey = Annotated[
     Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$"),
     AfterValidator(_no_double_underscore),
 ]
-Scalar = str | int | float | bool
+# What both databases can store and compare: 64-bit integers (SQLite cannot bind more), finite
+# floats (JSON has no NaN), text without NUL or lone surrogates (PostgreSQL refuses them) and
+# short enough for SQLite's LIKE pattern limit.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+MAX_TEXT = 1000
+FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"a whole number must fit in 64 bits ({INT64_MIN} to {INT64_MAX})")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("NaN and Infinity are not numbers JSON can carry")
+    if isinstance(value, str):
+        if jsontext.UNSTORABLE.search(value):
+            raise ValueError("NUL characters and lone surrogates are not allowed")
+        if len(value) > MAX_TEXT:
+            raise ValueError(f"at most {MAX_TEXT:,} characters (this has {len(value):,})")
+    return value
+
+
+Scalar = Annotated[str | int | float | bool, BeforeValidator(_storable)]
+NonNegative64 = Annotated[int, Field(ge=0, le=INT64_MAX)]
+DbId = Annotated[int, Field(ge=1, le=INT64_MAX)]
+# Dates a segment may name: far enough for any birth or purchase date, near enough that "the
+# day after" and the workspace's offset stay inside what datetimes and databases hold.
+Date = Annotated[dt.date, Field(ge=FIRST_DATE, le=LAST_DATE)]
+Name = Annotated[str, Field(min_length=1, max_length=100), BeforeValidator(_storable)]
 
 
 class _Node(BaseModel):
@@ -88,8 +123,8 @@ class GenderIs(_Node):
 
 
 class _Range(_Node):
-    min: int | None = Field(default=None, ge=0)
-    max: int | None = Field(default=None, ge=0)
+    min: int | None = Field(default=None, ge=0, le=INT64_MAX)
+    max: int | None = Field(default=None, ge=0, le=INT64_MAX)
 
     @model_validator(mode="after")
     def _bounds(self) -> Self:
@@ -171,7 +206,7 @@ class DateRollup(_Node):
     kind: Literal["last_visit", "first_visit", "last_purchase"]
     op: Literal["before", "on_or_after", "never"]
     days_ago: Days | None = None
-    date: dt.date | None = None
+    date: Date | None = None
 
     @model_validator(mode="after")
     def _boundary(self) -> Self:
@@ -198,19 +233,49 @@ class Tags(_Node):
 
     kind: Literal["tags"]
     match: Literal["any", "all", "none"]
-    names: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(min_length=1)
+    names: list[Name] = Field(min_length=1, max_length=100)
     added_within_days: Days | None = None
 
 
 # --- events -------------------------------------------------------------------------------
 
 
+# Event columns a `where` test may name instead of a property: the key is the column. A
+# number column takes number tests only, a text column text tests only, so a test that could
+# never match is refused instead of silently matching nothing.
+EVENT_COLUMNS: dict[str, Literal["number", "text"]] = {"amount": "number", "source": "text"}
+_COLUMN_OPS = {
+    "number": ("equals", "in", "exists", "gte", "lte"),
+    "text": ("equals", "in", "contains", "exists"),
+}
+
+
 class PropertyFilter(_Node):
-    """One test on Event.properties[key]. `gte` / `lte` compare numbers."""
+    """One test on an event: `amount` (yen) and `source` (api / import) are the event's own
+    columns; any other key is Event.properties[key]. `gte` / `lte` compare numbers."""
 
     key: JsonKey
     op: Literal["equals", "in", "contains", "exists", "gte", "lte"]
-    value: Scalar | list[Scalar] | None = None
+    value: Scalar | Annotated[list[Scalar], Field(max_length=1000)] | None = None
+
+    @model_validator(mode="after")
+    def _column(self) -> Self:
+        column = EVENT_COLUMNS.get(self.key)
+        if column is None:
+            return self
+        if self.op not in _COLUMN_OPS[column]:
+            ops = ", ".join(_COLUMN_OPS[column])
+            raise ValueError(f"{self.key} is the event's {column} column: use {ops}")
+        values = self.value if isinstance(self.value, list) else [self.value]
+        if self.op != "exists":
+            # Yen are whole numbers: a float would be truncated by the integer column.
+            if column == "number" and any(
+                isinstance(v, bool) or not isinstance(v, int) for v in values
+            ):
+                raise ValueError(f"{self.key} is a number (yen): give numbers")
+            if column == "text" and any(not isinstance(v, str) for v in values):
+                raise ValueError(f"{self.key} is text: give text values")
+        return self
 
     @model_validator(mode="after")
     def _value(self) -> Self:
@@ -237,14 +302,14 @@ class EventMeasure(_Node):
     both inclusive). No window = all time."""
 
     kind: Literal["event"]
-    event: Annotated[str, Field(min_length=1, max_length=60)]
+    event: Annotated[str, Field(min_length=1, max_length=60), BeforeValidator(_storable)]
     where: list[PropertyFilter] = Field(default_factory=list, max_length=20)
     within_days: Days | None = None
-    since: dt.date | None = None
-    until: dt.date | None = None
+    since: Date | None = None
+    until: Date | None = None
     measure: Literal["count", "amount"] = "count"
     op: Literal["at_least", "at_most", "exactly"] = "at_least"
-    value: int = Field(default=1, ge=0)
+    value: NonNegative64 = 1
 
     @model_validator(mode="after")
     def _window(self) -> Self:
@@ -306,20 +371,20 @@ class FriendFor(_Node):
 
 class InSegment(_Node):
     kind: Literal["in_segment"]
-    segment_id: int = Field(ge=1)
+    segment_id: DbId
 
 
 class InAudience(_Node):
     kind: Literal["in_audience"]
-    audience_id: int = Field(ge=1)
+    audience_id: DbId
 
 
 class Clicked(_Node):
     """Clicked one tracked link, any link of a campaign, or (neither given) any link."""
 
     kind: Literal["clicked"]
-    link_id: int | None = Field(default=None, ge=1)
-    campaign_id: int | None = Field(default=None, ge=1)
+    link_id: DbId | None = None
+    campaign_id: DbId | None = None
     within_days: Days | None = None
 
     @model_validator(mode="after")
@@ -393,7 +458,14 @@ def _json_path(data: Any, loc: tuple[int | str, ...]) -> str:
     apart from real keys, so users see the path into the JSON they wrote."""
     path = "$"
     current: Any = data
+    # Pydantic names the union member once, right after entering a node; an event condition's
+    # tag ("event") is also one of its keys, so the tag is recognised before the keys.
+    fresh = True
     for part in loc:
+        if fresh and isinstance(current, Mapping) and current.get("kind") == part:
+            fresh = False
+            continue
+        fresh = True
         if isinstance(current, list) and isinstance(part, int):
             path += f"[{part}]"
             current = current[part] if part < len(current) else None
@@ -416,18 +488,17 @@ def parse_definition(data: Any) -> SegmentDefinition:
     DefinitionError naming each problem's path."""
     if isinstance(data, SegmentDefinition):
         return data
+    if isinstance(data, str | bytes):
+        try:
+            data = jsontext.loads(data, max_depth=MAX_DEPTH)
+        except jsontext.JsonTextError as exc:
+            raise DefinitionError([Problem("$", str(exc))]) from exc
+    elif jsontext.depth(data) > MAX_DEPTH:
+        # Before pydantic, whose recursion would overflow first.
+        raise DefinitionError([Problem("$", jsontext.too_deep(MAX_DEPTH))])
     try:
-        if isinstance(data, str | bytes):
-            return SegmentDefinition.model_validate_json(data)
         return SegmentDefinition.model_validate(data)
     except ValidationError as exc:
-        if isinstance(data, str | bytes):
-            import json
-
-            try:
-                data = json.loads(data)
-            except ValueError:
-                data = None
         problems = [
             Problem(_json_path(data, tuple(err["loc"])), _message(err)) for err in exc.errors()
         ]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from otodoke.contacts.models import Event
 from otodoke.segments.tests.conftest import NOW, MakeContact, Match, event, tag
 
 TOKYO = dt.timezone(dt.timedelta(hours=9))
@@ -133,3 +134,91 @@ def test_custom_event_kind(make_contact: MakeContact, match: Match) -> None:
     c = make_contact()
     event(c, "custom:review", NOW)
     assert match({"kind": "event", "event": "custom:review"}) == {c.pk}
+
+
+def test_event_where_on_amount_tests_the_amount_column(
+    make_contact: MakeContact, match: Match
+) -> None:
+    # The oracle: contacts with a purchase of 5,000 yen or more, computed from the rows.
+    purchases: dict[str, list[int | None]] = {
+        "a": [8000, 1000],
+        "b": [5000],
+        "c": [4999, None],
+        "d": [],
+    }
+    contacts = {}
+    for name, amounts in purchases.items():
+        contacts[name] = make_contact()
+        for amount in amounts:
+            event(contacts[name], "purchase", NOW - dt.timedelta(days=1), amount)
+    # A property named like the column does not count: the key is the column.
+    Event.objects.create(
+        workspace=contacts["d"].workspace,
+        contact=contacts["d"],
+        kind="purchase",
+        occurred_at=NOW,
+        properties={"amount": 9000},
+    )
+    expected = {
+        contacts[n].pk for n, amounts in purchases.items() if any((x or 0) >= 5000 for x in amounts)
+    }
+    ev = {"kind": "event", "event": "purchase"}
+    gte = {**ev, "where": [{"key": "amount", "op": "gte", "value": 5000}]}
+    assert match(gte) == expected == {contacts["a"].pk, contacts["b"].pk}
+    assert match({**ev, "where": [{"key": "amount", "op": "lte", "value": 1000}]}) == {
+        contacts["a"].pk
+    }
+    assert match({**ev, "where": [{"key": "amount", "op": "equals", "value": 4999}]}) == {
+        contacts["c"].pk
+    }
+    assert match({**ev, "where": [{"key": "amount", "op": "in", "value": [5000, 1]}]}) == {
+        contacts["b"].pk
+    }
+    # exists: events that carry an amount (d's only purchase has none).
+    assert match({**ev, "where": [{"key": "amount", "op": "exists"}]}) == {
+        contacts[n].pk for n in "abc"
+    }
+    assert match(_not(gte)) == {contacts["c"].pk, contacts["d"].pk}
+
+
+def test_event_where_on_source_tests_the_source_column(
+    make_contact: MakeContact, match: Match
+) -> None:
+    imported = make_contact()
+    Event.objects.create(
+        workspace=imported.workspace,
+        contact=imported,
+        kind="visit",
+        occurred_at=NOW,
+        source="import",
+    )
+    api = make_contact()
+    event(api, "visit", NOW)
+    ev = {"kind": "event", "event": "visit"}
+    assert match({**ev, "where": [{"key": "source", "op": "equals", "value": "import"}]}) == {
+        imported.pk
+    }
+    assert match({**ev, "where": [{"key": "source", "op": "contains", "value": "AP"}]}) == {api.pk}
+
+
+@pytest.mark.parametrize(
+    ("test", "message"),
+    [
+        ({"key": "amount", "op": "contains", "value": "50"}, "amount is the event's number"),
+        ({"key": "amount", "op": "equals", "value": "5000"}, "amount is a number (yen)"),
+        ({"key": "amount", "op": "gte", "value": 99.5}, "amount is a number (yen)"),
+        ({"key": "source", "op": "gte", "value": 1}, "source is the event's text"),
+        ({"key": "source", "op": "in", "value": ["api", 1]}, "source is text"),
+    ],
+)
+def test_event_where_refuses_a_column_test_that_could_never_match(
+    test: dict[str, Any], message: str
+) -> None:
+    from otodoke.segments.schema import DefinitionError, parse_definition
+
+    where = {"kind": "all", "conditions": [{"kind": "event", "event": "purchase", "where": [test]}]}
+    with pytest.raises(DefinitionError) as caught:
+        parse_definition({"version": 1, "where": where})
+    (problem,) = caught.value.problems
+    assert problem.path == "$.where.conditions[0].where[0]"
+    assert message in problem.message

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.management.base import CommandError
 
+from otodoke.core import jsontext
 from otodoke.segments.models import Audience, Segment
 from otodoke.segments.schema import DefinitionError
 from otodoke.workspaces.models import Workspace
@@ -34,7 +34,7 @@ def get_user(username: str | None) -> User | None:
 
 def read_definition(path: str) -> Any:
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        return jsontext.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise CommandError(f"Cannot read {path}: {exc}") from exc
 
