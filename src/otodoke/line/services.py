@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import threading
 import time
@@ -28,6 +27,7 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 from otodoke.contacts.models import LINE_USER_ID_RE, Contact, LineStatus
+from otodoke.core import jsontext
 from otodoke.line import schema
 from otodoke.line.client import LineApiError, LineClient, LineProfile
 from otodoke.line.models import WebhookEvent, WebhookStatus
@@ -72,7 +72,7 @@ class ParsedWebhook:
 
 def parse_body(raw: bytes) -> ParsedWebhook:
     try:
-        data = json.loads(raw)
+        data = jsontext.loads(raw)
         body = schema.WebhookBody.model_validate(data)
     except (ValueError, ValidationError) as exc:
         raise InvalidWebhookBody(str(exc)[:500]) from exc

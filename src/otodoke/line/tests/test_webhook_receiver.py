@@ -12,8 +12,9 @@ from django_tasks_db.models import DBTaskResult
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 
-from line_emulator.testing import EmulatorServer
+from line_emulator.testing import TEST_SECRET, EmulatorServer
 from otodoke.line.models import WebhookEvent, WebhookStatus
+from otodoke.line.services import signature_for
 from otodoke.line.tests.conftest import event, post_signed, run_tasks
 from otodoke.workspaces.models import Workspace
 
@@ -152,3 +153,20 @@ def test_a_burst_of_webhooks_costs_one_drain_task_and_loses_nothing(
     run_tasks()
 
     assert WebhookEvent.objects.filter(status=WebhookStatus.PROCESSED).count() == 5
+
+
+def test_a_signed_body_nested_5000_deep_is_400_not_a_500(webhook_url: str) -> None:
+    deep = "[" * 5000 + '"x"' + "]" * 5000  # json.dumps itself cannot write this
+    body = '{"destination":"U' + "0" * 32 + '","events":[{"type":"message","deep":' + deep
+    body += "}]}"
+    raw = body.encode()
+    response = httpx.post(
+        webhook_url,
+        content=raw,
+        headers={
+            "content-type": "application/json",
+            "x-line-signature": signature_for(TEST_SECRET, raw),
+        },
+    )
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
