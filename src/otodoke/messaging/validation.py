@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,7 +159,46 @@ def _check_flex(c: _Checker, contents: dict[str, Any], path: str) -> None:
         )
 
 
+# LINE's URI action: "The available schemes are http, https, line, and tel" (the same for an
+# imagemap's linkUri). Anything else (javascript:, file:, data:…) is refused before saving.
+URI_SCHEMES = ("http", "https", "line", "tel")
+
+
+def _walk(value: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    if isinstance(value, dict):
+        yield path, value
+        for key, child in value.items():
+            yield from _walk(child, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            yield from _walk(child, f"{path}[{i}]")
+
+
+def _check_uri_actions(c: _Checker, message: dict[str, Any], path: str) -> None:
+    """Every URI action anywhere in a message (templates, Flex, imagemaps, quick replies)."""
+    for apath, obj in _walk(message, path):
+        if obj.get("type") != "uri":
+            continue
+        key = "linkUri" if "linkUri" in obj or "area" in obj else "uri"
+        uris = [(f"{apath}.{key}", obj.get(key))]
+        alt = obj.get("altUri")
+        if isinstance(alt, dict) and "desktop" in alt:
+            uris.append((f"{apath}.altUri.desktop", alt.get("desktop")))
+        for upath, uri in uris:
+            if not isinstance(uri, str) or not uri.strip():
+                c.add(upath, _("required — LINE's URI action needs the address to open"))
+            elif "{{" not in uri and uri.split(":", 1)[0].strip().lower() not in URI_SCHEMES:
+                c.add(
+                    upath,
+                    _(
+                        "the scheme is not allowed — LINE's URI action accepts only "
+                        "http, https, line and tel"
+                    ),
+                )
+
+
 def _check_limits(c: _Checker, message: dict[str, Any], path: str) -> None:
+    _check_uri_actions(c, message, path)
     kind = message.get("type")
     if kind in ("text", "textV2"):
         c.text(message, "text", path, TEXT_MAX)
