@@ -150,7 +150,7 @@ def test_import_guesses_columns_then_runs_the_job_and_reports_bad_rows(
 def _upload_files(workspace: Workspace) -> list[Path]:
     from otodoke.web.imports import upload_dir
 
-    return sorted(upload_dir(workspace).iterdir())
+    return sorted(p for p in upload_dir(workspace).iterdir() if p.is_file())  # not errors/
 
 
 def test_mapping_page_refuses_foreign_file_names(client_as: Callable[[Role], Client]) -> None:
