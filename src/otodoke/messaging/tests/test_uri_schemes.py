@@ -29,7 +29,7 @@ def _buttons(uri: Any) -> list[dict[str, Any]]:
 def test_a_dangerous_scheme_is_refused_naming_lines_rule(uri: str) -> None:
     problems = message_problems(_buttons(uri))
     assert [p.path for p in problems] == ["messages[0].template.actions[0].uri"]
-    assert "http, https, line and tel" in problems[0].message
+    assert all(scheme in problems[0].message for scheme in ("https", "line", "tel"))  # ja or en
 
 
 @pytest.mark.parametrize(
