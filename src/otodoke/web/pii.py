@@ -32,9 +32,10 @@ def mask_email(value: str | None) -> str:
 
 # --- personal data inside free text (import error messages) ----------------------------------
 
-_QUOTED = re.compile(r"“([^”]*)”")
+# A quoted value, as messages quote them in English (“…”) and in Japanese (「…」).
+_QUOTED = re.compile(r"([“「])([^”」]*)([”」])")
 _LINE_ID = re.compile(r"U[0-9a-fA-F]{32}")
-_EMAIL = re.compile(r"[^\s@＠“”\"'<>()]+[@＠][^\s@＠“”\"'<>()]+")
+_EMAIL = re.compile(r"[^\s@＠“”「」\"'<>()]+[@＠][^\s@＠“”「」\"'<>()]+")
 # Phone-like: at least 10 digits (a Japanese number with its area code), with the separators
 # people type (full-width digits and dashes included); dates and amounts have fewer digits.
 _PHONE = re.compile(r"[+＋]?\d(?:[\s\-‐－ー−()（）]*\d){9,}")
@@ -53,7 +54,7 @@ def mask_text(text: str, *, quoted: bool = False) -> str:
     """`text` with every LINE user ID, e-mail address and phone number in it masked; with
     `quoted`, every “quoted value” too (a rejected phone need not look like a phone)."""
     if quoted:
-        text = _QUOTED.sub(lambda m: f"“{mask_value(m.group(1))}”", text)
+        text = _QUOTED.sub(lambda m: m.group(1) + mask_value(m.group(2)) + m.group(3), text)
     text = _LINE_ID.sub(lambda m: mask_line_user_id(m.group(0)), text)
     text = _EMAIL.sub(lambda m: mask_email(m.group(0).replace("＠", "@")), text)
     return _PHONE.sub(lambda m: mask_phone(m.group(0)), text)
