@@ -124,7 +124,7 @@ def test_invitation_stores_only_a_hash_and_works_once(workspace: Workspace, owne
     )
     assert joined.workspace == workspace and joined.role == Role.OPERATOR
     assert not joined.user.is_staff and not joined.user.is_superuser
-    with pytest.raises(members.InvitationError, match="already been used|使用"):
+    with pytest.raises(members.InvitationError, match=r"already been used|使用"):
         members.accept_with_new_login(made.token, username="jiro", email="", password=GOOD_PASSWORD)
     assert not User.objects.filter(username="jiro").exists()
     assert AuditLog.objects.filter(action=AuditAction.INVITATION_ACCEPTED, actor=joined.user)
