@@ -4,7 +4,10 @@ superusers only, with contacts' personal data masked there too."""
 from __future__ import annotations
 
 import importlib
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -241,3 +244,35 @@ def test_admin_masks_contacts_pii_unless_the_superuser_may_see_it_there(
     page = client.get(f"/admin/contacts/contact/{contact.pk}/change/").content.decode()
     assert all(value in page for value in raw)
     assert 'name="email"' not in page and 'name="phone"' not in page
+
+
+@pytest.mark.parametrize(("value", "mounted"), [(None, False), ("false", False), ("true", True)])
+def test_otodoke_admin_environment_variable_mounts_the_admin(
+    value: str | None, mounted: bool
+) -> None:
+    """In a real process, as `otodoke serve` reads it: only OTODOKE_ADMIN=true mounts /admin/."""
+    env = {k: v for k, v in os.environ.items() if k != "OTODOKE_ADMIN"}
+    env |= {"DJANGO_SETTINGS_MODULE": "otodoke.settings"}
+    if value is not None:
+        env["OTODOKE_ADMIN"] = value
+    probe = (
+        "import django; django.setup()\n"
+        "from django.urls import Resolver404, resolve\n"
+        "try:\n    resolve('/admin/')\nexcept Resolver404:\n    print('absent')\n"
+        "else:\n    print('mounted')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ("mounted" if mounted else "absent")
+
+
+def test_a_bad_otodoke_admin_value_stops_the_process_naming_it() -> None:
+    env = os.environ | {"DJANGO_SETTINGS_MODULE": "otodoke.settings", "OTODOKE_ADMIN": "maybe"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0 and "OTODOKE_ADMIN" in result.stderr
