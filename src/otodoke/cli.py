@@ -21,7 +21,9 @@ Setting up
   init             generate SECRET_KEY and the encryption key into the data folder
   migrate          create or update the database tables
   workspace        create and list workspaces (one per LINE Official Account)
-  createsuperuser  create a staff login
+  member           staff logins and roles: add, invite (a single-use link), list, role,
+                   remove
+  createsuperuser  a Django superuser, only for /admin/ (off unless OTODOKE_ADMIN=true)
   api-token        create, list and revoke REST API tokens; check one (me)
 
 Data

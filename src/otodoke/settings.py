@@ -39,6 +39,9 @@ if not ENCRYPTION_KEYS:
         "Generate one with `otodoke init --print-keys`."
     )
 
+# /admin/ is off unless the server's administrator turns it on; even then superusers only.
+ADMIN_ENABLED = env_bool("OTODOKE_ADMIN", default=False)
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") or (["*"] if DEBUG else ["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # Reverse proxies (IPs or CIDR networks) whose X-Forwarded-For is believed; empty = nobody's,
@@ -56,7 +59,8 @@ except ValueError as exc:
     raise ImproperlyConfigured("OTODOKE_WEBHOOK_BATCH_SECONDS must be a number of seconds") from exc
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, for superusers only (otodoke.core.adminsite); mounted when OTODOKE_ADMIN.
+    "otodoke.core.adminsite.OtodokeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

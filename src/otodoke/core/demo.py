@@ -1,7 +1,7 @@
 """`otodoke demo`: one command that brings up the whole product on SQLite.
 
-It starts the LINE emulator, creates (once) a sandbox workspace pointed at it with an owner login
-and a realistic data set, registers the same LINE friends in the emulator (its state lives in
+It starts the LINE emulator, creates (once) a sandbox workspace pointed at it with a login per
+role and a realistic data set, registers the same LINE friends in the emulator (its state lives in
 memory, so this is redone at every start), then runs the web app and a worker until Ctrl-C.
 """
 
@@ -24,9 +24,10 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import transaction
 
-from otodoke.workspaces.models import Workspace
+from otodoke.workspaces.models import Membership, Workspace
 from otodoke.workspaces.plans import Plan
-from otodoke.workspaces.services import create_workspace
+from otodoke.workspaces.roles import Role
+from otodoke.workspaces.services import create_workspace, set_member_role
 
 DEMO_SLUG = "demo-salon"
 DEMO_USERNAME = "owner"
@@ -36,6 +37,12 @@ DEMO_USERNAME = "owner"
 class DemoLogin:
     username: str
     password: str
+    role: Role = Role.OWNER
+
+
+# One login per role, so a newcomer can see what each role may do (a viewer sees phones,
+# e-mails and LINE user IDs masked; only the owner manages members). Usernames are the roles.
+DEMO_ROLES = (Role.OWNER, Role.MANAGER, Role.OPERATOR, Role.VIEWER)
 
 
 @dataclass(frozen=True)
@@ -54,18 +61,36 @@ def _load_state() -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def ensure_owner() -> DemoLogin:
-    """The demo owner's password is generated once and kept in DATA_DIR/demo.json (mode 600)."""
+def ensure_logins() -> list[DemoLogin]:
+    """A login per role; passwords are generated once and kept in DATA_DIR/demo.json (mode
+    600), so they stay the same across restarts. Ordinary logins, never Django superusers."""
     state = _load_state()
-    password = state.get("password") or secrets.token_urlsafe(9)
-    user, _ = User.objects.get_or_create(username=DEMO_USERNAME, defaults={"is_staff": True})
-    if not state.get("password"):
-        user.set_password(password)
-        user.save()
+    passwords: dict[str, str] = dict(state.get("passwords", {}))
+    if state.get("password"):  # a demo folder from before there was a login per role
+        passwords.setdefault(Role.OWNER.value, state["password"])
+    logins = []
+    for role in DEMO_ROLES:
+        username = DEMO_USERNAME if role == Role.OWNER else role.value
+        user, created = User.objects.get_or_create(username=username)
+        if created or role.value not in passwords or user.is_staff:
+            passwords[role.value] = passwords.get(role.value) or secrets.token_urlsafe(9)
+            user.set_password(passwords[role.value])
+            user.is_staff = False  # older demos made the owner staff; the UI needs no admin
+            user.save()
+        logins.append(DemoLogin(username, passwords[role.value], role))
+    if passwords != state.get("passwords"):
         path = _state_file()
-        path.write_text(json.dumps({**state, "password": password}))
+        path.write_text(json.dumps({**state, "passwords": passwords}))
         path.chmod(0o600)
-    return DemoLogin(DEMO_USERNAME, password)
+    return logins
+
+
+def ensure_members(workspace: Workspace, logins: Iterable[DemoLogin]) -> None:
+    """Each demo login is a member of the demo workspace with its role (once)."""
+    for login in logins:
+        user = User.objects.get(username=login.username)
+        if not Membership.objects.filter(workspace=workspace, user=user).exists():
+            set_member_role(workspace, user, login.role, actor=None, label="demo")
 
 
 @transaction.atomic

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from otodoke.contacts import jobs
 from otodoke.contacts.imports.reading import (
     ImportFileError,
+    header_key,
     open_csv,
     preview_rows,
     resolve_mapping,
@@ -25,6 +26,7 @@ from otodoke.contacts.imports.reading import (
 from otodoke.contacts.imports.rows import CONTACT_SYNONYMS, EVENT_SYNONYMS, LINK_SYNONYMS
 from otodoke.contacts.models import ImportJob, ImportKind
 from otodoke.contacts.tasks import run_import_job
+from otodoke.web.pii import mask_text
 from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.roles import Permission
 from otodoke.workspaces.services import require
@@ -129,3 +131,44 @@ def start_import(
         # The worker must see the committed job row.
         transaction.on_commit(lambda: run_import_job.enqueue(job.pk, str(path)))
     return job
+
+
+# --- what the job page shows -----------------------------------------------------------------
+
+# Fields whose values are personal data (Permission.VIEW_PII), as in the contact pages.
+PII_FIELDS = ("phone", "email", "line_user_id")
+
+
+def _pii_columns(job: ImportJob) -> set[str]:
+    """Header keys of the job's columns that feed a PII field: by the importer's synonyms,
+    by the mapping the user chose, or by the field's own name (a row error names the field
+    when the file had no such column)."""
+    synonyms = SYNONYMS[ImportKind(job.kind)][0]
+    names = {n for f in PII_FIELDS for n in (f, *synonyms.get(f, ()))}
+    mapping = (job.options or {}).get("mapping") or {}
+    names |= {column for column, target in mapping.items() if str(target).strip() in PII_FIELDS}
+    return {header_key(n) for n in names}
+
+
+def visible_errors(job: ImportJob, *, sees_pii: bool) -> list[dict[str, object]]:
+    """The job's row errors for the page: as stored for a member with Permission.VIEW_PII;
+    otherwise every phone, e-mail and LINE user ID in them is masked, as on the contact pages
+    (errors.csv, which quotes whole rows, is refused to such a member altogether)."""
+    errors = [e for e in job.errors if isinstance(e, dict)]
+    if sees_pii:
+        return errors
+    pii_columns = _pii_columns(job)
+    return [
+        {
+            **error,
+            "message": mask_text(
+                str(error.get("message", "")),
+                quoted=header_key(str(error.get("column", ""))) in pii_columns,
+            ),
+        }
+        for error in errors
+    ]
+
+
+def visible_failure(job: ImportJob, *, sees_pii: bool) -> str:
+    return job.failure if sees_pii else mask_text(job.failure)

@@ -4,7 +4,7 @@ between staff and a browser tab never silently switches workspace."""
 from django.urls import include, path
 
 from otodoke.web import segments_urls
-from otodoke.web.views import campaigns, campaigns_actions, contacts, settings, shell
+from otodoke.web.views import campaigns, campaigns_actions, contacts, members, settings, shell
 
 app_name = "web"
 
@@ -76,9 +76,16 @@ workspace_patterns = [
     path("settings/", settings.general, name="settings"),
     path("settings/channel/", settings.channel, name="settings_channel"),
     path("settings/channel/verify/", settings.channel_verify, name="settings_channel_verify"),
-    path("settings/members/", settings.members, name="settings_members"),
-    path("settings/members/<int:member_id>/role/", settings.member_role, name="member_role"),
-    path("settings/members/<int:member_id>/remove/", settings.member_remove, name="member_remove"),
+    path("settings/members/", members.members, name="settings_members"),
+    path("settings/members/new/", members.member_create, name="member_create"),
+    path("settings/members/invite/", members.member_invite, name="member_invite"),
+    path(
+        "settings/members/invitations/<int:invitation_id>/revoke/",
+        members.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path("settings/members/<int:member_id>/role/", members.member_role, name="member_role"),
+    path("settings/members/<int:member_id>/remove/", members.member_remove, name="member_remove"),
     path("settings/audit/", settings.audit, name="settings_audit"),
     path("settings/webhooks/", settings.webhook_events, name="settings_webhooks"),
     path(
@@ -90,5 +97,6 @@ workspace_patterns = [
 
 urlpatterns = [
     path("", shell.home, name="home"),
+    path("invite/<str:token>/", members.accept_invitation, name="accept_invitation"),
     path("w/<slug:slug>/", include(workspace_patterns)),
 ]

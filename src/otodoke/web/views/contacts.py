@@ -112,7 +112,8 @@ def contact_link_invite(
 
 
 def _recent_jobs(access: WorkspaceAccess) -> list[ImportJob]:
-    return list(ImportJob.objects.filter(workspace=access.workspace)[:RECENT_IMPORTS])
+    jobs = ImportJob.objects.filter(workspace=access.workspace).select_related("created_by")
+    return list(jobs[:RECENT_IMPORTS])
 
 
 @workspace_view(Permission.EDIT)
@@ -171,13 +172,18 @@ def import_map(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
 
 @workspace_view(Permission.EDIT)
 def import_job(request: HttpRequest, access: WorkspaceAccess, job_id: int) -> HttpResponse:
+    # Every member who may import sees every import of the workspace (they change the same
+    # contacts); the rejected values in the errors are masked without Permission.VIEW_PII.
     job = get_object_or_404(ImportJob, pk=job_id, workspace=access.workspace)
+    sees_pii = access.can(Permission.VIEW_PII)
     context = {
         "access": access,
         "section": "contacts",
         "job": job,
+        "errors": imports.visible_errors(job, sees_pii=sees_pii),
+        "failure": imports.visible_failure(job, sees_pii=sees_pii),
         # The file quotes the rejected cells (phones, e-mails…): personal data.
-        "can_download_errors": access.can(Permission.VIEW_PII),
+        "can_download_errors": sees_pii,
     }
     return render_page(request, "web/contacts/import_job.html", context, partial="progress")
 

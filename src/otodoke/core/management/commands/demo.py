@@ -10,9 +10,9 @@ from otodoke.core import demo
 
 class Command(BaseCommand):
     help = (
-        "Start the whole product on this machine: the LINE emulator, a sandbox workspace with an "
-        "owner login and demo customers, the web app and a worker. Ctrl-C stops everything; the "
-        "data stays in the data folder for next time."
+        "Start the whole product on this machine: the LINE emulator, a sandbox workspace with a "
+        "login per role (owner, manager, operator, viewer) and demo customers, the web app and "
+        "a worker. Ctrl-C stops everything; the data stays in the data folder for next time."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -28,9 +28,10 @@ class Command(BaseCommand):
         emulator_url = f"http://127.0.0.1:{emulator_port}"
         self.stdout.write("Preparing the database…")
         demo.migrate()
-        login = demo.ensure_owner()
-        owner = User.objects.get(username=login.username)
+        logins = demo.ensure_logins()
+        owner = User.objects.get(username=logins[0].username)
         workspace = demo.ensure_workspace(owner, emulator_url)
+        demo.ensure_members(workspace, logins)
 
         env = {**os.environ, "OTODOKE_PUBLIC_URL": web_url}
         processes = demo.Processes()
@@ -71,11 +72,15 @@ class Command(BaseCommand):
         except BaseException:
             processes.stop()
             raise
+        accounts = "".join(
+            f"    {login.username:<9} / {login.password}   ({login.role.label})\n"
+            for login in logins
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 "\nOtodoke demo is running\n"
                 f"  Web UI:          {web_url}/\n"
-                f"  Log in as:       {login.username} / {login.password}\n"
+                f"  Log in as (username / password), one login per role:\n{accounts}"
                 f"  LINE emulator:   {emulator_url}/_emulator/phone/  (each friend's phone)\n"
                 f"  LINE friends:    {len(friends)}\n"
                 "Press Ctrl-C to stop.\n"
