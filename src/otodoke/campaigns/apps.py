@@ -7,3 +7,9 @@ class CampaignsConfig(AppConfig):
     label = "campaigns"
     verbose_name = _("Campaigns")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from otodoke.campaigns import reconcile
+        from otodoke.line.signals import friend_unfollowed
+
+        friend_unfollowed.connect(reconcile.on_unfollow, dispatch_uid="campaigns-unfollow")

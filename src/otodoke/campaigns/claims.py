@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -24,8 +24,11 @@ from otodoke.campaigns.models import (
     BatchStatus,
     Delivery,
     DeliveryRecipient,
+    Endpoint,
+    ExclusionReason,
     RecipientStatus,
 )
+from otodoke.contacts.models import Contact, LineStatus
 
 
 @dataclass
@@ -103,6 +106,69 @@ def recipients_of(delivery_id: int, numbers: list[int]) -> dict[int, list[str]]:
         if number is not None:
             out[number].append(user_id)
     return out
+
+
+def recheck(delivery_id: int, jobs: list[Job]) -> int:
+    """Leave out the recipients of `jobs` who, since the freeze, blocked the account, left,
+    withdrew consent, were unlinked or deleted: one UPDATE for the whole group, by the database.
+
+    Only batches that no attempt may have reached LINE with (`uncertain_since` unset): a batch
+    LINE may already have accepted is resent with the very same `to` under its retry key, so it
+    keeps its recipients (exactly once comes first). A broadcast has no list to shorten.
+    Returns how many recipients were left out."""
+    numbers = [
+        j.number for j in jobs if j.uncertain_since is None and j.endpoint != Endpoint.BROADCAST
+    ]
+    if not numbers:
+        return 0
+    same = Contact.objects.filter(pk=OuterRef("contact_id"), line_user_id=OuterRef("line_user_id"))
+    reason = Case(
+        When(~Exists(same), then=Value(ExclusionReason.UNLINKED.value)),
+        When(
+            Exists(same.exclude(line_status=LineStatus.FOLLOWING)),
+            then=Value(ExclusionReason.LEFT_BEFORE_BATCH.value),
+        ),
+        default=Value(ExclusionReason.CONSENT_WITHDRAWN.value),
+    )
+    reachable = same.filter(line_status=LineStatus.FOLLOWING, marketing_consent=True)
+    with transaction.atomic():
+        left_out = (
+            DeliveryRecipient.objects.filter(
+                delivery_id=delivery_id, batch_no__in=numbers, status=RecipientStatus.PENDING
+            )
+            .exclude(Exists(reachable))
+            .update(status=RecipientStatus.EXCLUDED, reason=reason)
+        )
+        if left_out:
+            Delivery.objects.filter(pk=delivery_id).update(
+                excluded=F("excluded") + left_out, eligible=F("eligible") - left_out
+            )
+    return left_out
+
+
+def shrink(jobs: list[Job], to: dict[int, list[str]]) -> list[Job]:
+    """After `recheck`: store each batch's new size (the sent count is taken from it) and cancel
+    the batches nobody is left in. Returns the jobs that still go out."""
+    keep: list[Job] = []
+    for job in jobs:
+        size = len(to.get(job.number, [])) if job.endpoint != Endpoint.BROADCAST else None
+        if size is None or size == job.recipient_count:
+            keep.append(job)
+            continue
+        mine = Batch.objects.filter(id=job.batch_id, lease_token=job.lease_token)
+        if size == 0:
+            mine.update(
+                status=BatchStatus.CANCELLED,
+                recipient_count=0,
+                lease_token=None,
+                lease_until=None,
+                last_error="nobody left to send to",
+            )
+            continue
+        mine.update(recipient_count=size)
+        job.recipient_count = size
+        keep.append(job)
+    return keep
 
 
 def mark_attempting(jobs: list[Job]) -> None:

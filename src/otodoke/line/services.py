@@ -31,6 +31,7 @@ from otodoke.core import jsontext
 from otodoke.line import schema
 from otodoke.line.client import LineApiError, LineClient, LineProfile
 from otodoke.line.models import WebhookEvent, WebhookStatus
+from otodoke.line.signals import friend_unfollowed
 from otodoke.workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -324,6 +325,7 @@ def record_unfollow(workspace: Workspace, user_id: str, at: datetime) -> Contact
         contact.line_unfollowed_at = at
     contact.line_status = friend_status(contact.line_followed_at, contact.line_unfollowed_at)
     contact.save(update_fields=["line_unfollowed_at", "line_status", "updated_at"])
+    friend_unfollowed.send(sender=Contact, contact=contact, at=at)
     return contact
 
 
