@@ -243,6 +243,11 @@ class ExclusionReason(models.TextChoices):
         _("Withdrew marketing consent before their batch was sent"),
     )
     UNLINKED = "unlinked_before_batch", _("Unlinked or deleted before their batch was sent")
+    # The reason of a `blocked` recipient (see campaigns.reconcile).
+    BLOCKED_DURING_SEND = (
+        "blocked_during_send",
+        _("Blocked the account before LINE took their batch"),
+    )
 
 
 class DeliveryRecipient(models.Model):

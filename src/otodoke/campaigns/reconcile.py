@@ -24,11 +24,12 @@ from otodoke.campaigns.models import (
     Delivery,
     DeliveryKind,
     DeliveryRecipient,
+    ExclusionReason,
     RecipientStatus,
 )
 from otodoke.contacts.models import Contact
 
-REASON = "blocked the account before LINE took the batch"
+REASON = ExclusionReason.BLOCKED_DURING_SEND.value
 
 
 def reconcile_delivery(delivery: Delivery) -> int:

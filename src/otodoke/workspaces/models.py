@@ -122,6 +122,8 @@ class AuditAction(models.TextChoices):
     SEGMENT_DELETED = "segment.deleted", _("Segment deleted")
     LINK_INVITED = "line.link_invited", _("Account-link invitation sent")
     WEBHOOKS_RETRIED = "webhooks.retried", _("Webhook events retried")
+    CONTACT_UNLINKED = "contact.unlinked", _("LINE account unlinked")
+    CONTACT_DELETED = "contact.deleted", _("Contact deleted (personal data erased)")
 
 
 class AuditLog(models.Model):
