@@ -116,10 +116,13 @@ def sender_for(delivery: Delivery, conf: EngineConf) -> Iterator[AsyncSender]:
         sender.close()
 
 
-def _attach_bodies(delivery: Delivery, jobs: list[Job], payloads: dict[int, Any]) -> list[Job]:
+def _attach_bodies(
+    delivery: Delivery, jobs: list[Job], payloads: dict[int, Any], batch_size: int
+) -> list[Job]:
     """Re-check who may still be sent to (set-based, one statement for the group), then build
     the request bodies. Returns the jobs that still go out (a batch nobody is left in is
-    cancelled)."""
+    cancelled; a broadcast someone withdrew consent from becomes multicast batches)."""
+    jobs = [j for j in jobs if not claims.replan_broadcast(delivery.pk, j, batch_size)]
     claims.recheck(delivery.pk, jobs)
     to = claims.recipients_of(delivery.pk, [j.number for j in jobs])
     jobs = claims.shrink(jobs, to)
@@ -370,7 +373,7 @@ def _start_some(
     rest = [j for j in waiting if id(j) not in chosen]
     waiting.clear()
     waiting.extend(rest)
-    picked = _attach_bodies(delivery, picked, payloads)
+    picked = _attach_bodies(delivery, picked, payloads, conf.multicast_size)
     if not picked:
         return 0
     claims.mark_attempting(picked)

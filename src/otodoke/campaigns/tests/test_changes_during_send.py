@@ -187,3 +187,35 @@ def test_a_batch_that_may_already_be_at_line_keeps_its_recipients_exactly_once(
     assert {s for s, _ in outcomes(delivery).values()} == {RecipientStatus.SENT}
     batch = Batch.objects.get(delivery=delivery)
     assert (batch.recipient_count, batch.attempts) == (2, 2)
+
+
+def test_a_broadcast_someone_withdrew_consent_from_goes_out_as_multicast_without_them(
+    wired: Workspace,  # noqa: F811
+    line: Line,
+) -> None:
+    stays, withdraws, also_stays = make_contacts(wired, line, 3)
+    campaign = services.create_campaign(
+        wired, name="all", messages=TEXT, target={"all_friends": True}, actor=None
+    )
+    delivery = services.send_campaign(campaign, actor=None)
+    engine._freeze(delivery, engine_conf())
+    delivery.refresh_from_db()
+    assert delivery.method == "broadcast"  # everybody could be reached when it was frozen
+    Contact.objects.filter(pk=withdraws.pk).update(marketing_consent=False)
+
+    assert engine.run_delivery(delivery.pk) == DeliveryStatus.DONE
+
+    assert line.copies() == {stays.line_user_id: 1, also_stays.line_user_id: 1}
+    assert line.responses("/v2/bot/message/broadcast")["requests"] == []
+    batches = list(
+        Batch.objects.filter(delivery=delivery).order_by("number").values_list("endpoint", "status")
+    )
+    assert batches == [("broadcast", BatchStatus.CANCELLED), ("multicast", BatchStatus.SENT)]
+    assert outcomes(delivery)[withdraws.pk] == (RecipientStatus.EXCLUDED, "consent_withdrawn")
+    delivery.refresh_from_db()
+    assert (delivery.method, delivery.sent, delivery.excluded, delivery.eligible) == (
+        "multicast",
+        2,
+        1,
+        2,
+    )
