@@ -5,10 +5,13 @@ Real HTTP to the emulator; blocks arrive as LINE's signed webhooks."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import httpx
 import pytest
+from django.contrib.auth.models import User
+from django.test import Client
 
 from otodoke.campaigns import claims, engine, services
 from otodoke.campaigns.conf import engine_conf
@@ -131,6 +134,14 @@ def test_a_block_whose_webhook_arrives_after_the_send_is_blocked_during_the_send
     assert got[blocked_first.pk][0] == RecipientStatus.BLOCKED
     delivery.refresh_from_db()
     assert (delivery.sent, delivery.blocked, delivery.status) == (2, 1, DeliveryStatus.DONE)
+    # The campaign's page says so, in Japanese: reach is not overstated.
+    staff = Client(HTTP_ACCEPT_LANGUAGE="ja")
+    staff.force_login(User.objects.get(username="owner"))
+    page = staff.get(f"/w/{wired.slug}/campaigns/{delivery.campaign_id}/").content.decode()
+    assert re.search(r'data-testid="count-sent">2<', page)
+    assert re.search(r'data-testid="count-blocked">1<', page)
+    assert "配信中にブロック" in page
+    assert "LINE が配信を受け付ける前にブロック" in page
 
 
 def test_an_unfollow_recorded_while_the_batch_was_in_flight_is_reconciled_at_the_finish(
