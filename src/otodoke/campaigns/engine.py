@@ -32,6 +32,7 @@ from otodoke.campaigns.models import (
 )
 from otodoke.campaigns.planning import freeze_and_plan
 from otodoke.campaigns.quota import fetch_quota
+from otodoke.campaigns.reconcile import reconcile_delivery
 from otodoke.line.client import LineApiError, LineClient, with_backoff
 from otodoke.workspaces.plans import estimate_cost
 
@@ -156,10 +157,15 @@ def refresh_counts(delivery: Delivery) -> None:
         .order_by()
     )
     counts = {r["status"]: r["n"] for r in rows}
+    excluded = counts.get(RecipientStatus.EXCLUDED, 0)
     Delivery.objects.filter(pk=delivery.pk).update(
         sent=counts.get(RecipientStatus.SENT, 0),
         failed=counts.get(RecipientStatus.FAILED, 0),
         unknown=counts.get(RecipientStatus.UNKNOWN, 0),
+        blocked=counts.get(RecipientStatus.BLOCKED, 0),
+        # Recipients re-checked when their batch was claimed may have been left out since.
+        excluded=excluded,
+        eligible=sum(counts.values()) - excluded,
     )
 
 
@@ -170,8 +176,9 @@ def _finish_if_done(delivery: Delivery) -> bool:
     if open_batches.exists():
         return False
     settle_sent(delivery.pk)  # batches other workers sent and have not settled yet
+    reconcile_delivery(delivery)  # friends who blocked before LINE took their batch
     refresh_counts(delivery)
-    delivery.refresh_from_db(fields=["sent", "failed", "unknown", "eligible"])
+    delivery.refresh_from_db(fields=["sent", "failed", "unknown", "blocked", "eligible"])
     status, campaign_status, reason = final_state(delivery)
     return set_status(
         delivery,

@@ -228,12 +228,12 @@ def _personalised_batches(
             )
             updates += [DeliveryRecipient(id=rid, batch_no=number) for rid in chunk]
     Batch.objects.bulk_create(batches, batch_size=1000)
-    _write_batch_numbers(updates)
+    write_batch_numbers(updates)
     kinds = {b.endpoint for b in batches}
     return "+".join(sorted(kinds))
 
 
-def _write_batch_numbers(updates: list[DeliveryRecipient]) -> None:
+def write_batch_numbers(updates: list[DeliveryRecipient]) -> None:
     """Set each recipient's batch number. PostgreSQL: one UPDATE … FROM unnest(arrays) per
     50,000 rows (a round trip per row cost more than the render); SQLite, in process: one
     prepared UPDATE run for every row, far cheaper than a CASE-based bulk_update."""

@@ -31,6 +31,7 @@ from otodoke.core import jsontext
 from otodoke.line import schema
 from otodoke.line.client import LineApiError, LineClient, LineProfile
 from otodoke.line.models import WebhookEvent, WebhookStatus
+from otodoke.line.signals import friend_unfollowed
 from otodoke.workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -324,6 +325,7 @@ def record_unfollow(workspace: Workspace, user_id: str, at: datetime) -> Contact
         contact.line_unfollowed_at = at
     contact.line_status = friend_status(contact.line_followed_at, contact.line_unfollowed_at)
     contact.save(update_fields=["line_unfollowed_at", "line_status", "updated_at"])
+    friend_unfollowed.send(sender=Contact, contact=contact, at=at)
     return contact
 
 
@@ -409,7 +411,8 @@ def must_stay_silent(event: WebhookEvent) -> str:
 
 def process_message(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
     from otodoke.line.invites import is_link_keyword
-    from otodoke.line.tasks import invite_to_link
+    from otodoke.line.tasks import invite_to_link, offer_unlink_page
+    from otodoke.line.unlinking import is_unlink_keyword
 
     message = schema.MessageEvent.model_validate(event.raw).message
     payload: dict[str, Any] = {"message_type": message.type, "message_id": message.id}
@@ -429,6 +432,16 @@ def process_message(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
                 lambda: invite_to_link.enqueue(workspace_id, user_id, token, until)
             )
             note += "; account-link invitation requested"
+        elif user_id and is_unlink_keyword(message.text):
+            silent = must_stay_silent(event)
+            if silent:
+                return Outcome(note=f"{note}; unlink keyword {silent}", payload=payload)
+            workspace_id = event.workspace.pk
+            token, until = reply_window(event)
+            transaction.on_commit(
+                lambda: offer_unlink_page.enqueue(workspace_id, user_id, token, until)
+            )
+            note += "; unlink page requested"
     return Outcome(note=note, payload=payload)
 
 

@@ -4,7 +4,15 @@ between staff and a browser tab never silently switches workspace."""
 from django.urls import include, path
 
 from otodoke.web import segments_urls
-from otodoke.web.views import campaigns, campaigns_actions, contacts, members, settings, shell
+from otodoke.web.views import (
+    campaigns,
+    campaigns_actions,
+    contacts,
+    contacts_privacy,
+    members,
+    settings,
+    shell,
+)
 
 app_name = "web"
 
@@ -17,6 +25,12 @@ workspace_patterns = [
         "contacts/<int:contact_id>/link-invite/",
         contacts.contact_link_invite,
         name="contact_link_invite",
+    ),
+    path(
+        "contacts/<int:contact_id>/unlink/", contacts_privacy.contact_unlink, name="contact_unlink"
+    ),
+    path(
+        "contacts/<int:contact_id>/delete/", contacts_privacy.contact_delete, name="contact_delete"
     ),
     path("contacts/import/", contacts.import_upload, name="import"),
     path("contacts/import/map/", contacts.import_map, name="import_map"),

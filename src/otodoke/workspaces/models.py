@@ -127,6 +127,8 @@ class AuditAction(models.TextChoices):
     MEMBER_INVITED = "member.invited", _("Member invited")
     INVITATION_ACCEPTED = "member.invitation_accepted", _("Invitation accepted")
     INVITATION_REVOKED = "member.invitation_revoked", _("Invitation revoked")
+    CONTACT_UNLINKED = "contact.unlinked", _("LINE account unlinked")
+    CONTACT_DELETED = "contact.deleted", _("Contact deleted (personal data erased)")
 
 
 class AuditLog(models.Model):

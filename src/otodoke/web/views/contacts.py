@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from otodoke.contacts.imports.reading import ImportFileError
 from otodoke.contacts.jobs import error_report_path
 from otodoke.contacts.models import Contact, ImportJob, ImportKind
+from otodoke.contacts.privacy import is_linked
 from otodoke.line.client import LineApiError
 from otodoke.line.invites import LinkInviteRefused, invite_problem, send_link_invite
 from otodoke.segments.schema import DefinitionError
@@ -81,6 +82,8 @@ def contact_detail(request: HttpRequest, access: WorkspaceAccess, contact_id: in
         "events": queries.contact_events(contact),
         "campaigns": queries.contact_campaigns(contact),
         "can_invite_to_link": access.can(Permission.SEND) and invite_problem(contact) is None,
+        "can_unlink": access.can(Permission.EDIT) and is_linked(contact),
+        "can_delete": access.can(Permission.DELETE_CONTACTS),
     }
     return render_page(request, "web/contacts/detail.html", context)
 

@@ -121,7 +121,7 @@ class Command(BaseCommand):
         recipients = sub.choices["recipients"]
         recipients.add_argument(
             "--status",
-            choices=["pending", "sent", "failed", "excluded", "unknown", "cancelled"],
+            choices=["pending", "sent", "failed", "excluded", "unknown", "cancelled", "blocked"],
         )
         recipients.add_argument("--delivery", type=int, help="a test send's delivery ID")
         for name in ("recipients", "clicks"):
@@ -237,8 +237,8 @@ class Command(BaseCommand):
         if delivery:
             self.stdout.write(
                 f"  {delivery.progress}% · sent {delivery.sent} · failed {delivery.failed} · "
-                f"unknown {delivery.unknown} · excluded {delivery.excluded} of {delivery.total}"
-                f" ({delivery.method or '-'})"
+                f"unknown {delivery.unknown} · blocked during the send {delivery.blocked} · "
+                f"excluded {delivery.excluded} of {delivery.total} ({delivery.method or '-'})"
             )
 
     # --- the REST API's operations -----------------------------------------------------------
@@ -389,7 +389,8 @@ def _campaign_lines(campaign: schemas.CampaignOut) -> Iterator[str]:
     if live:
         yield (
             f"  {live.progress}% · sent {live.sent} · failed {live.failed} · unknown "
-            f"{live.unknown} · excluded {live.excluded} of {live.total} ({live.method or '-'})"
+            f"{live.unknown} · blocked during the send {live.blocked} · excluded {live.excluded}"
+            f" of {live.total} ({live.method or '-'})"
         )
 
 

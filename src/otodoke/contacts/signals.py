@@ -1,0 +1,10 @@
+"""What the contacts app tells other apps about a person, without importing them."""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+# Sent inside the deletion's transaction, before the contact row goes: contact=Contact.
+# Receivers remove or anonymise their own rows about the person and return
+# {"what": how many} for the audit entry (counts only, never personal data).
+contact_erasing = Signal()
