@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
