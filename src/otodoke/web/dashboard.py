@@ -12,28 +12,17 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from otodoke.campaigns.models import Campaign, Delivery, DeliveryKind
+from otodoke.contacts import counts
+from otodoke.contacts.counts import FriendCounts
 from otodoke.contacts.models import Contact
 from otodoke.tracking.models import Click
 from otodoke.web.charts import DayPoint
 from otodoke.workspaces.models import Workspace
 
 
-@dataclass(frozen=True)
-class FriendCounts:
-    following: int
-    blocked: int
-    contacts: int
-    reachable: int
-
-
 def friend_counts(workspace: Workspace) -> FriendCounts:
-    contacts = Contact.objects.in_workspace(workspace)
-    return FriendCounts(
-        following=contacts.following().count(),
-        blocked=contacts.blocked().count(),
-        contacts=contacts.count(),
-        reachable=contacts.reachable().count(),
-    )
+    """The counts of `otodoke.contacts.counts`: the demo banner prints the same ones."""
+    return counts.friend_counts(workspace)
 
 
 def _per_day(workspace: Workspace, field: str, start: datetime) -> dict[date, int]:
