@@ -181,6 +181,16 @@ def test_standard_plan_estimate_prices_the_paid_messages(
     assert 'data-testid="over-quota"' not in page
 
 
+def test_the_dashboard_shows_the_communication_plans_own_limit(
+    workspace: Workspace, emulator: EmulatorServer, client_as: Callable[[Role], Client]
+) -> None:
+    on_line(workspace, emulator, "communication", quota_type="none")
+    page = client_as(Role.VIEWER).get("/w/salon/dashboard/quota/", HTTP_HX_REQUEST="true")
+    html = page.content.decode()
+    assert shown(html, "quota-limit") == "200 （プランの無料メッセージ）"
+    assert "上限なし" not in html and 'class="gauge ok"' in html
+
+
 # --- the paused send: one reason, one action (12.8) -------------------------------------------
 
 
