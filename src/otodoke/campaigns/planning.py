@@ -346,7 +346,7 @@ def limit_recipients(delivery: Delivery, keep: int, *, batch_size: int) -> int:
                 batch.delete()
             elif count != batch.recipient_count:
                 batch.recipient_count = count
-                if count == 1 and len(kept) == 1:
+                if count == 1:  # one recipient is a push, as the planner names it
                     batch.endpoint = Endpoint.PUSH
                 batch.save(update_fields=["recipient_count", "endpoint"])
     methods = sorted(
