@@ -183,7 +183,9 @@ def campaign_confirm_quota(
         services.confirm_over_quota(campaign, actor=access.user)
     except ValidationError as exc:
         return _refuse(request, access, campaign, exc)
-    messages.success(request, _("Confirmed. Sending resumed beyond the quota."))
+    messages.success(
+        request, _("Confirmed: it goes to those who fit in this month's limit; the rest not.")
+    )
     return _back(access, campaign)
 
 

@@ -111,8 +111,9 @@ class Command(BaseCommand):
         resume.add_argument(
             "--confirm",
             action="store_true",
-            help="also confirm a send over the quota or the plan's free messages (needs --as a "
-            "login with the approve permission; audited)",
+            help="also confirm sending only up to this month's limit (LINE's or the plan's free "
+            "messages) when not all fit; the rest is recorded as not sent (needs --as a login "
+            "with the approve permission; audited)",
         )
         resume.add_argument(
             "--inline", action="store_true", help="send in this process instead of a worker"
