@@ -248,6 +248,8 @@ class ExclusionReason(models.TextChoices):
         "blocked_during_send",
         _("Blocked the account before LINE took their batch"),
     )
+    # Left out when someone confirmed sending only up to the month's limit (plan or LINE).
+    OVER_LIMIT = "over_month_limit", _("Not sent: over this month's message limit")
 
 
 class DeliveryRecipient(models.Model):
@@ -274,6 +276,39 @@ class DeliveryRecipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_id} in delivery {self.delivery_id}: {self.status}"
+
+
+class TestRecipient(models.Model):
+    """A contact who receives this workspace's test sends by default: staff's own LINE
+    accounts, chosen once in the campaign page's test-send card instead of at every test."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="test_recipients"
+    )
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        verbose_name = _("test recipient")
+        verbose_name_plural = _("test recipients")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "contact"], name="test_recipient_once_per_workspace"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"test recipient {self.contact_id} of workspace {self.workspace_id}"
 
 
 class RateBucket(models.Model):

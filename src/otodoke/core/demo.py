@@ -136,6 +136,18 @@ def demo_friends(workspace: Workspace, *, contacts: int) -> list[DemoFriend]:
     ]
 
 
+def friends_line(workspace: Workspace) -> str:
+    """The banner's friend figures, defined as the dashboard defines them (following now;
+    blocked apart; customers apart from LINE-only followers), so the two never disagree."""
+    from otodoke.contacts.counts import friend_counts
+
+    counts = friend_counts(workspace)
+    return (
+        f"{counts.following:,} following, {counts.blocked:,} blocked (as on the dashboard); "
+        f"{counts.customers:,} customers + {counts.line_only:,} LINE-only followers"
+    )
+
+
 # Saved segments a salon would start from: the brief's "haven't visited in 60 days and spent
 # over ¥30,000", a birthday-month list and the VIPs. Names are the salon's, so Japanese.
 EXAMPLE_SEGMENTS: list[tuple[str, str, dict[str, Any]]] = [

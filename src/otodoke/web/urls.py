@@ -60,6 +60,11 @@ workspace_patterns = [
         "campaigns/<int:campaign_id>/test/", campaigns_actions.campaign_test, name="campaign_test"
     ),
     path(
+        "campaigns/<int:campaign_id>/test-recipients/<str:action>/",
+        campaigns_actions.campaign_test_recipient,
+        name="campaign_test_recipient",
+    ),
+    path(
         "campaigns/<int:campaign_id>/approve/",
         campaigns_actions.campaign_approve,
         name="campaign_approve",

@@ -32,7 +32,7 @@ from otodoke.api.commandline import (
 from otodoke.api.errors import ApiError
 from otodoke.api.routers import campaign_schemas as schemas
 from otodoke.api.routers import campaigns as api
-from otodoke.campaigns import engine, services
+from otodoke.campaigns import engine, services, staff_recipients
 from otodoke.campaigns.models import Campaign, Delivery, DeliveryKind, as_dict
 from otodoke.workspaces.roles import Permission
 
@@ -100,7 +100,9 @@ class Command(BaseCommand):
             add_common(p)
             p.add_argument("campaign_id", type=int)
         sub.choices["test"].add_argument(
-            "--contacts", type=id_list, required=True, help="contact IDs: 1,2,3 (up to 20)"
+            "--contacts",
+            type=id_list,
+            help="contact IDs: 1,2,3 (up to 20); default: the workspace's saved test recipients",
         )
         sub.choices["test"].add_argument(
             "--inline", action="store_true", help="send in this process instead of a worker"
@@ -109,8 +111,9 @@ class Command(BaseCommand):
         resume.add_argument(
             "--confirm",
             action="store_true",
-            help="also confirm a send over the quota or the plan's free messages (needs --as a "
-            "login with the approve permission; audited)",
+            help="also confirm sending only up to this month's limit (LINE's or the plan's free "
+            "messages) when not all fit; the rest is recorded as not sent (needs --as a login "
+            "with the approve permission; audited)",
         )
         resume.add_argument(
             "--inline", action="store_true", help="send in this process instead of a worker"
@@ -291,7 +294,18 @@ class Command(BaseCommand):
         run(self, options, lambda: api.read(caller, options["campaign_id"]), _campaign_lines)
 
     def _api_test(self, caller: CliCaller, options: dict[str, Any]) -> None:
-        payload = schemas.TestSendIn.model_validate({"contact_ids": options["contacts"]})
+        contact_ids = options["contacts"]
+        if not contact_ids:
+            # The same default as the campaign page: the saved test recipients, never anyone.
+            contact_ids = [c.pk for c in staff_recipients.saved(caller.workspace)]
+            if not contact_ids:
+                raise CommandError(
+                    _(
+                        "No test recipients are saved for this workspace: pass --contacts, or "
+                        "add your own LINE account in a campaign's test-send card."
+                    )
+                )
+        payload = schemas.TestSendIn.model_validate({"contact_ids": contact_ids})
 
         def test_send() -> schemas.DeliveryOut:
             delivery = api.send_to_testers(caller, options["campaign_id"], payload)

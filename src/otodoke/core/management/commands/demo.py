@@ -82,7 +82,7 @@ class Command(BaseCommand):
                 f"  Web UI:          {web_url}/\n"
                 f"  Log in as (username / password), one login per role:\n{accounts}"
                 f"  LINE emulator:   {emulator_url}/_emulator/phone/  (each friend's phone)\n"
-                f"  LINE friends:    {len(friends)}\n"
+                f"  LINE friends:    {demo.friends_line(workspace)}\n"
                 "Press Ctrl-C to stop.\n"
             )
         )
