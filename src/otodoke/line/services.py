@@ -411,8 +411,8 @@ def must_stay_silent(event: WebhookEvent) -> str:
 
 def process_message(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
     from otodoke.line.invites import is_link_keyword
-    from otodoke.line.tasks import invite_to_link, offer_unlink_page
-    from otodoke.line.unlinking import is_unlink_keyword
+    from otodoke.line.tasks import invite_to_link
+    from otodoke.line.unlinking import is_unlink_keyword, request_unlink_page
 
     message = schema.MessageEvent.model_validate(event.raw).message
     payload: dict[str, Any] = {"message_type": message.type, "message_id": message.id}
@@ -433,15 +433,7 @@ def process_message(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
             )
             note += "; account-link invitation requested"
         elif user_id and is_unlink_keyword(message.text):
-            silent = must_stay_silent(event)
-            if silent:
-                return Outcome(note=f"{note}; unlink keyword {silent}", payload=payload)
-            workspace_id = event.workspace.pk
-            token, until = reply_window(event)
-            transaction.on_commit(
-                lambda: offer_unlink_page.enqueue(workspace_id, user_id, token, until)
-            )
-            note += "; unlink page requested"
+            note += request_unlink_page(event, user_id)
     return Outcome(note=note, payload=payload)
 
 

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
+from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -28,6 +29,7 @@ from django.utils.translation import gettext as _
 from otodoke.contacts.models import Contact
 from otodoke.contacts.privacy import Unlinked, is_linked, unlink_contact
 from otodoke.line.client import LineClient, LineRetryKeyAcceptedError, with_backoff
+from otodoke.line.models import WebhookEvent
 from otodoke.workspaces.models import Workspace
 
 SALT = "otodoke.line.unlink"
@@ -141,3 +143,18 @@ def unlink_on_request(
         return "not linked"
     offered = offer_unlink(workspace, contact, reply_token=reply_token, reply_until=reply_until)
     return f"unlink offered by {offered.method}"
+
+
+def request_unlink_page(event: WebhookEvent, user_id: str) -> str:
+    """From the message event's processing: enqueue the offer once the event commits (a reply
+    while its token is good). Returns the note for the event's outcome."""
+    from otodoke.line.services import must_stay_silent, reply_window
+    from otodoke.line.tasks import offer_unlink_page
+
+    silent = must_stay_silent(event)
+    if silent:
+        return f"; unlink keyword {silent}"
+    workspace_id = event.workspace.pk
+    token, until = reply_window(event)
+    transaction.on_commit(lambda: offer_unlink_page.enqueue(workspace_id, user_id, token, until))
+    return "; unlink page requested"
