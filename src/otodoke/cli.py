@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     if args[:2] == ["help", "--all"]:
         args = ["help"]
     if args[0] in _KEY_CREATING and not os.environ.get("SECRET_KEY"):
-        from otodoke.core.env import data_dir, ensure_local_keys
+        from otodoke.core.env import data_dir, ensure_local_keys, private_files
+
+        private_files()  # the data folder this creates is 0700
 
         ensure_local_keys(data_dir())
 

@@ -91,7 +91,32 @@ def add_common(parser: CommandParser, *, workspace: bool = True) -> None:
 
 
 def caller_for(options: dict[str, Any]) -> CliCaller:
+    for name in ("workspace", "as_user"):
+        if _unstorable(options.get(name)):
+            option = "--as" if name == "as_user" else f"--{name}"
+            raise CommandError(
+                f"{option}: " + _("NUL characters and lone surrogates are not allowed")
+            )
     return CliCaller(get_workspace(options["workspace"]), get_user(options.get("as_user")))
+
+
+def _unstorable(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(jsontext.UNSTORABLE.search(value))
+    if isinstance(value, list | tuple):
+        return any(_unstorable(item) for item in value)
+    return False
+
+
+def _unstorable_options(options: dict[str, Any]) -> list[tuple[str, str]]:
+    """Command-line values no database stores (NUL, lone surrogates), as `--option` paths:
+    they reach the services without the API's JSON edge, so they are checked here."""
+    message = _("NUL characters and lone surrogates are not allowed")
+    return [
+        (f"--{key.replace('_', '-')}", message)
+        for key, value in options.items()
+        if key not in {"stdout", "stderr"} and _unstorable(value)
+    ]
 
 
 def to_json(value: Any) -> str:
@@ -108,6 +133,14 @@ def run(
 ) -> Any:
     """Run one operation and print its result (JSON or `human` lines); any refusal becomes a
     clear error with a non-zero exit status."""
+    if unstorable := _unstorable_options(options):
+        raise _fail(
+            command,
+            options,
+            "validation_error",
+            _("The request contains characters that cannot be stored"),
+            unstorable,
+        )
     try:
         result = operation()
     except ApiError as exc:

@@ -65,6 +65,20 @@ def _save_counts(job: ImportJob, report: ImportReport, *fields: str) -> None:
 
 
 def run_job(job_id: int, path: str) -> str:
+    """Run the import; an upload the job owns (``delete_file``, the UI's uploads) is deleted
+    when the job ends, whatever its outcome: a customer list does not stay on disk."""
+    try:
+        return _run_job(job_id, path)
+    finally:
+        if (
+            ImportJob.objects.filter(pk=job_id, options__delete_file=True)
+            .exclude(status__in=[ImportStatus.PENDING, ImportStatus.RUNNING])
+            .exists()
+        ):
+            Path(path).unlink(missing_ok=True)
+
+
+def _run_job(job_id: int, path: str) -> str:
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)
         if job.status != ImportStatus.PENDING:

@@ -4,7 +4,9 @@ then hand the file to the contacts app's ImportJob and background task."""
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,14 +48,35 @@ def upload_dir(workspace: Workspace) -> Path:
 
 
 def store_upload(workspace: Workspace, upload: UploadedFile[bytes]) -> str:
-    """Save the file under an unguessable name; returns that name (the page's handle on it)."""
+    """Save the file under an unguessable name; returns that name (the page's handle on it).
+
+    The file is private (0600 in a 0700 folder): it is a customer list. Uploads older than
+    UPLOAD_RETENTION_HOURS that were never imported are deleted here; imported ones are deleted
+    by the import itself."""
     folder = upload_dir(workspace)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    prune_uploads(workspace)
     handle = secrets.token_hex(12) + ".csv"
-    with (folder / handle).open("wb") as out:
+    fd = os.open(folder / handle, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
         for chunk in upload.chunks():
             out.write(chunk)
     return handle
+
+
+def prune_uploads(workspace: Workspace, *, now: float | None = None) -> int:
+    """Delete this workspace's uploads older than UPLOAD_RETENTION_HOURS (left at the mapping
+    step); returns how many. Error reports (errors/) are not uploads and are kept."""
+    cutoff = (time.time() if now is None else now) - settings.UPLOAD_RETENTION_HOURS * 3600
+    removed = 0
+    for path in upload_dir(workspace).glob("*.csv"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # another request pruned it first
+            continue
+    return removed
 
 
 def stored_path(workspace: Workspace, handle: str) -> Path:
@@ -127,7 +150,9 @@ def start_import(
     require(actor, workspace, Permission.EDIT)
     path = stored_path(workspace, handle)
     with transaction.atomic():
-        job = jobs.create_job(workspace, kind, path, created_by=actor, options={"mapping": mapping})
+        # The upload is ours (not a file the user keeps): the job deletes it when it ends.
+        options = {"mapping": mapping, "delete_file": True}
+        job = jobs.create_job(workspace, kind, path, created_by=actor, options=options)
         # The worker must see the committed job row.
         transaction.on_commit(lambda: run_import_job.enqueue(job.pk, str(path)))
     return job

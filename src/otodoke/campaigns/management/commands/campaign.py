@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pydantic
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
@@ -29,7 +30,7 @@ from otodoke.api.commandline import (
     read_json,
     run,
 )
-from otodoke.api.errors import ApiError
+from otodoke.api.errors import ApiError, format_path
 from otodoke.api.routers import campaign_schemas as schemas
 from otodoke.api.routers import campaigns as api
 from otodoke.campaigns import engine, services, staff_recipients
@@ -151,32 +152,41 @@ class Command(BaseCommand):
                 "Give a campaign ID, or --message and one of --segment, --definition, --all-friends"
             )
         caller = caller_for(options)
-        workspace = caller.workspace
         try:
             # The operator may send; with --as, that login needs the send permission.
             caller.require(Permission.SEND)
         except ApiError as exc:
             raise CommandError(exc.message) from exc
-        messages = json.loads(options["message"].read_text(encoding="utf-8"))
+        # Read and checked exactly as `campaign create` and the API do: unreadable files,
+        # NaN, deep nesting, NUL, bad message objects and bad definitions are refused with
+        # the file and the path, and nothing is created.
+        messages = read_json(self, options, str(options["message"]))
         if isinstance(messages, dict):
             messages = messages.get("messages", [messages])
         if options["segment"]:
             target: dict[str, Any] = {"include": [{"segment": options["segment"]}]}
         elif options["definition"]:
-            definition = json.loads(options["definition"].read_text(encoding="utf-8"))
+            definition = read_json(self, options, str(options["definition"]))
             target = {"include": [{"definition": definition}]}
         else:
             target = {"all_friends": True}
+        payload = {
+            "name": options["name"],
+            "messages": messages,
+            "target": target,
+            "track_links": not options["no_track_links"],
+        }
         try:
-            campaign = services.create_campaign(
-                workspace,
-                name=options["name"],
-                messages=messages,
-                target=target,
-                actor=None,
-                track_links=not options["no_track_links"],
-            )
+            draft = api.create_draft(caller, schemas.CampaignIn.model_validate(payload))
+            campaign = Campaign.objects.get(pk=draft.id)
             delivery = services.send_campaign(campaign, actor=None, actor_label=caller.label)
+        except ApiError as exc:
+            raise fail(self, options, exc.code, exc.message, exc.details) from exc
+        except pydantic.ValidationError as exc:
+            details = [(format_path(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
+            raise fail(
+                self, options, "validation_error", _("The request is not valid"), details
+            ) from exc
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         if options["inline"]:
