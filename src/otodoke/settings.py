@@ -83,7 +83,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "otodoke.core.static_files.AsyncStaticMiddleware",  # WhiteNoise, streamed async under ASGI
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -193,6 +193,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+WHITENOISE_ROOT = BASE_DIR / "core" / "static_root"  # served at / (favicon.ico)
 MEDIA_ROOT = DATA_DIR / "media"
 
 SESSION_COOKIE_SECURE = env_bool("OTODOKE_SECURE_COOKIES", default=False)
