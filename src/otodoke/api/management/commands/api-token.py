@@ -12,17 +12,19 @@ import os
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext_noop
 
 from otodoke.api.commandline import to_json
 from otodoke.api.models import ApiToken, Scope
 from otodoke.api.routers.me import token_out
 from otodoke.api.services import create_token, find_token, revoke_token
+from otodoke.core.commands import OtodokeCommand
 from otodoke.workspaces.models import Workspace
 
 
-class Command(BaseCommand):
-    help = "Create, list and revoke API tokens of a workspace."
+class Command(OtodokeCommand):
+    help = gettext_noop("Create, list and revoke API tokens of a workspace.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from tqdm import tqdm
 
 from otodoke.api.commandline import (
@@ -34,13 +35,14 @@ from otodoke.api.routers import campaign_schemas as schemas
 from otodoke.api.routers import campaigns as api
 from otodoke.campaigns import engine, services
 from otodoke.campaigns.models import Campaign, Delivery, DeliveryKind, as_dict
+from otodoke.core.commands import OtodokeCommand
 from otodoke.workspaces.roles import Permission
 
 FINAL = (*engine.TERMINAL, "paused")
 
 
-class Command(BaseCommand):
-    help = (
+class Command(OtodokeCommand):
+    help = gettext_noop(
         "Send a campaign and follow its progress; create, test, schedule, cancel and inspect "
         "campaigns (the REST API's campaign operations)."
     )

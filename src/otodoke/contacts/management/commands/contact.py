@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
+from django.utils.translation import gettext_noop
 
 from otodoke.api.commandline import (
     CliCaller,
@@ -33,10 +34,13 @@ from otodoke.api.routers.contact_schemas import (
     ContactUpsertIn,
 )
 from otodoke.api.schemas import MAX_BULK_ITEMS
+from otodoke.core.commands import OtodokeCommand
 
 
-class Command(BaseCommand):
-    help = "Search, get and create or update contacts (the REST API's contact operations)."
+class Command(OtodokeCommand):
+    help = gettext_noop(
+        "Search, get and create or update contacts (the REST API's contact operations)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)

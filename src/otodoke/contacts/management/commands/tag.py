@@ -9,14 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
+from django.utils.translation import gettext_noop
 
 from otodoke.api.commandline import add_common, caller_for, id_list, name_list, run
 from otodoke.api.routers import tags as api
+from otodoke.core.commands import OtodokeCommand
 
 
-class Command(BaseCommand):
-    help = "List tags, or add or remove tags on up to 1,000 contacts at once."
+class Command(OtodokeCommand):
+    help = gettext_noop("List tags, or add or remove tags on up to 1,000 contacts at once.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)

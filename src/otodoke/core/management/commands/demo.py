@@ -3,14 +3,15 @@ import sys
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from otodoke.core import demo
+from otodoke.core.commands import OtodokeCommand
 
 
-class Command(BaseCommand):
+class Command(OtodokeCommand):
     help = gettext_noop(
         "Start the whole product on this machine: the LINE emulator, a sandbox workspace with an "
         "owner login and demo customers, the web app and a worker. Ctrl-C stops everything; the "

@@ -1,9 +1,11 @@
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext_noop
 
 from otodoke.contacts.models import Contact
+from otodoke.core.commands import OtodokeCommand
 from otodoke.line.client import LineApiError
 from otodoke.line.invites import LinkInviteRefused, send_link_invite
 from otodoke.line.sync import DEFAULT_CONCURRENCY, SyncReport, sync_friends
@@ -11,8 +13,8 @@ from otodoke.line.tasks import sync_friends as sync_friends_task
 from otodoke.workspaces.models import Workspace
 
 
-class Command(BaseCommand):
-    help = (
+class Command(OtodokeCommand):
+    help = gettext_noop(
         "LINE channel operations: sync-friends pulls followers and profiles from LINE; "
         "link-invite sends a friend the account-link invitation."
     )

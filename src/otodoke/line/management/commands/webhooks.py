@@ -1,14 +1,16 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext_noop
 
+from otodoke.core.commands import OtodokeCommand
 from otodoke.line.models import WebhookEvent, WebhookStatus
 from otodoke.line.services import retry_events
 from otodoke.workspaces.models import Workspace
 
 
-class Command(BaseCommand):
-    help = "LINE webhook events: re-enqueue failed ones, show counts by status."
+class Command(OtodokeCommand):
+    help = gettext_noop("LINE webhook events: re-enqueue failed ones, show counts by status.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext_noop
 
 from otodoke.api.commandline import (
     CliCaller,
@@ -26,6 +27,7 @@ from otodoke.api.commandline import (
 from otodoke.api.errors import ApiError
 from otodoke.api.routers import audiences as api
 from otodoke.api.routers.segments import PageParams
+from otodoke.core.commands import OtodokeCommand
 from otodoke.segments.audiences import (
     create_audience_from_contacts,
     create_audience_from_file,
@@ -41,8 +43,10 @@ from otodoke.segments.schema import DefinitionError
 from otodoke.workspaces.roles import Permission
 
 
-class Command(BaseCommand):
-    help = "Create a frozen audience (from a file, a segment or contact IDs); list and get them."
+class Command(OtodokeCommand):
+    help = gettext_noop(
+        "Create a frozen audience (from a file, a segment or contact IDs); list and get them."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)

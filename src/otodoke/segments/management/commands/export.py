@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext_noop
 
+from otodoke.core.commands import OtodokeCommand
 from otodoke.segments.exports import ExportKind, ExportLimits, ExportSource, export_contacts
 from otodoke.segments.management.commands._common import (
     definition_error,
@@ -24,8 +26,10 @@ from otodoke.segments.management.commands._common import (
 from otodoke.segments.schema import DefinitionError
 
 
-class Command(BaseCommand):
-    help = "Export LINE user IDs, or Business Manager e-mail/phone files, for a segment."
+class Command(OtodokeCommand):
+    help = gettext_noop(
+        "Export LINE user IDs, or Business Manager e-mail/phone files, for a segment."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("kind", choices=[k.value for k in ExportKind])

@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
+from django.utils.translation import gettext_noop
 
 from otodoke.api.commandline import CliCaller, add_common, caller_for, fail, read_json, run
 from otodoke.api.routers import segments as api
+from otodoke.core.commands import OtodokeCommand
 from otodoke.segments.management.commands._common import (
     definition_error,
     get_segment,
@@ -23,16 +25,19 @@ from otodoke.segments.services import count_segment, preview_segment
 from otodoke.segments.summary import summarize
 
 
-class Command(BaseCommand):
-    help = (
+class Command(OtodokeCommand):
+    help = gettext_noop(
         "Count or preview a segment definition; write the definition JSON Schema; list, "
         "create, get, update and delete saved segments."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        for name in ("count", "preview"):
-            p = sub.add_parser(name)
+        for name, text in (
+            ("count", "count a definition or a saved segment: total and reachable on LINE"),
+            ("preview", "the first contacts a definition matches (personal data masked)"),
+        ):
+            p = sub.add_parser(name, help=text)
             p.add_argument("--workspace", required=True, help="workspace slug")
             source = p.add_mutually_exclusive_group(required=True)
             source.add_argument("--definition", help="a definition JSON file")
