@@ -121,11 +121,13 @@ def start_import(
     handle: str,
     mapping: dict[str, str],
     actor: User,
+    tag_separator: str = "auto",
 ) -> ImportJob:
     require(actor, workspace, Permission.EDIT)
     path = stored_path(workspace, handle)
+    options: dict[str, object] = {"mapping": mapping, "tag_separator": tag_separator}
     with transaction.atomic():
-        job = jobs.create_job(workspace, kind, path, created_by=actor, options={"mapping": mapping})
+        job = jobs.create_job(workspace, kind, path, created_by=actor, options=options)
         # The worker must see the committed job row.
         transaction.on_commit(lambda: run_import_job.enqueue(job.pk, str(path)))
     return job
