@@ -187,9 +187,9 @@ class Command(OtodokeCommand):
 
     def _send_existing(self, options: dict[str, Any]) -> None:
         if options["message"] or options["segment"] or options["definition"]:
-            raise CommandError("An existing campaign keeps its message and target")
+            raise CommandError(_("An existing campaign keeps its message and target"))
         if options["all_friends"]:
-            raise CommandError("An existing campaign keeps its message and target")
+            raise CommandError(_("An existing campaign keeps its message and target"))
         caller = caller_for(options)
         campaign_id = options["campaign_id"]
 
@@ -221,7 +221,7 @@ class Command(OtodokeCommand):
     def _status(self, campaign_id: int, *, as_json: bool) -> None:
         campaign = Campaign.objects.filter(pk=campaign_id).first()
         if campaign is None:
-            raise CommandError(f"No campaign {campaign_id}")
+            raise CommandError(_("No campaign %(id)s") % {"id": campaign_id})
         delivery = Delivery.objects.filter(campaign=campaign, kind=DeliveryKind.LIVE).first()
         data = {
             "campaign": campaign.pk,
@@ -384,7 +384,7 @@ def _campaign_lines(campaign: schemas.CampaignOut) -> Iterator[str]:
     if campaign.status_reason:
         yield f"  {campaign.status_reason}"
     if campaign.scheduled_at:
-        yield f"  scheduled at {campaign.scheduled_at.isoformat()}"
+        yield "  " + _("scheduled at %(time)s") % {"time": campaign.scheduled_at.isoformat()}
     if campaign.needs_approval:
         yield "  needs approval by a staff member in Otodoke before it is sent"
     live = campaign.live
@@ -399,18 +399,18 @@ def _page_lines(found: schemas.CampaignPage) -> Iterator[str]:
     for c in found.items:
         yield f"{c.id:>6} {c.status:<10} {c.name}"
     if found.next_cursor:
-        yield f"more: --cursor {found.next_cursor}"
+        yield _("more: --cursor %(cursor)s") % {"cursor": found.next_cursor}
 
 
 def _recipient_lines(found: schemas.RecipientPage) -> Iterator[str]:
     for r in found.items:
         yield f"{r.contact_id:>8} {r.status:<10} {r.reason}"
     if found.next_cursor:
-        yield f"more: --cursor {found.next_cursor}"
+        yield _("more: --cursor %(cursor)s") % {"cursor": found.next_cursor}
 
 
 def _click_lines(found: schemas.ClickPage) -> Iterator[str]:
     for c in found.items:
         yield f"{c.clicked_at.isoformat()} {c.contact_id or '-':>8} {c.url}"
     if found.next_cursor:
-        yield f"more: --cursor {found.next_cursor}"
+        yield _("more: --cursor %(cursor)s") % {"cursor": found.next_cursor}

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.core.management.base import CommandParser
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from otodoke.api.commandline import (
@@ -166,7 +167,7 @@ def _contact_lines(contact: ContactOut) -> Iterator[str]:
         if value:
             yield f"  {label}: {value}"
     if contact.tags:
-        yield f"  tags: {', '.join(contact.tags)}"
+        yield "  " + _("tags: %(tags)s") % {"tags": ", ".join(contact.tags)}
     yield (
         f"  visits {contact.visit_count}  purchases {contact.purchase_count}  "
         f"spent ¥{contact.total_spent:,}"
@@ -177,7 +178,7 @@ def _page_lines(found: ContactPage) -> Iterator[str]:
     for c in found.items:
         yield f"{c.id:>8} {c.external_id or '-':<12} {c.name or '-':<16} {c.line_status:<9}"
     if found.next_cursor:
-        yield f"more: --cursor {found.next_cursor}"
+        yield _("more: --cursor %(cursor)s") % {"cursor": found.next_cursor}
 
 
 def _bulk_lines(result: ContactBulkOut) -> Iterator[str]:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.core.management.base import CommandParser
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from otodoke.api.commandline import add_common, caller_for, id_list, name_list, run
@@ -64,10 +65,13 @@ def _page_lines(found: api.TagPage) -> Iterator[str]:
     for t in found.items:
         yield f"{t.name:<30} {t.contacts:>8}"
     if found.next_cursor:
-        yield f"more: --cursor {found.next_cursor}"
+        yield _("more: --cursor %(cursor)s") % {"cursor": found.next_cursor}
 
 
 def _tagging_lines(result: api.TaggingOut) -> Iterator[str]:
-    yield f"{result.pairs} contact–tag pairs on {result.contacts} contacts"
+    yield _("%(pairs)s contact–tag pairs on %(contacts)s contacts") % {
+        "pairs": result.pairs,
+        "contacts": result.contacts,
+    }
     for error in result.errors:
         yield f"  {error.path}: {error.message}"

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import CommandParser
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from otodoke.core.commands import OtodokeCommand
@@ -24,4 +25,6 @@ class Command(OtodokeCommand):
             self.stdout.write(f"SECRET_KEY={keys['SECRET_KEY']}")
             self.stdout.write(f"OTODOKE_ENCRYPTION_KEYS={keys['ENCRYPTION_KEYS'][0]}")
             return
-        self.stdout.write(f"Keys are in {settings.DATA_DIR / KEYS_FILE}; back this file up.")
+        self.stdout.write(
+            _("Keys are in %(file)s; back this file up.") % {"file": settings.DATA_DIR / KEYS_FILE}
+        )

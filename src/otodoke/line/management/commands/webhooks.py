@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from otodoke.core.commands import OtodokeCommand
@@ -27,10 +28,10 @@ class Command(OtodokeCommand):
         if options["workspace"]:
             workspace = Workspace.objects.filter(slug=options["workspace"]).first()
             if workspace is None:
-                raise CommandError(f"No workspace {options['workspace']!r}")
+                raise CommandError(_("No workspace %(slug)r") % {"slug": options["workspace"]})
         if options["action"] == "retry":
             count = retry_events(workspace, include_pending=not options["failed_only"])
-            self.stdout.write(f"Re-enqueued {count} webhook event(s)")
+            self.stdout.write(_("Re-enqueued %(count)s webhook event(s)") % {"count": count})
             return
         events = WebhookEvent.objects.all()
         if workspace is not None:

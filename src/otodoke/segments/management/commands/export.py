@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from otodoke.core.commands import OtodokeCommand
@@ -82,9 +83,14 @@ class Command(OtodokeCommand):
         if options["json"]:
             self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False))
             return
-        self.stdout.write(f"{result.rows} rows in {len(result.files)} file(s):")
+        self.stdout.write(
+            _("%(rows)s rows in %(files)s file(s):")
+            % {"rows": result.rows, "files": len(result.files)}
+        )
         for path in result.files:
             self.stdout.write(f"  {path}")
         for reason, n in sorted(result.skipped.items()):
-            self.stdout.write(f"  skipped {n}: {reason}")
-        self.stdout.write(f"report: {result.report}")
+            self.stdout.write(
+                "  " + _("skipped %(count)s: %(reason)s") % {"count": n, "reason": reason}
+            )
+        self.stdout.write(_("report: %(file)s") % {"file": result.report})

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandParser
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from otodoke.api.commandline import CliCaller, add_common, caller_for, fail, read_json, run
@@ -105,7 +106,10 @@ class Command(OtodokeCommand):
             self.stdout.write(json.dumps(data, ensure_ascii=False))
         else:
             self.stdout.write(summarize(raw))
-            self.stdout.write(f"total {result.total}  reachable on LINE {result.reachable}")
+            self.stdout.write(
+                _("total %(total)s  reachable on LINE %(reachable)s")
+                % {"total": result.total, "reachable": result.reachable}
+            )
 
     def _preview(self, workspace: Any, definition: Any, options: dict[str, Any]) -> None:
         viewer = get_user(options["as_user"])
@@ -119,7 +123,10 @@ class Command(OtodokeCommand):
             }
             self.stdout.write(json.dumps(data, ensure_ascii=False))
             return
-        self.stdout.write(f"total {preview.count.total}  reachable {preview.count.reachable}")
+        self.stdout.write(
+            _("total %(total)s  reachable on LINE %(reachable)s")
+            % {"total": preview.count.total, "reachable": preview.count.reachable}
+        )
         for r in preview.rows:
             self.stdout.write(
                 f"{r.id:>8} {r.external_id or '-':<12} {r.name:<16} {r.line_status:<9} "
@@ -179,7 +186,12 @@ class Command(OtodokeCommand):
             api.delete(caller, segment_id)
             return {"deleted": segment_id}
 
-        run(self, options, delete, lambda _: [f"Deleted segment {segment_id}"])
+        run(
+            self,
+            options,
+            delete,
+            lambda _result: [_("Deleted segment %(id)s") % {"id": segment_id}],
+        )
 
     def _definition(self, options: dict[str, Any]) -> Any:
         data = read_json(self, options, options["definition"])
@@ -199,4 +211,4 @@ def _page_lines(found: api.SegmentPage) -> Iterator[str]:
     for s in found.items:
         yield f"{s.id:>6} {s.name}"
     if found.next_cursor:
-        yield f"more: --cursor {found.next_cursor}"
+        yield _("more: --cursor %(cursor)s") % {"cursor": found.next_cursor}
