@@ -197,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         django.setup()
         if args[0] not in _SERVERS:
             translation.activate(language)
+            from otodoke.core.commands import translate_argparse
+
+            translate_argparse()
         if args == ["--help"]:
             sys.stdout.write(overview())
             return 0

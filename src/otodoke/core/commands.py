@@ -31,6 +31,12 @@ BOILERPLATE_OPTIONS = frozenset(
 )
 
 
+def translate_argparse() -> None:
+    """argparse's own words (usage:, options, "the following arguments are required") in the
+    CLI's language too: argparse looks its module-level `_` up at each call."""
+    argparse._ = gettext  # type: ignore[attr-defined]
+
+
 class OtodokeCommand(BaseCommand):
     suppressed_base_arguments = set(BOILERPLATE_OPTIONS)
 

@@ -87,3 +87,12 @@ def test_pick_language(
     args: list[str], environ: dict[str, str], expected: tuple[str, list[str]]
 ) -> None:
     assert pick_language(args, environ) == expected
+
+
+def test_argparse_errors_speak_the_same_language() -> None:
+    japanese = _otodoke("segment", "count")
+    assert japanese.returncode == 2
+    assert "次の引数が必要です: --workspace" in japanese.stderr
+    assert "使い方: otodoke segment count" in japanese.stderr
+    english = _otodoke("segment", "count", lang="en_US.UTF-8")
+    assert "the following arguments are required: --workspace" in english.stderr
