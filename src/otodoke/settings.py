@@ -100,7 +100,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "otodoke.core.static_files.AsyncStaticMiddleware",  # WhiteNoise, streamed async under ASGI
     "otodoke.core.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -211,6 +211,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+WHITENOISE_ROOT = BASE_DIR / "core" / "static_root"  # served at / (favicon.ico)
 MEDIA_ROOT = DATA_DIR / "media"
 
 SESSION_COOKIE_SECURE = env_bool("OTODOKE_SECURE_COOKIES", default=False)

@@ -192,7 +192,7 @@ def _fail(
         command.stdout.write(json.dumps(body, ensure_ascii=False))
     lines = [message, *(f"  {p}: {m}" if p else f"  {m}" for p, m in pairs[:50])]
     if len(pairs) > 50:
-        lines.append(f"  … {len(pairs) - 50} more")
+        lines.append("  " + _("… %(count)d more") % {"count": len(pairs) - 50})
     return CommandError("\n".join(lines))
 
 
@@ -202,7 +202,12 @@ def read_json(command: BaseCommand, options: dict[str, Any], path: str) -> Any:
     try:
         data = jsontext.loads(text)
     except ValueError as exc:
-        raise fail(command, options, "bad_request", f"{path}: not valid JSON ({exc})") from exc
+        raise fail(
+            command,
+            options,
+            "bad_request",
+            _("%(path)s: not valid JSON (%(error)s)") % {"path": path, "error": exc},
+        ) from exc
     _check_text(command, options, data)
     return data
 
@@ -222,7 +227,11 @@ def read_items(command: BaseCommand, options: dict[str, Any], path: str, key: st
                 data.append(jsontext.loads(line))
             except ValueError as exc:
                 raise fail(
-                    command, options, "bad_request", f"{path}: line {number}: not JSON ({exc})"
+                    command,
+                    options,
+                    "bad_request",
+                    _("%(path)s: line %(line)d: not JSON (%(error)s)")
+                    % {"path": path, "line": number, "error": exc},
                 ) from exc
     if isinstance(data, dict) and key in data:
         data = data[key]
@@ -230,7 +239,10 @@ def read_items(command: BaseCommand, options: dict[str, Any], path: str, key: st
         data = [data]
     if not isinstance(data, list) or not data:
         raise fail(
-            command, options, "bad_request", f"{path}: expected a list of {key} (JSON or JSONL)"
+            command,
+            options,
+            "bad_request",
+            _("%(path)s: expected a list of %(key)s (JSON or JSONL)") % {"path": path, "key": key},
         )
     _check_text(command, options, {key: data})
     return data
@@ -261,7 +273,12 @@ def read_text(command: BaseCommand, options: dict[str, Any], path: str) -> str:
     try:
         return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise fail(command, options, "bad_request", f"Cannot read {path}: {exc}") from exc
+        raise fail(
+            command,
+            options,
+            "bad_request",
+            _("Cannot read %(path)s: %(error)s") % {"path": path, "error": exc},
+        ) from exc
 
 
 def _check_text(command: BaseCommand, options: dict[str, Any], data: Any) -> None:
@@ -276,7 +293,9 @@ def id_list(value: str) -> list[int]:
     try:
         return [int(part) for part in value.split(",") if part.strip()]
     except ValueError as exc:
-        raise CommandError(f"not a comma-separated list of IDs: {value!r}") from exc
+        raise CommandError(
+            _("Not a comma-separated list of IDs: %(value)r") % {"value": value}
+        ) from exc
 
 
 def name_list(value: str) -> list[str]:

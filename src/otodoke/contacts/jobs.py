@@ -50,7 +50,10 @@ def _save_counts(job: ImportJob, report: ImportReport, *fields: str) -> None:
     job.updated = report.updated
     job.unchanged = report.unchanged
     job.error_count = report.error_count
-    job.errors = report.as_dict()["errors"]
+    summary = report.as_dict()
+    job.errors = summary["errors"]
+    job.mapping_used = summary["mapping"]
+    job.tags_found = summary["tags"]
     job.save(
         update_fields=[
             "rows",
@@ -59,6 +62,8 @@ def _save_counts(job: ImportJob, report: ImportReport, *fields: str) -> None:
             "unchanged",
             "error_count",
             "errors",
+            "mapping_used",
+            "tags_found",
             *fields,
         ]
     )
@@ -104,6 +109,7 @@ def _run_job(job_id: int, path: str) -> str:
             dry_run=bool(options.get("dry_run")),
             progress=progress,
             errors_path=error_report_path(job),
+            tag_separator=options.get("tag_separator", "auto"),
         )
     except ImportFileError as exc:
         job.status = ImportStatus.FAILED

@@ -1,8 +1,9 @@
 """`otodoke demo`: one command that brings up the whole product on SQLite.
 
 It starts the LINE emulator, creates (once) a sandbox workspace pointed at it with a login per
-role and a realistic data set, registers the same LINE friends in the emulator (its state lives in
-memory, so this is redone at every start), then runs the web app and a worker until Ctrl-C.
+role and a realistic data set, registers the same LINE friends in the emulator (which keeps its
+state, what each phone received included, in DATA_DIR/emulator-state.json across restarts), then
+runs the web app and a worker until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -114,14 +115,24 @@ def ensure_workspace(owner: User, emulator_url: str) -> Workspace:
     return workspace
 
 
+def has_demo_data(workspace: Workspace) -> bool:
+    """Whether an earlier start already created the demo customers."""
+    from otodoke.contacts.models import Contact
+
+    return Contact.objects.filter(workspace=workspace).exists()
+
+
+def emulator_state_file() -> Path:
+    """Where the demo's emulator keeps its friends and what their phones received."""
+    return Path(settings.DATA_DIR) / "emulator-state.json"
+
+
 def demo_friends(workspace: Workspace, *, contacts: int) -> list[DemoFriend]:
     """Create the demo data set once; return the LINE friends it holds (every start)."""
-    try:
-        from otodoke.contacts.demo import generate_demo_data
-        from otodoke.contacts.models import Contact
-    except ImportError:  # the contacts app is not installed in this build
-        return []
-    if not Contact.objects.filter(workspace=workspace).exists():
+    from otodoke.contacts.demo import generate_demo_data
+    from otodoke.contacts.models import Contact
+
+    if not has_demo_data(workspace):
         generate_demo_data(workspace, contacts=contacts)
         create_examples(workspace)
     rows = (

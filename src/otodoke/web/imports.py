@@ -146,12 +146,14 @@ def start_import(
     handle: str,
     mapping: dict[str, str],
     actor: User,
+    tag_separator: str = "auto",
 ) -> ImportJob:
     require(actor, workspace, Permission.EDIT)
     path = stored_path(workspace, handle)
+    options: dict[str, object] = {"mapping": mapping, "tag_separator": tag_separator}
     with transaction.atomic():
         # The upload is ours (not a file the user keeps): the job deletes it when it ends.
-        options = {"mapping": mapping, "delete_file": True}
+        options["delete_file"] = True
         job = jobs.create_job(workspace, kind, path, created_by=actor, options=options)
         # The worker must see the committed job row.
         transaction.on_commit(lambda: run_import_job.enqueue(job.pk, str(path)))

@@ -142,7 +142,10 @@ def _assert_emulator_friends_are_the_demo_contacts(data_dir: Path, emulator_port
 )
 def test_cli_help_documents_the_commands(command: list[str], promised: list[str]) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "otodoke", *command], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "otodoke", "--lang", "en", *command],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     missing = [text for text in promised if text not in result.stdout]
     assert not missing, result.stdout

@@ -156,6 +156,7 @@ def import_map(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
                 handle=handle,
                 mapping=imports.explicit_mapping(proposal, form.chosen()),
                 actor=access.user,
+                tag_separator=form.tag_separator(),
             )
         except ImportFileError as exc:
             context["failure"] = str(exc)

@@ -17,8 +17,9 @@ from typing import Any
 
 import pydantic
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from tqdm import tqdm
 
 from otodoke.api.commandline import (
@@ -35,13 +36,14 @@ from otodoke.api.routers import campaign_schemas as schemas
 from otodoke.api.routers import campaigns as api
 from otodoke.campaigns import engine, services, staff_recipients
 from otodoke.campaigns.models import Campaign, Delivery, DeliveryKind, as_dict
+from otodoke.core.commands import OtodokeCommand
 from otodoke.workspaces.roles import Permission
 
 FINAL = (*engine.TERMINAL, "paused")
 
 
-class Command(BaseCommand):
-    help = (
+class Command(OtodokeCommand):
+    help = gettext_noop(
         "Send a campaign and follow its progress; create, test, schedule, cancel and inspect "
         "campaigns (the REST API's campaign operations)."
     )
@@ -198,9 +200,9 @@ class Command(BaseCommand):
 
     def _send_existing(self, options: dict[str, Any]) -> None:
         if options["message"] or options["segment"] or options["definition"]:
-            raise CommandError("An existing campaign keeps its message and target")
+            raise CommandError(_("An existing campaign keeps its message and target"))
         if options["all_friends"]:
-            raise CommandError("An existing campaign keeps its message and target")
+            raise CommandError(_("An existing campaign keeps its message and target"))
         caller = caller_for(options)
         campaign_id = options["campaign_id"]
 
@@ -232,7 +234,7 @@ class Command(BaseCommand):
     def _status(self, campaign_id: int, *, as_json: bool) -> None:
         campaign = Campaign.objects.filter(pk=campaign_id).first()
         if campaign is None:
-            raise CommandError(f"No campaign {campaign_id}")
+            raise CommandError(_("No campaign %(id)s") % {"id": campaign_id})
         delivery = Delivery.objects.filter(campaign=campaign, kind=DeliveryKind.LIVE).first()
         data = {
             "campaign": campaign.pk,
@@ -406,7 +408,7 @@ def _campaign_lines(campaign: schemas.CampaignOut) -> Iterator[str]:
     if campaign.status_reason:
         yield f"  {campaign.status_reason}"
     if campaign.scheduled_at:
-        yield f"  scheduled at {campaign.scheduled_at.isoformat()}"
+        yield "  " + _("scheduled at %(time)s") % {"time": campaign.scheduled_at.isoformat()}
     if campaign.needs_approval:
         yield "  needs approval by a staff member in Otodoke before it is sent"
     live = campaign.live
@@ -422,18 +424,18 @@ def _page_lines(found: schemas.CampaignPage) -> Iterator[str]:
     for c in found.items:
         yield f"{c.id:>6} {c.status:<10} {c.name}"
     if found.next_cursor:
-        yield f"more: --cursor {found.next_cursor}"
+        yield _("more: --cursor %(cursor)s") % {"cursor": found.next_cursor}
 
 
 def _recipient_lines(found: schemas.RecipientPage) -> Iterator[str]:
     for r in found.items:
         yield f"{r.contact_id:>8} {r.status:<10} {r.reason}"
     if found.next_cursor:
-        yield f"more: --cursor {found.next_cursor}"
+        yield _("more: --cursor %(cursor)s") % {"cursor": found.next_cursor}
 
 
 def _click_lines(found: schemas.ClickPage) -> Iterator[str]:
     for c in found.items:
         yield f"{c.clicked_at.isoformat()} {c.contact_id or '-':>8} {c.url}"
     if found.next_cursor:
-        yield f"more: --cursor {found.next_cursor}"
+        yield _("more: --cursor %(cursor)s") % {"cursor": found.next_cursor}

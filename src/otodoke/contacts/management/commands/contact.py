@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from otodoke.api.commandline import (
     CliCaller,
@@ -37,10 +38,11 @@ from otodoke.api.routers.contact_schemas import (
     ContactUpsertIn,
 )
 from otodoke.api.schemas import MAX_BULK_ITEMS
+from otodoke.core.commands import OtodokeCommand
 
 
-class Command(BaseCommand):
-    help = (
+class Command(OtodokeCommand):
+    help = gettext_noop(
         "Search, get, create or update, unlink and delete contacts (the REST API's contact "
         "operations)."
     )
@@ -200,7 +202,7 @@ def _contact_lines(contact: ContactOut) -> Iterator[str]:
         if value:
             yield f"  {label}: {value}"
     if contact.tags:
-        yield f"  tags: {', '.join(contact.tags)}"
+        yield "  " + _("tags: %(tags)s") % {"tags": ", ".join(contact.tags)}
     yield (
         f"  visits {contact.visit_count}  purchases {contact.purchase_count}  "
         f"spent ¥{contact.total_spent:,}"
@@ -222,7 +224,7 @@ def _page_lines(found: ContactPage) -> Iterator[str]:
     for c in found.items:
         yield f"{c.id:>8} {c.external_id or '-':<12} {c.name or '-':<16} {c.line_status:<9}"
     if found.next_cursor:
-        yield f"more: --cursor {found.next_cursor}"
+        yield _("more: --cursor %(cursor)s") % {"cursor": found.next_cursor}
 
 
 def _bulk_lines(result: ContactBulkOut) -> Iterator[str]:

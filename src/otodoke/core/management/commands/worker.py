@@ -1,11 +1,14 @@
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
+from django.utils.translation import gettext_noop
+
+from otodoke.core.commands import OtodokeCommand
 
 
-class Command(BaseCommand):
-    help = (
+class Command(OtodokeCommand):
+    help = gettext_noop(
         "Run a background worker (Django tasks, database backend). Start several, on one or "
         "many machines: each task is claimed by exactly one worker."
     )
