@@ -60,8 +60,8 @@ def _translate(parser: argparse.ArgumentParser) -> None:
                 pseudo = helps.get(name)
                 if pseudo is not None and isinstance(pseudo.help, str):
                     pseudo.help = gettext(pseudo.help)
-                    if not subparser.description:
-                        subparser.description = pseudo.help
-                elif subparser.description:
+                if subparser.description:
                     subparser.description = gettext(subparser.description)
+                elif pseudo is not None and isinstance(pseudo.help, str):
+                    subparser.description = pseudo.help
                 _translate(subparser)

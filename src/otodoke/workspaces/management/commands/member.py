@@ -14,9 +14,11 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from otodoke.core.commands import OtodokeCommand
 from otodoke.workspaces import members as service
 from otodoke.workspaces.models import Membership, Workspace
 from otodoke.workspaces.roles import Role
@@ -25,8 +27,8 @@ ROLES = [r.value for r in Role]
 LABEL = "cli"
 
 
-class Command(BaseCommand):
-    help = (
+class Command(OtodokeCommand):
+    help = gettext_noop(
         "Manage a workspace's staff logins: add (create a login or add an existing one), invite "
         "(print a single-use link), list, role (change a role) and remove."
     )
@@ -64,8 +66,7 @@ class Command(BaseCommand):
             "--days",
             type=int,
             default=service.INVITATION_DAYS,
-            help=f"how long the link works (1–{service.MAX_INVITATION_DAYS}, "
-            f"default {service.INVITATION_DAYS})",
+            help=gettext_noop("how long the link works, in days (1–30, default %(default)s)"),
         )
         _json(invite)
         listing = sub.add_parser("list", help="list the members and their roles")
