@@ -335,7 +335,7 @@ def limit_recipients(delivery: Delivery, keep: int, *, batch_size: int) -> int:
             )
             updates += [DeliveryRecipient(id=rid, batch_no=number) for rid in chunk]
         Batch.objects.bulk_create(new)
-        _write_batch_numbers(updates)
+        write_batch_numbers(updates)
     else:
         per_batch: dict[int, int] = defaultdict(int)
         for _rid, batch_no in kept:
