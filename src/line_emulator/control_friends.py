@@ -45,7 +45,9 @@ def _friend(channel: Channel, user_id: str) -> Friend:
 async def friends(request: Request) -> Response:
     """GET lists friends (?status=&offset=&limit=). POST creates them without webhooks:
     {"count": N, "status": "following"} for random ones, or {"friends": [{user_id?,
-    display_name?, status?, gender?, age?, area?, app_type?, language?}, ...]}."""
+    display_name?, status?, gender?, age?, area?, app_type?, language?}, ...]}. A described
+    user_id that is already a friend is updated in place and keeps what it received (a
+    restarted demo describes its friends again)."""
     emulator, channel = _channel(request)
     if request.method == "GET":
         status = request.query_params.get("status")

@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
 
         execute_from_command_line(["otodoke", *args])
     except ImproperlyConfigured as exc:
-        sys.stderr.write(f"otodoke: {exc}\n")
+        sys.stderr.write(f"otodoke: {_setup_problem(exc, language)}\n")
         return 2
     except DatabaseError as exc:
         if not _missing_table(exc):
@@ -228,6 +228,36 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     return 0
+
+
+_NO_SECRET_KEY = gettext_noop(
+    "SECRET_KEY is not set. Set it in the environment (production) or run `otodoke init` to "
+    "generate local keys into %(file)s"
+)
+_NO_ENCRYPTION_KEYS = gettext_noop(
+    "OTODOKE_ENCRYPTION_KEYS is not set (comma-separated Fernet keys, newest first). "
+    "Generate one with `otodoke init --print-keys`."
+)
+
+
+def _setup_problem(exc: Exception, language: str) -> str:
+    """Settings fail before Django can translate anything. The problems a newcomer meets first
+    (no keys yet) are told in the CLI's language from the same catalogue, read with the
+    standard library; any other stays as the settings worded it."""
+    import gettext
+    from pathlib import Path
+
+    from otodoke.core.env import KEYS_FILE, data_dir
+
+    text = str(exc)
+    catalogue = gettext.translation(
+        "django", Path(__file__).parent / "locale", languages=[language], fallback=True
+    )
+    if text.startswith("SECRET_KEY is not set"):
+        return catalogue.gettext(_NO_SECRET_KEY) % {"file": data_dir() / KEYS_FILE}
+    if text.startswith("OTODOKE_ENCRYPTION_KEYS is not set"):
+        return catalogue.gettext(_NO_ENCRYPTION_KEYS)
+    return text
 
 
 def _asks_for_help(args: list[str]) -> bool:

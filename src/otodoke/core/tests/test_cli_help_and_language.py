@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -96,3 +97,31 @@ def test_argparse_errors_speak_the_same_language() -> None:
     assert "使い方: otodoke segment count" in japanese.stderr
     english = _otodoke("segment", "count", lang="en_US.UTF-8")
     assert "the following arguments are required: --workspace" in english.stderr
+
+
+def test_the_first_error_before_init_speaks_the_language_too(tmp_path: Path) -> None:
+    """Settings fail before Django can translate; the missing-keys message is still Japanese
+    by default (and English with --lang en), and names `otodoke init`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "OTODOKE_ENCRYPTION_KEYS", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(OTODOKE_DATA_DIR=str(tmp_path), LANG="C.UTF-8")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "otodoke", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    japanese = run("workspace", "list")
+    assert japanese.returncode == 2
+    assert "SECRET_KEY が設定されていません" in japanese.stderr
+    assert "`otodoke init`" in japanese.stderr and str(tmp_path / "keys.json") in japanese.stderr
+    english = run("--lang", "en", "workspace", "list")
+    assert "SECRET_KEY is not set" in english.stderr
