@@ -80,7 +80,7 @@ def _env(database_url: str) -> dict[str, str]:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     # Throwaway keys unless the machine has its own (`otodoke init`): nothing here is secret.
     if "SECRET_KEY" not in env and not (ROOT / "data" / "keys.json").exists():
-        env["SECRET_KEY"] = "bench-only-not-secret"
+        env["SECRET_KEY"] = "bench-only-not-secret"  # noqa: S105 - a throwaway bench key
         env["OTODOKE_ENCRYPTION_KEYS"] = "YmVuY2gtb25seS1ub3Qtc2VjcmV0LWJlbmNoLW9ubHk="
     return env
 

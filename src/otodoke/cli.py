@@ -62,7 +62,9 @@ COMMANDS: list[tuple[str, list[tuple[str, str]]]] = [
             ),
             (
                 "createsuperuser",
-                gettext_noop("a Django superuser, only for /admin/ (off unless OTODOKE_ADMIN=true)"),
+                gettext_noop(
+                    "a Django superuser, only for /admin/ (off unless OTODOKE_ADMIN=true)"
+                ),
             ),
             ("api-token", gettext_noop("create, list and revoke REST API tokens; check one (me)")),
         ],
