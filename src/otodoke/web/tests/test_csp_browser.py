@@ -14,7 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from otodoke.campaigns.models import Campaign
-from otodoke.contacts.models import Contact
+from otodoke.contacts.models import Contact, ImportJob, ImportKind, ImportStatus
 from otodoke.segments.services import save_segment
 from otodoke.testing.browser import htmx_settled
 from otodoke.workspaces.models import Membership, Workspace
@@ -215,3 +215,26 @@ def test_the_login_page_and_the_api_docs_load_within_the_policy(
     page.goto(f"{_base(page)}/api/v1/docs")
     expect(page.locator(".swagger-ui .info")).to_be_visible()
     expect(page.locator(".opblock").first).to_be_visible()
+
+
+def test_progress_bars_follow_the_job_as_htmx_refreshes_them(
+    workspace: Workspace, watched: Callable[..., Page], members: dict[Role, User]
+) -> None:
+    """The bar's width came from a style="" attribute the policy refuses; app.js sets it from
+    data-width, on the page and on every refresh htmx swaps in."""
+    job = ImportJob.objects.create(
+        workspace=workspace,
+        kind=ImportKind.CONTACTS,
+        file_name="customers.csv",
+        status=ImportStatus.RUNNING,
+        total_bytes=1000,
+        processed_bytes=400,
+        created_by=members[Role.OWNER],
+    )
+    page = watched(Role.OWNER)
+    page.goto(f"{_base(page)}/w/salon/contacts/import/{job.pk}/")
+    bar = page.locator("#import-progress .progress span")
+    expect(bar).to_have_attribute("style", re.compile(r"width: 40%"))
+    ImportJob.objects.filter(pk=job.pk).update(processed_bytes=800)
+    expect(page.get_by_test_id("import-percent")).to_have_text("80%")
+    expect(bar).to_have_attribute("style", re.compile(r"width: 80%"))
