@@ -197,6 +197,9 @@ def activate_scenario(scenario: Scenario) -> Scenario:
     scenario.status = ScenarioStatus.ACTIVE
     scenario.status_reason = ""
     scenario.save(update_fields=["status", "status_reason", "updated_at"])
+    from otodoke.scenarios.tasks import ensure_chain
+
+    transaction.on_commit(ensure_chain)
     return scenario
 
 
