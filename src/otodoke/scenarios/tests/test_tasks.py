@@ -12,7 +12,7 @@ from otodoke.scenarios.tasks import ensure_chain, scenario_tick
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def queued_ticks() -> list[DBTaskResult]:
+def queued_ticks() -> list[DBTaskResult[..., object]]:
     return list(DBTaskResult.objects.filter(task_path__endswith="scenario_tick", status="READY"))
 
 

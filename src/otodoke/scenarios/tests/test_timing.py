@@ -14,8 +14,8 @@ from otodoke.scenarios.timing import quiet_until, wait_until
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
-def tokyo(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=TOKYO)
+def tokyo(year: int, month: int, day: int, hour: int, minute: int) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=TOKYO)
 
 
 def test_duration() -> None:
