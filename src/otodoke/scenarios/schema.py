@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from otodoke.segments import schema as seg
 
@@ -30,6 +30,19 @@ TIMED_TRIGGERS = ("segment_entered", "date_attribute", "inactivity")
 TRIGGER_KINDS = (*EVENT_TRIGGERS, *TIMED_TRIGGERS)
 MAX_STEPS = 50
 TagName = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+def _event_kind(value: str) -> str:
+    from otodoke.contacts.models import is_event_kind
+
+    if not is_event_kind(value):
+        raise ValueError(
+            f"{value} is not an event kind (visit, purchase, cart, signup or custom:<name>)"
+        )
+    return value
+
+
+EventKind = Annotated[str, Field(min_length=1, max_length=60), AfterValidator(_event_kind)]
 
 
 class _Model(BaseModel):
@@ -53,7 +66,7 @@ class TagAdded(_Model):
 
 
 class EventReceived(_Model):
-    event: Annotated[str, Field(min_length=1, max_length=60)]
+    event: EventKind
     # The same tests as a segment's event condition: amount, source, or a property.
     where: Annotated[list[seg.PropertyFilter], Field(max_length=20)] = []
 
@@ -217,7 +230,7 @@ class Goal(_Model):
     """Converted when the contact has an event of `event` (with `where`) since entering, or
     matches `definition`."""
 
-    event: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+    event: EventKind | None = None
     where: Annotated[list[seg.PropertyFilter], Field(max_length=20)] = []
     definition: dict[str, Any] | None = None
 

@@ -55,3 +55,11 @@ def test_a_bad_condition_names_its_path() -> None:
         }
     )
     assert any(p.startswith("$.conditions.where") for p in problems), problems
+
+
+def test_an_unknown_event_kind_is_refused() -> None:
+    problems = _problems(
+        {"trigger": {"kind": "event", "params": {"event": "buy"}}, "steps": [SEND]}
+    )
+    assert list(problems) == ["$.trigger.params.event"]
+    assert "not an event kind" in problems["$.trigger.params.event"]
