@@ -318,12 +318,13 @@ def parse_spec(data: Any) -> VersionSpec:
     for i, step in enumerate(spec.steps):
         path = f"$.steps[{i}]"
         if isinstance(step, SendMessage):
-            for p in message_problems(step.messages):
-                problems.append(seg.Problem(f"{path}.{p.path}", p.message))
-            try:
-                check_templates(step.messages)
-            except TemplateProblem as exc:
-                problems.append(seg.Problem(f"{path}.{exc.path}", exc.message))
+            found = message_problems(step.messages)
+            problems += [seg.Problem(f"{path}.{p.path}", p.message) for p in found]
+            if not found:
+                try:
+                    check_templates(step.messages)
+                except TemplateProblem as exc:
+                    problems.append(seg.Problem(f"{path}.{exc.path}", exc.message))
         elif isinstance(step, Branch):
             definition(step.condition, f"{path}.condition")
             for name in ("then", "otherwise"):
