@@ -323,7 +323,7 @@ def update(caller: Caller, scenario_id: int, payload: ScenarioPatch) -> Scenario
     return read(caller, scenario.pk)
 
 
-def _act(caller: Caller, scenario_id: int, action: str) -> ScenarioOut:
+def act(caller: Caller, scenario_id: int, action: str) -> ScenarioOut:
     caller.require(Permission.SEND if action == "activate" else Permission.EDIT)
     scenario = get_scenario(caller, scenario_id)
     try:
@@ -341,12 +341,12 @@ def _act(caller: Caller, scenario_id: int, action: str) -> ScenarioOut:
     "no channel token). Needs the `send` scope.",
 )
 def activate(request: HttpRequest, scenario_id: int) -> ScenarioOut:
-    return _act(principal(request), scenario_id, "activate")
+    return act(principal(request), scenario_id, "activate")
 
 
 @router.post("/{scenario_id}/pause", response={200: ScenarioOut, **_WITH_CONFLICT}, summary="Pause")
 def pause(request: HttpRequest, scenario_id: int) -> ScenarioOut:
-    return _act(principal(request), scenario_id, "pause")
+    return act(principal(request), scenario_id, "pause")
 
 
 @router.post(
@@ -355,7 +355,7 @@ def pause(request: HttpRequest, scenario_id: int) -> ScenarioOut:
     summary="Archive (contacts inside exit)",
 )
 def archive(request: HttpRequest, scenario_id: int) -> ScenarioOut:
-    return _act(principal(request), scenario_id, "archive")
+    return act(principal(request), scenario_id, "archive")
 
 
 @router.get("/{scenario_id}/stats", response={200: StatsOut, **COMMON_ERRORS}, summary="Statistics")
