@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal, Self
 
+from django.utils.translation import gettext as _
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from otodoke.segments import schema as seg
@@ -36,8 +37,9 @@ def _event_kind(value: str) -> str:
     from otodoke.contacts.models import is_event_kind
 
     if not is_event_kind(value):
+        kinds = "visit, purchase, cart, signup, custom:<name>"
         raise ValueError(
-            f"{value} is not an event kind (visit, purchase, cart, signup or custom:<name>)"
+            _("%(value)s is not an event kind (%(kinds)s)") % {"value": value, "kinds": kinds}
         )
     return value
 
@@ -94,7 +96,7 @@ class PostbackReceived(_Model):
     @model_validator(mode="after")
     def _one(self) -> Self:
         if self.data is None and self.key is None:
-            raise ValueError("give data, or a key (and a value)")
+            raise ValueError(_("give data, or a key (and a value)"))
         return self
 
 
@@ -168,11 +170,11 @@ class Wait(_Model):
     @model_validator(mode="after")
     def _complete(self) -> Self:
         if self.mode == "duration" and not (self.days or self.hours or self.minutes):
-            raise ValueError("a wait needs days, hours or minutes")
+            raise ValueError(_("a wait needs days, hours or minutes"))
         if self.mode in ("time_of_day", "weekday") and self.at is None:
-            raise ValueError("give the time of day (at), e.g. 10:00")
+            raise ValueError(_("give the time of day (at), e.g. 10:00"))
         if self.mode == "weekday" and self.weekday is None:
-            raise ValueError("give the weekday (0 = Monday … 6 = Sunday)")
+            raise ValueError(_("give the weekday (0 = Monday … 6 = Sunday)"))
         return self
 
     @property
@@ -237,7 +239,7 @@ class Goal(_Model):
     @model_validator(mode="after")
     def _something(self) -> Self:
         if self.event is None and self.definition is None:
-            raise ValueError("a goal needs an event or a condition")
+            raise ValueError(_("a goal needs an event or a condition"))
         return self
 
 
@@ -252,7 +254,7 @@ class VersionSpec(_Model):
     @model_validator(mode="after")
     def _rules(self) -> Self:
         if self.entry_rule == "after_days" and self.reentry_days is None:
-            raise ValueError("entry rule after_days needs reentry_days")
+            raise ValueError(_("entry rule after_days needs reentry_days"))
         return self
 
 
@@ -333,8 +335,11 @@ def parse_spec(data: Any) -> VersionSpec:
                     problems.append(
                         seg.Problem(
                             f"{path}.{name}",
-                            f"a branch jumps forward: give a step index from {i + 1} to "
-                            f"{count} ({count} = the end); {target} is not one",
+                            _(
+                                "a branch jumps forward: give a step index from %(first)s to "
+                                "%(end)s (%(end)s = the end); %(target)s is not one"
+                            )
+                            % {"first": i + 1, "end": count, "target": target},
                         )
                     )
     if problems:

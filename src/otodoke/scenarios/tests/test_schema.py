@@ -63,3 +63,11 @@ def test_an_unknown_event_kind_is_refused() -> None:
     )
     assert list(problems) == ["$.trigger.params.event"]
     assert "not an event kind" in problems["$.trigger.params.event"]
+
+
+def test_problems_are_in_the_users_language() -> None:
+    from django.utils import translation
+
+    with translation.override("ja"):
+        problems = _problems({"trigger": {"kind": "friend_added"}, "steps": [{"type": "wait"}]})
+    assert problems == {"$.steps[0]": "待機には日数・時間・分のいずれかが必要です"}
