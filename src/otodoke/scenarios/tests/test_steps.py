@@ -210,3 +210,14 @@ def test_a_deleted_contact_leaves(workspace: Workspace, line: Line) -> None:
     enrolment = Enrolment.objects.get()
     assert (enrolment.status, enrolment.exit_reason) == ("exited", "deleted")
     assert SendBatch.objects.count() == 0
+
+
+def test_one_tick_sends_every_due_step_beyond_one_claim_window(
+    workspace: Workspace, line: Line, settings: Any
+) -> None:
+    settings.OTODOKE_SEND_CONCURRENCY = 4  # a claim takes 4 batches at a time
+    contacts = make_contacts(workspace, line, 10)
+    _, version = active(workspace, [text("{{ name }}さん")])  # personalised: 10 pushes
+    enrol(workspace, version, [c.pk for c in contacts], now=NOON, source="test")
+    assert tick(now=NOON).dispatch.sent == 10
+    assert line.copies() == {c.line_user_id: 1 for c in contacts}
