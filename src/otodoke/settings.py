@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "otodoke.line",
     "otodoke.segments",
     "otodoke.tracking",
+    "otodoke.scenarios",
     "otodoke.api",
     "django_htmx",
     "otodoke.web",
@@ -165,6 +166,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("OTODOKE_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default", "sends", "webhooks", "automation"],
     }
 }
 

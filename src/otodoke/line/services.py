@@ -28,10 +28,10 @@ from pydantic import ValidationError
 
 from otodoke.contacts.models import LINE_USER_ID_RE, Contact, LineStatus
 from otodoke.core import jsontext
-from otodoke.line import schema
+from otodoke.line import schema, signals
 from otodoke.line.client import LineApiError, LineClient, LineProfile
 from otodoke.line.models import WebhookEvent, WebhookStatus
-from otodoke.line.signals import friend_unfollowed
+from otodoke.line.signals import announce
 from otodoke.workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -325,7 +325,9 @@ def record_unfollow(workspace: Workspace, user_id: str, at: datetime) -> Contact
         contact.line_unfollowed_at = at
     contact.line_status = friend_status(contact.line_followed_at, contact.line_unfollowed_at)
     contact.save(update_fields=["line_unfollowed_at", "line_status", "updated_at"])
-    friend_unfollowed.send(sender=Contact, contact=contact, at=at)
+    signals.friend_unfollowed.send(
+        sender=Contact, contact=contact, contact_id=contact.pk, workspace=workspace, at=at
+    )
     return contact
 
 
@@ -340,6 +342,10 @@ def process_follow(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
         event.workspace, event.source_user_id, event.timestamp, prefetched.profile
     )
     kind = "unblock" if detail.follow.isUnblocked else "follow"
+    if contact.line_status == LineStatus.FOLLOWING:
+        announce(
+            signals.friend_followed, event, contact.pk, refollow=bool(detail.follow.isUnblocked)
+        )
     note = f"{kind}: contact {contact.pk} is {contact.line_status}"
     if prefetched.profile is None:
         note += " (profile not fetched)"
@@ -375,6 +381,8 @@ def process_postback(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
         payload["richmenu_switch"] = params
     elif params:
         payload["datetime_params"] = {k: v for k, v in params.items() if k in DATETIME_PARAMS}
+    if not must_stay_silent(event):
+        announce(signals.postback_received, event, None, data=detail.data)
     return Outcome(note="postback stored", payload=payload)
 
 
@@ -434,6 +442,8 @@ def process_message(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
             note += "; account-link invitation requested"
         elif user_id and is_unlink_keyword(message.text):
             note += request_unlink_page(event, user_id)
+        elif not must_stay_silent(event):
+            announce(signals.message_received, event, None, text=message.text)
     return Outcome(note=note, payload=payload)
 
 
