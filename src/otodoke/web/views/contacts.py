@@ -18,6 +18,7 @@ from otodoke.contacts.jobs import error_report_path
 from otodoke.contacts.models import Contact, ImportJob, ImportKind
 from otodoke.line.client import LineApiError
 from otodoke.line.invites import LinkInviteRefused, invite_problem, send_link_invite
+from otodoke.scenarios.presenters import contact_enrolments
 from otodoke.segments.schema import DefinitionError
 from otodoke.web import contacts as queries
 from otodoke.web import imports
@@ -80,6 +81,7 @@ def contact_detail(request: HttpRequest, access: WorkspaceAccess, contact_id: in
         "tags": queries.contact_tags(contact),
         "events": queries.contact_events(contact),
         "campaigns": queries.contact_campaigns(contact),
+        "enrolments": contact_enrolments(contact.pk),
         "can_invite_to_link": access.can(Permission.SEND) and invite_problem(contact) is None,
     }
     return render_page(request, "web/contacts/detail.html", context)
