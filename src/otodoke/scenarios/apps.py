@@ -14,3 +14,9 @@ class ScenariosConfig(AppConfig):
         from otodoke.scenarios import hooks
 
         hooks.connect()
+
+    def on_worker_start(self) -> None:
+        """`otodoke worker` calls this: the scheduler's task chain is queued (once)."""
+        from otodoke.scenarios.tasks import ensure_chain
+
+        ensure_chain()

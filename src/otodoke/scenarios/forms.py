@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from otodoke.scenarios.presenters import STEP_TYPES
+from otodoke.scenarios.presenters import STEP_TYPES, date_on
 from otodoke.segments.models import Segment
 from otodoke.workspaces.models import Workspace
 
@@ -207,7 +207,7 @@ def trigger_initial(trigger: dict[str, Any], conditions: dict[str, Any] | None) 
         "keyword_match": p.get("match", "exact"),
         "postback_key": p.get("key", ""),
         "postback_value": p.get("value", ""),
-        "date_on": p.get("on", "birthday_month"),
+        "date_on": date_on(p) if kind == "date_attribute" else "birthday_month",
         "date_key": p.get("key", "") if kind == "date_attribute" else "",
         "offset_days": p.get("offset_days", 0),
         "at": p.get("at", "10:00"),

@@ -39,6 +39,15 @@ def _where(filters: list[dict[str, Any]]) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
+def date_on(params: dict[str, Any]) -> str:
+    """`birthday_month`, `birthday` or `attribute` (scenarios.timed's `on`); the presets'
+    older shape (`match: month|day`) reads the same."""
+    on = params.get("on")
+    if on:
+        return str(on)
+    return {"month": "birthday_month", "day": "birthday"}.get(str(params.get("match")), "attribute")
+
+
 def trigger_summary(trigger: dict[str, Any]) -> str:
     """What starts the scenario, in the staff's language."""
     kind = trigger.get("kind", "")
@@ -70,9 +79,9 @@ def trigger_summary(trigger: dict[str, Any]) -> str:
         return _("When a contact starts matching the conditions")
     if kind == "date_attribute":
         at = p.get("at", "00:00")
-        if p.get("on") == "birthday_month":
+        if date_on(p) == "birthday_month":
             return _("On the 1st of the birth month at %(at)s") % {"at": at}
-        if p.get("on") == "birthday":
+        if date_on(p) == "birthday":
             return _("On the birthday at %(at)s") % {"at": at}
         return _("%(days)s days from the date in “%(key)s”, at %(at)s") % {
             "days": p.get("offset_days", 0),

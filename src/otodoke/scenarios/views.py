@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from otodoke.scenarios import presenters, services
+from otodoke.scenarios import presenters, presets, services
 from otodoke.scenarios.forms import (
     NewScenarioForm,
     QuietHoursForm,
@@ -29,7 +29,6 @@ from otodoke.scenarios.forms import (
     trigger_initial,
 )
 from otodoke.scenarios.models import Scenario, ScenarioStatus
-from otodoke.scenarios.starters import BY_KEY, STARTERS
 from otodoke.segments.schema import Problem
 from otodoke.web import campaigns as figures
 from otodoke.web.access import WorkspaceAccess, workspace_view
@@ -81,26 +80,27 @@ def scenario_new(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     form = NewScenarioForm(request.POST or None)
     if request.method == "POST":
         key = request.POST.get("template", "")
-        starter = BY_KEY.get(key)
-        if starter is not None:
-            name, spec = starter.name, starter.definition()
+        if presets.preset(key) is not None:
+            scenario = presets.instantiate(access.workspace, key, created_by=access.user)
         elif form.is_valid():
-            name = form.cleaned_data["name"]
             spec = {
                 "trigger": {"kind": "friend_added", "params": {"include_refollow": True}},
                 "steps": [
                     {"type": "send", "messages": [{"type": "text", "text": _("Thank you!")}]}
                 ],
             }
+            scenario = services.create_scenario(
+                access.workspace,
+                name=form.cleaned_data["name"],
+                spec=spec,
+                created_by=access.user,
+            )
         else:
-            context = _base(access, starters=STARTERS, form=form)
+            context = _base(access, starters=presets.PRESETS, form=form)
             return render(request, "scenarios/new.html", context, status=400)
-        scenario = services.create_scenario(
-            access.workspace, name=name, spec=spec, created_by=access.user, template=key
-        )
         messages.success(request, _("Created “%(name)s” as a draft.") % {"name": scenario.name})
         return redirect("web:scenario", slug=access.workspace.slug, scenario_id=scenario.pk)
-    return render(request, "scenarios/new.html", _base(access, starters=STARTERS, form=form))
+    return render(request, "scenarios/new.html", _base(access, starters=presets.PRESETS, form=form))
 
 
 def _flow(scenario: Scenario) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from otodoke.contacts.models import Contact
 from otodoke.scenarios.models import (
@@ -73,7 +73,8 @@ def test_the_navigation_lists_scenarios_with_status_trigger_and_counts(
     html = page.content.decode()
     assert page.status_code == 200
     assert 'data-testid="nav-scenarios"' in html and "シナリオ" in html
-    assert "有効" in html and "下書き" in html
+    with translation.override("ja"):
+        assert str(ScenarioStatus.ACTIVE.label) in html and "下書き" in html
     assert "友だち追加されたとき" in html
     row = html.split("あいさつ</a>")[1].split("</tr>")[0]
     assert '<td data-testid="count-active">1</td>' in row
@@ -94,11 +95,11 @@ def test_one_click_on_a_template_creates_an_editable_draft(
     for name in ("誕生月クーポン", "再来店促進", "友だち追加あいさつ"):
         assert name in gallery
 
-    response = client.post(url("scenarios/new/"), {"template": "birthday_month"})
+    response = client.post(url("scenarios/new/"), {"template": "birthday_month_coupon"})
     scenario = Scenario.objects.get()
     assert response.status_code == 302 and response["Location"].endswith(f"/{scenario.pk}/")
     assert scenario.name == "誕生月クーポン" and scenario.status == ScenarioStatus.DRAFT
-    assert scenario.template == "birthday_month"
+    assert scenario.template == "birthday_month_coupon"
     detail = client.get(response["Location"]).content.decode()
     assert "誕生月の1日 10:00" in detail
     assert 'data-testid="step-card-0"' in detail
@@ -114,7 +115,7 @@ def test_viewers_read_but_cannot_create_edit_or_activate(
     assert 'data-testid="activate"' not in detail.content.decode()
     assert 'data-testid="edit-trigger"' not in detail.content.decode()
     assert viewer.get(url("scenarios/new/")).status_code == 403
-    assert viewer.post(url("scenarios/new/"), {"template": "welcome"}).status_code == 403
+    assert viewer.post(url("scenarios/new/"), {"template": "welcome_on_follow"}).status_code == 403
     assert viewer.get(url(f"scenarios/{scenario.pk}/steps/0/")).status_code == 403
     assert viewer.post(url(f"scenarios/{scenario.pk}/activate/")).status_code == 403
     scenario.refresh_from_db()
