@@ -126,18 +126,10 @@ class TriggerForm(forms.Form):
     watched_segment = forms.ModelChoiceField(
         label=_("Segment"), queryset=Segment.objects.none(), required=False
     )
-    condition_segment = forms.ModelChoiceField(
-        label=_("Only contacts in the segment"),
-        queryset=Segment.objects.none(),
-        required=False,
-        empty_label=_("(everyone)"),
-        help_text=_("Checked when the contact enters."),
-    )
 
     def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for name in ("watched_segment", "condition_segment"):
-            self.fields[name].queryset = _segments(workspace)  # type: ignore[attr-defined]
+        self.fields["watched_segment"].queryset = _segments(workspace)  # type: ignore[attr-defined]
 
     def _need(self, *names: str) -> None:
         for name in names:
@@ -189,11 +181,8 @@ class TriggerForm(forms.Form):
             params = {"event": d["inactive_event"], "days": d["inactive_days"], "at": at}
         return {"kind": kind, "params": params}
 
-    def conditions(self) -> dict[str, Any] | None:
-        return in_segment(self.cleaned_data.get("condition_segment"))
 
-
-def trigger_initial(trigger: dict[str, Any], conditions: dict[str, Any] | None) -> dict[str, Any]:
+def trigger_initial(trigger: dict[str, Any]) -> dict[str, Any]:
     kind = trigger.get("kind", "friend_added")
     p: dict[str, Any] = trigger.get("params") or {}
     where = (p.get("where") or [{}])[0] if p.get("where") else {}
@@ -212,7 +201,6 @@ def trigger_initial(trigger: dict[str, Any], conditions: dict[str, Any] | None) 
         "offset_days": p.get("offset_days", 0),
         "at": p.get("at", "10:00"),
         "watched_segment": p.get("segment_id"),
-        "condition_segment": segment_of(conditions),
     }
     if kind == "event":
         initial["event"] = p.get("event", "purchase")

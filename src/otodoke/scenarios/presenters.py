@@ -177,7 +177,11 @@ def condition_summary(definition: dict[str, Any] | None, workspace_id: int) -> s
         return _("In the segment “%(name)s”") % {"name": name or f"#{where.get('segment_id')}"}
     if where.get("kind") == "line_linked":
         return _("Linked to LINE") if where.get("value", True) else _("Not linked to LINE")
-    return _("Custom conditions")
+    from otodoke.web.segments import summary_of
+    from otodoke.workspaces.models import Workspace
+
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    return summary_of(definition, workspace) if workspace else _("Custom conditions")
 
 
 def goal_summary(goal: dict[str, Any] | None, workspace_id: int) -> str:

@@ -3,7 +3,7 @@ there), so they live under /w/<slug>/scenarios/ with the web app's names (`web:s
 
 from django.urls import path
 
-from otodoke.scenarios import views
+from otodoke.scenarios import views, views_conditions
 
 urlpatterns = [
     path("scenarios/", views.scenario_list, name="scenarios"),
@@ -11,6 +11,11 @@ urlpatterns = [
     path("scenarios/<int:scenario_id>/", views.scenario_detail, name="scenario"),
     path("scenarios/<int:scenario_id>/trigger/", views.scenario_trigger, name="scenario_trigger"),
     path("scenarios/<int:scenario_id>/rules/", views.scenario_rules, name="scenario_rules"),
+    path(
+        "scenarios/<int:scenario_id>/conditions/",
+        views_conditions.scenario_conditions,
+        name="scenario_conditions",
+    ),
     path("scenarios/<int:scenario_id>/steps/new/", views.step_new, name="scenario_step_new"),
     path(
         "scenarios/<int:scenario_id>/steps/preview/",

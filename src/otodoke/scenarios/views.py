@@ -206,11 +206,11 @@ def scenario_trigger(
     form = TriggerForm(
         request.POST or None,
         workspace=access.workspace,
-        initial=trigger_initial(spec["trigger"], spec.get("conditions")),
+        initial=trigger_initial(spec["trigger"]),
     )
     problems: list[str] | None = None
     if request.method == "POST" and form.is_valid():
-        spec.update(trigger=form.trigger(), conditions=form.conditions())
+        spec["trigger"] = form.trigger()
         problems = _save(request, access, scenario, spec)
         if problems is None:
             return redirect("web:scenario", slug=access.workspace.slug, scenario_id=scenario.pk)

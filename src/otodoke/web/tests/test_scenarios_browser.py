@@ -15,6 +15,7 @@ from pytest_django.live_server_helper import LiveServer
 from line_emulator.testing import EmulatorServer
 from otodoke.contacts.models import Contact
 from otodoke.scenarios.models import AutomationSettings, Scenario, ScenarioStatus
+from otodoke.scenarios.services import create_scenario
 from otodoke.testing.browser import htmx_settled
 from otodoke.web.tests.test_campaigns_browser import (  # noqa: F401 - fixtures and helpers
     follow,
@@ -94,3 +95,33 @@ def test_a_template_scenario_built_in_the_browser_greets_a_new_friend(
     expect(enrolments).to_contain_text("友だち追加あいさつ")
     expect(enrolments.get_by_test_id("enrolment-step")).to_contain_text("ステップ3: メッセージ送信")
     expect(enrolments.get_by_test_id("enrolment-due")).to_be_visible()
+
+
+def test_who_may_enter_is_built_in_the_segment_builder_in_chromium(
+    workspace: Workspace, page_as: Callable[..., Page], live_server: LiveServer
+) -> None:
+    for name, gender in (("花子", "female"), ("一郎", "male")):
+        Contact.objects.create(workspace=workspace, name=name, gender=gender)
+    scenario = create_scenario(
+        workspace,
+        name="女性向けあいさつ",
+        spec={
+            "trigger": {"kind": "friend_added"},
+            "steps": [{"type": "send", "messages": [{"type": "text", "text": "ようこそ"}]}],
+        },
+    )
+    page = page_as(Role.OPERATOR)
+    page.goto(f"{live_server.url}/w/{workspace.slug}/scenarios/{scenario.pk}/")
+    page.get_by_test_id("edit-conditions").click()
+    count = page.get_by_test_id("segment-count")
+    expect(count).to_have_text("2")
+    htmx_settled(page)
+    page.get_by_test_id("add-condition").select_option("gender")  # starts as 女性
+    expect(count).to_have_text("1")
+    htmx_settled(page)
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("trigger-card")).to_contain_text("性別")
+    scenario.refresh_from_db()
+    assert scenario.current_version is not None
+    conditions = scenario.current_version.conditions
+    assert conditions is not None and conditions["where"]["conditions"][0]["kind"] == "gender"

@@ -5,6 +5,7 @@ activation check naming problems, role rules, statistics, the contact page and q
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 
 import pytest
@@ -309,3 +310,35 @@ def test_quiet_hours_are_a_workspace_setting(workspace: Workspace, client_as: Lo
     same = owner.post(url("settings/automation/"), {"start": "22:00", "end": "22:00"})
     assert same.status_code == 400
     assert client_as(Role.OPERATOR).get(url("settings/automation/")).status_code == 403
+
+
+def test_who_may_enter_is_built_with_the_segment_builder(
+    workspace: Workspace, client_as: Login
+) -> None:
+    scenario = simple(workspace)
+    client = client_as(Role.OPERATOR)
+    page = client.get(url(f"scenarios/{scenario.pk}/conditions/")).content.decode()
+    # The segment builder itself: its hidden definition and its htmx round trip.
+    assert 'data-testid="builder"' in page and "/w/salon/segments/builder/" in page
+    definition = {
+        "version": 1,
+        "where": {
+            "kind": "all",
+            "conditions": [{"kind": "tags", "match": "any", "names": ["VIP"]}],
+        },
+    }
+    saved = client.post(
+        url(f"scenarios/{scenario.pk}/conditions/"),
+        {"definition": json.dumps(definition), "save": "1"},
+    )
+    assert saved.status_code == 302
+    scenario.refresh_from_db()
+    assert scenario.current_version is not None
+    conditions = scenario.current_version.conditions
+    assert conditions is not None and conditions["where"]["conditions"][0]["names"] == ["VIP"]
+    detail = client.get(url(f"scenarios/{scenario.pk}/")).content.decode()
+    assert "VIP" in detail.split('data-testid="trigger-card"')[1].split("</section>")[0]
+
+    client.post(url(f"scenarios/{scenario.pk}/conditions/"), {"clear": "1"})
+    scenario.refresh_from_db()
+    assert scenario.current_version is not None and scenario.current_version.conditions is None
