@@ -163,9 +163,14 @@ PRESETS: tuple[Preset, ...] = (
             "trigger": {"kind": "friend_added", "params": {"include_refollow": False}},
             "entry_rule": "once",
             "steps": [
-                _text(
-                    "友だち追加ありがとうございます！\nお得な情報やクーポンをこちらでお届けします。"
-                ),
+                {
+                    **_text(
+                        "友だち追加ありがとうございます！\n"
+                        "お得な情報やクーポンをこちらでお届けします。"
+                    ),
+                    # The answer to the friend's own follow: at once, whatever the hour.
+                    "quiet_hours": False,
+                },
                 _wait(days=3),
                 _text("当店のご紹介です。ご予約・お問い合わせはこのトークからお気軽にどうぞ。"),
                 {"type": "branch", "condition": NOT_LINKED, "then": 4, "otherwise": 5},

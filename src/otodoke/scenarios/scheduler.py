@@ -22,6 +22,7 @@ from django.utils import timezone
 from otodoke.contacts.models import Contact, Event, LineStatus, TagSource
 from otodoke.contacts.tagging import add_tags, remove_tags
 from otodoke.scenarios import schema, sending, timing
+from otodoke.scenarios.dispatch import dispatch
 from otodoke.scenarios.models import (
     AutomationSettings,
     Enrolment,
@@ -303,7 +304,7 @@ class _Pass:
     def send(
         self, index: int, step: schema.SendMessage, group: list[Member]
     ) -> dict[int, list[Member]]:
-        quiet = timing.quiet_until(self.settings, self.now, self.tz)
+        quiet = timing.quiet_until(self.settings, self.now, self.tz) if step.quiet_hours else None
         if quiet is not None:
             self.park(group, index, quiet)
             self.result.held += len(group)
@@ -363,7 +364,7 @@ def tick(
         if len(rows) < CLAIM:
             break
     if send:
-        result.dispatch = sending.dispatch(
+        result.dispatch = dispatch(
             now=now, workspace_id=workspace_id, budget_seconds=budget_seconds
         )
     return result

@@ -190,6 +190,9 @@ class SendMessage(_Model):
     messages: list[dict[str, Any]]
     track_links: bool = True
     notification_disabled: bool = False
+    # False: an immediate answer to the friend's own action (a welcome on follow, a reply to a
+    # keyword) goes out at once, even inside the workspace's quiet hours.
+    quiet_hours: bool = True
 
 
 class AddTag(_Model):
