@@ -165,12 +165,7 @@ def create_examples(workspace: Workspace) -> None:
         target={"include": [{"segment": segments[0].pk}]},
         actor=None,
     )
-    from otodoke.scenarios.presets import instantiate
-    from otodoke.scenarios.services import activate_scenario
-
-    # The welcome greets a new friend within seconds; birthday and 60-day run on their own.
-    for key in ("welcome_on_follow", "birthday_month_coupon", "come_back_after_60_days"):
-        activate_scenario(instantiate(workspace, key))
+    ensure_scenarios(workspace)
 
 
 # The demo's automations: the birthday and 60-day scenarios run, and the welcome answers a follow.
@@ -179,24 +174,23 @@ DEMO_SCENARIOS = ("birthday_month_coupon", "come_back_after_60_days", "welcome_o
 
 def ensure_scenarios(workspace: Workspace) -> list[str]:
     """Create and activate the demo's scenarios from the templates, once (a scenario already
-    made from a template is left as the staff changed it). Quiet hours are off in the demo so
-    that following the account from the emulator's phone page gets the greeting within
-    seconds at any time of day (設定 → 自動配信 turns them on). Returns what was refused."""
+    made from a template is left as the staff changed it); also on a demo database made before
+    scenarios existed. The welcome's first step ignores quiet hours, so following the account
+    from the emulator's phone page gets the greeting within seconds at any hour. Returns what
+    was refused (left as a draft whose page names the problem)."""
     from otodoke.scenarios import presets
     from otodoke.scenarios.models import Scenario
-    from otodoke.scenarios.services import ScenarioError, activate_scenario, set_quiet_hours
+    from otodoke.scenarios.services import ScenarioError, activate_scenario
 
     made = set(Scenario.objects.filter(workspace=workspace).values_list("template", flat=True))
     refused: list[str] = []
     for key in DEMO_SCENARIOS:
         if key in made:
             continue
-        set_quiet_hours(workspace, enabled=False)
         scenario = presets.instantiate(workspace, key)
         try:
             activate_scenario(scenario)
         except ScenarioError as exc:
-            # Left as a draft whose page names the problem; the demo still starts.
             refused.append(f"{scenario.name}: {exc}")
     return refused
 

@@ -294,6 +294,11 @@ class StepForm(forms.Form):
     notification_disabled = forms.BooleanField(
         label=_("Send without a notification sound"), required=False
     )
+    quiet_hours = forms.BooleanField(
+        label=_("Wait for the end of the quiet hours"),
+        required=False,
+        help_text=_("Untick for an immediate answer to the friend's own action (a welcome)."),
+    )
     advanced = forms.CharField(
         label=_("Advanced: the step as JSON (leave empty to use the fields above)"),
         required=False,
@@ -376,6 +381,7 @@ class StepForm(forms.Form):
                 "messages": messages,
                 "track_links": bool(d.get("track_links")),
                 "notification_disabled": bool(d.get("notification_disabled")),
+                "quiet_hours": bool(d.get("quiet_hours")),
             }
         if kind in ("add_tag", "remove_tag"):
             return {"type": kind, "tag": d["tag"].strip()}
@@ -398,6 +404,7 @@ class StepForm(forms.Form):
 def step_initial(step: dict[str, Any]) -> dict[str, Any]:
     initial = {k: v for k, v in step.items() if k not in ("type", "messages", "condition")}
     initial.setdefault("track_links", True)
+    initial.setdefault("quiet_hours", True)
     if step.get("type") == "branch":
         condition = step.get("condition") or {}
         initial["segment"] = segment_of(condition)

@@ -73,6 +73,9 @@ def test_a_template_scenario_built_in_the_browser_greets_a_new_friend(
     page.get_by_test_id("activate").click()
     scenario = Scenario.objects.get(workspace=on_emulator)
     assert scenario.status == ScenarioStatus.ACTIVE
+    # The edit kept the template's "answer at once" (the step ignores quiet hours).
+    assert scenario.current_version is not None
+    assert scenario.current_version.steps[0]["quiet_hours"] is False
     expect(page.get_by_test_id("scenario-status")).to_have_text(str(scenario.get_status_display()))
     expect(page.get_by_test_id("version-note")).to_be_visible()
 
