@@ -130,7 +130,7 @@ def detail_context(access: WorkspaceAccess, scenario: Scenario) -> dict[str, Any
     version = scenario.current_version
     spec = services.spec_of(version) if version else {}
     stats = services.scenario_stats(scenario)
-    problems = services.activation_problems(scenario)
+    problems = presenters.activation_check(scenario)
     return _base(
         access,
         scenario=scenario,
@@ -424,7 +424,10 @@ def scenario_action(
     if done is None:
         raise Http404
     call, note = done
+    blocked = presenters.activation_check(scenario) if action == "activate" else []
     try:
+        if blocked:
+            raise services.ScenarioError(blocked)
         call(scenario)
     except services.ScenarioError as exc:
         for problem in exc.problems:

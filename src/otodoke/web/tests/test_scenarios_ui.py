@@ -342,3 +342,19 @@ def test_who_may_enter_is_built_with_the_segment_builder(
     client.post(url(f"scenarios/{scenario.pk}/conditions/"), {"clear": "1"})
     scenario.refresh_from_db()
     assert scenario.current_version is not None and scenario.current_version.conditions is None
+
+
+def test_a_workspace_without_a_channel_token_is_named_not_a_500(
+    workspace: Workspace, client_as: Login
+) -> None:
+    scenario = simple(workspace)
+    Workspace.objects.filter(pk=workspace.pk).update(channel_access_token="")
+    client = client_as(Role.OWNER)
+    page = client.get(url(f"scenarios/{scenario.pk}/"))
+    assert page.status_code == 200
+    problems = page.content.decode().split('data-testid="activation-problems"')[1]
+    assert "チャネルアクセストークン" in problems.split("</ul>")[0]
+    response = client.post(url(f"scenarios/{scenario.pk}/activate/"), follow=True)
+    assert "チャネルアクセストークン" in response.content.decode()
+    scenario.refresh_from_db()
+    assert scenario.status == ScenarioStatus.DRAFT
