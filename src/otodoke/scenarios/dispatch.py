@@ -122,7 +122,7 @@ def dispatch(
     conf: EngineConf | None = None,
 ) -> DispatchResult:
     """Send every claimable batch until none is left or the budget is spent. `now` fixes the
-    clock (tests): then one pass, and backed-off batches wait for a later tick."""
+    clock (tests): backed-off batches are due after it, so they wait for a later tick."""
     conf = conf or engine_conf()
     result = DispatchResult()
     deadline = time.monotonic() + budget_seconds
@@ -142,8 +142,6 @@ def dispatch(
             for group in groups.values():
                 if not _send_group(group, token, conf, deadline, now, senders, result):
                     return result
-            if now is not None:
-                break
     finally:
         for sender in senders.values():
             sender.close()
