@@ -3,6 +3,7 @@ between staff and a browser tab never silently switches workspace."""
 
 from django.urls import include, path
 
+from otodoke.scenarios import urls as scenarios_urls
 from otodoke.web import segments_urls
 from otodoke.web.views import (
     campaigns,
@@ -41,6 +42,7 @@ workspace_patterns = [
         name="import_job_errors",
     ),
     *segments_urls.urlpatterns,
+    *scenarios_urls.urlpatterns,
     path("campaigns/", campaigns.campaign_list, name="campaigns"),
     path("campaigns/new/", campaigns.campaign_new, name="campaign_new"),
     path("campaigns/new/preview/", campaigns.compose_preview, name="campaign_compose_preview"),
