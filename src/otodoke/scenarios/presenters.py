@@ -348,17 +348,7 @@ def contact_enrolments(contact_id: int, *, limit: int = 20) -> list[EnrolmentRow
 
 
 def activation_check(scenario: Scenario) -> list[seg.Problem]:
-    """`services.activation_problems`, also for a workspace whose channel access token was
-    never set (stored empty, read as None), which that function cannot read yet: then the
-    missing channel and the definition's own problems are named."""
-    from otodoke.scenarios import schema, services
+    """`services.activation_problems`: every problem that stops the scenario from running."""
+    from otodoke.scenarios import services
 
-    if scenario.workspace.channel_access_token is not None:
-        return services.activation_problems(scenario)
-    problems = [seg.Problem("$.channel", _("The workspace has no LINE channel access token"))]
-    if scenario.current_version is not None:
-        try:
-            schema.parse_spec(services.spec_of(scenario.current_version))
-        except schema.SpecError as exc:
-            problems += exc.problems
-    return problems
+    return services.activation_problems(scenario)

@@ -162,7 +162,8 @@ def activation_problems(scenario: Scenario) -> list[seg.Problem]:
     except schema.SpecError as exc:
         return list(exc.problems)
     workspace = scenario.workspace
-    if not workspace.channel_access_token.reveal():
+    token = workspace.channel_access_token
+    if token is None or not token.reveal():
         problems.append(
             seg.Problem("$.channel", _("The workspace has no LINE channel access token"))
         )

@@ -9,15 +9,17 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from otodoke.api.commandline import CliCaller, add_common, caller_for, fail, read_json, run
 from otodoke.api.routers import scenarios as api
+from otodoke.core.commands import OtodokeCommand
 
 
-class Command(BaseCommand):
-    help = _(
+class Command(OtodokeCommand):
+    help = gettext_noop(
         "Scenarios (automations): list, get, create from a JSON file, update, activate, pause, "
         "archive, stats, a contact's enrolments, templates; tick runs the scheduler once."
     )
