@@ -7,10 +7,11 @@ from typing import Any
 
 from django.tasks import task
 
+from otodoke.core import lanes
 from otodoke.line.models import WebhookEvent
 
 
-@task()
+@task(queue_name=lanes.WEBHOOKS)
 def process_webhook_events(workspace_id: int, webhook_event_ids: list[str]) -> dict[str, int]:
     """Process the stored events of one webhook delivery, oldest first.
 
@@ -35,7 +36,7 @@ def process_webhook_events(workspace_id: int, webhook_event_ids: list[str]) -> d
     return counts
 
 
-@task()
+@task(queue_name=lanes.WEBHOOKS)
 def process_pending_webhooks(workspace_id: int) -> dict[str, int]:
     """Drain every pending event of a workspace (enqueued, coalesced, after webhook commits)."""
     from otodoke.line.services import drain_pending
@@ -46,7 +47,7 @@ def process_pending_webhooks(workspace_id: int) -> dict[str, int]:
     return counts
 
 
-@task()
+@task(queue_name=lanes.WEBHOOKS)
 def retry_webhook_event(pk: int) -> str:
     from otodoke.line.services import process_event
 
@@ -56,7 +57,7 @@ def retry_webhook_event(pk: int) -> str:
     return result.status
 
 
-@task()
+@task(queue_name=lanes.DEFAULT)
 def sync_friends(workspace_id: int) -> dict[str, Any]:
     from otodoke.line.sync import sync_friends as run_sync
     from otodoke.workspaces.models import Workspace
@@ -65,7 +66,7 @@ def sync_friends(workspace_id: int) -> dict[str, Any]:
     return run_sync(workspace).as_dict()
 
 
-@task()
+@task(queue_name=lanes.WEBHOOKS)
 def invite_to_link(
     workspace_id: int, line_user_id: str, reply_token: str = "", reply_until: float = 0.0
 ) -> str:
