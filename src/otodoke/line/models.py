@@ -170,3 +170,35 @@ class LinkVerificationAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.link_token[:8]}… from {self.ip_address} ({self.created_at:%H:%M:%S})"
+
+
+class MissingProfile(models.Model):
+    """A friend whose LINE profile could not be fetched when they followed (timeout, 5xx, 429):
+    the follow was applied without a name, and the profile is fetched again later, with
+    backoff (`otodoke.line.profiles`). Removed once fetched, or once LINE says there is none
+    to give (404: no longer a friend)."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="missing_profiles"
+    )
+    line_user_id = models.CharField(max_length=64)
+    attempts = models.PositiveIntegerField(default=0)
+    # When the next fetch is due; None once automatic attempts are used up.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("missing LINE profile")
+        verbose_name_plural = _("missing LINE profiles")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "line_user_id"], name="missing_profile_once_per_friend"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "next_attempt_at"], name="missingprofile_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"profile of {self.line_user_id} ({self.attempts} attempts)"

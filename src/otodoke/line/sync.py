@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from otodoke.contacts.models import Contact, LineStatus
 from otodoke.line.client import LineApiError, LineClient, LineProfile, with_backoff
+from otodoke.line.profiles import forget as forget_missing_profiles
 from otodoke.workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ def store_profiles(workspace: Workspace, profiles: dict[str, LineProfile | None]
             changed.append(contact)
     # Only profile columns are written, so a concurrent follow/unfollow is not overwritten.
     Contact.objects.bulk_update(changed, list(PROFILE_FIELDS), batch_size=500)
+    forget_missing_profiles(workspace, list(found))  # a follow's failed fetch need not be retried
     return len(changed)
 
 

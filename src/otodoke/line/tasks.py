@@ -84,3 +84,12 @@ def invite_to_link(
         reply_token=reply_token,
         reply_until=reply_until,
     )
+
+
+@task(queue_name=lanes.WEBHOOKS)
+def retry_missing_profiles(workspace_id: int) -> dict[str, int]:
+    """Fetch again the profiles a follow could not get (timeouts, 5xx, 429), with backoff and
+    within LINE's profile rate limit; queues its own next run while some are left."""
+    from otodoke.line.profiles import retry_due
+
+    return retry_due(workspace_id).as_dict()
