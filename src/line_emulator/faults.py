@@ -59,6 +59,14 @@ def draw_fault(emulator: Emulator) -> str | None:
     return None
 
 
+def take_scripted_answer(emulator: Emulator, method: str, path: str) -> dict[str, Any] | None:
+    """The first scripted answer for this method and path, removed from the script."""
+    for index, answer in enumerate(emulator.scripted_answers):
+        if answer["method"] == method and answer["path"] == path:
+            return emulator.scripted_answers.pop(index)
+    return None
+
+
 # LINE's bodies for the injected client errors (LINE_PLATFORM.md §2.3). The 400 is the one a
 # message LINE's validation rejects gets: a summary plus a `details` entry naming the field.
 ERROR_BODIES: Final[dict[str, tuple[int, dict[str, Any]]]] = {
@@ -111,6 +119,11 @@ class FaultMiddleware:
             delay_ms += emulator.random.random() * latency.jitter_ms
         if delay_ms > 0:
             await asyncio.sleep(delay_ms / 1000)
+        answer = take_scripted_answer(emulator, str(scope["method"]), str(scope["path"]))
+        if answer is not None:
+            record.fault = "scripted-answer"
+            await send_json(send, int(answer["status"]), answer["body"])
+            return
         kind = draw_fault(emulator)
         if kind is None:
             await self.app(scope, receive, send)
