@@ -6,3 +6,9 @@ class LineConfig(AppConfig):
     name = "otodoke.line"
     label = "line"
     verbose_name = _("LINE")
+
+    def ready(self) -> None:
+        from otodoke.contacts.signals import line_ids_imported
+        from otodoke.line.verify import on_line_ids_imported
+
+        line_ids_imported.connect(on_line_ids_imported, dispatch_uid="line.verify_imported_links")

@@ -202,3 +202,40 @@ class MissingProfile(models.Model):
 
     def __str__(self) -> str:
         return f"profile of {self.line_user_id} ({self.attempts} attempts)"
+
+
+class LinkCheckStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Checking")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class LinkCheck(models.Model):
+    """One check of linked LINE user IDs whose friend status is unknown (imported links: no
+    follow webhook ever comes for someone who followed long ago), against LINE's follower-ID
+    list or its profile endpoint (`otodoke.line.verify`)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="link_checks")
+    status = models.CharField(
+        max_length=10, choices=LinkCheckStatus, default=LinkCheckStatus.QUEUED
+    )
+    # "import", "cli" or the staff login who pressed the button.
+    requested_by = models.CharField(max_length=150, blank=True)
+    # "followers" (LINE's follower-ID list) or "profile" (one profile call per ID).
+    method = models.CharField(max_length=10, blank=True)
+    checked = models.PositiveIntegerField(default=0)
+    following = models.PositiveIntegerField(default=0)
+    not_found = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("LINE friend check")
+        verbose_name_plural = _("LINE friend checks")
+
+    def __str__(self) -> str:
+        return f"link check {self.pk} ({self.status})"

@@ -103,19 +103,31 @@ def store_profile(workspace: Workspace, profile: LineProfile) -> int:
     )
 
 
-def _take_profile_token(channel_id: str) -> None:
-    """Wait for one request of LINE's per-channel profile budget, shared by all workers."""
+def grab_profile_tokens(channel_id: str, wanted: int) -> tuple[int, float]:
+    """Take up to `wanted` requests of LINE's per-channel profile budget, now; returns (how
+    many, seconds until the next when none). The bucket is shared by every worker (the send
+    engine's token bucket), so all of them together stay within LINE's limit."""
     from otodoke.campaigns import ratelimit
     from otodoke.campaigns.conf import engine_conf
 
     conf = engine_conf()
     rate = conf.rates.get(PROFILE_ENDPOINT, conf.rates["other"]) * conf.rate_share
-    key = ratelimit.bucket_key(channel_id, PROFILE_ENDPOINT)
-    while True:
-        granted, wait = ratelimit.take_tokens(key, rate=rate, capacity=max(1.0, rate / 4), wanted=1)
-        if granted:
-            return
-        time.sleep(min(max(wait, 0.001), 1.0))
+    return ratelimit.take_tokens(
+        ratelimit.bucket_key(channel_id, PROFILE_ENDPOINT),
+        rate=rate,
+        capacity=max(1.0, rate / 4),
+        wanted=wanted,
+    )
+
+
+def take_profile_tokens(channel_id: str, count: int = 1) -> None:
+    """Wait until `count` requests of the profile budget are ours (use each at once)."""
+    needed = count
+    while needed > 0:
+        granted, wait = grab_profile_tokens(channel_id, needed)
+        needed -= granted
+        if needed > 0 and not granted:
+            time.sleep(min(max(wait, 0.001), 1.0))
 
 
 @dataclass
@@ -170,7 +182,7 @@ def retry_due(workspace_id: int, *, budget_seconds: float = 20.0) -> RetryReport
             for row in due:
                 if time.monotonic() > deadline:
                     break
-                _take_profile_token(workspace.channel_id)
+                take_profile_tokens(workspace.channel_id)
                 try:
                     profile = client.get_profile(row.line_user_id)
                 except LineRateLimitError as exc:

@@ -93,3 +93,12 @@ def retry_missing_profiles(workspace_id: int) -> dict[str, int]:
     from otodoke.line.profiles import retry_due
 
     return retry_due(workspace_id).as_dict()
+
+
+@task(queue_name=lanes.DEFAULT)
+def verify_links(check_id: int) -> dict[str, Any]:
+    """Ask LINE whether linked IDs of unknown friend status are friends (a LinkCheck)."""
+    from otodoke.line.verify import run_check
+
+    check = run_check(check_id)
+    return {"status": check.status, "following": check.following, "checked": check.checked}

@@ -76,6 +76,7 @@ workspace_patterns = [
     path("settings/", settings.general, name="settings"),
     path("settings/channel/", settings.channel, name="settings_channel"),
     path("settings/channel/verify/", settings.channel_verify, name="settings_channel_verify"),
+    path("settings/channel/link-check/", settings.link_check, name="settings_link_check"),
     path("settings/members/", settings.members, name="settings_members"),
     path("settings/members/<int:member_id>/role/", settings.member_role, name="member_role"),
     path("settings/members/<int:member_id>/remove/", settings.member_remove, name="member_remove"),
