@@ -101,3 +101,25 @@ def test_sigterm_stops_every_lane_and_the_worker_exits_cleanly(tmp_path: Path) -
     text = log.read_text()
     for name in lanes.queues():
         assert f"queues={name}" in text
+
+
+def test_a_lane_that_dies_stops_the_worker_with_status_1(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A supervisor (systemd, make demo) then restarts the whole worker, not a worker with a
+    silently missing lane."""
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    ran: list[list[str]] = []
+
+    def run(self: Worker) -> None:
+        ran.append(self.queue_names)
+        if self.queue_names == ["sends"]:
+            raise RuntimeError("database went away")
+        while self.running:
+            time.sleep(0.01)
+
+    monkeypatch.setattr(Worker, "run", run)
+    code = lanes.run_lanes(lanes.parse_lanes(""), interval=0.1, handle_signals=False)
+    assert code == 1
+    assert sorted(ran) == [["automation"], ["default"], ["sends"], ["webhooks"]]
