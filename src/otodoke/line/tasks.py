@@ -86,7 +86,8 @@ def invite_to_link(
     )
 
 
-@task(queue_name=lanes.WEBHOOKS)
+# Not on the webhooks lane: when LINE is slow these calls wait, and webhook events must not.
+@task(queue_name=lanes.DEFAULT)
 def retry_missing_profiles(workspace_id: int) -> dict[str, int]:
     """Fetch again the profiles a follow could not get (timeouts, 5xx, 429), with backoff and
     within LINE's profile rate limit; queues its own next run while some are left."""

@@ -10,7 +10,9 @@ question two ways, both at LINE's rate limits (2,000 requests/s per channel each
 - the profile endpoint (`GET /v2/bot/profile/{userId}`): 200 for a friend, 404 for anyone
   else; one request per ID, paced by the same shared token bucket as profile retries.
 
-Neither says *why* someone is not found: not a friend, blocked, or no profile consent look the
+(LINE also gives the profile of a non-friend who once messaged the account; the follower list
+is the stricter answer, and a later block or follow webhook corrects either.) Neither says
+*why* someone is not found: not a friend, blocked, or no profile consent look the
 same, so those contacts stay "unknown" (and are never sent to). Found friends become
 "following"; only contacts still unknown are changed, so a follow or block webhook processed
 meanwhile always wins.

@@ -28,6 +28,8 @@ def test_every_task_is_on_its_lane() -> None:
         "retry_webhook_event": line_tasks.retry_webhook_event.queue_name,
         "invite_to_link": line_tasks.invite_to_link.queue_name,
         "sync_friends": line_tasks.sync_friends.queue_name,
+        "retry_missing_profiles": line_tasks.retry_missing_profiles.queue_name,
+        "verify_links": line_tasks.verify_links.queue_name,
         "run_import_job": run_import_job.queue_name,
     } == {
         "run_delivery": "sends",
@@ -36,6 +38,8 @@ def test_every_task_is_on_its_lane() -> None:
         "retry_webhook_event": "webhooks",
         "invite_to_link": "webhooks",
         "sync_friends": "default",
+        "retry_missing_profiles": "default",
+        "verify_links": "default",
         "run_import_job": "default",
     }
     assert lanes.queues() == ["default", "sends", "webhooks", "automation"]
