@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from latest import Figure, load_average, record
 
 REPO = Path(__file__).resolve().parents[1]
 # This benchmark's own scratch database: it is emptied on every run, so never share it.
@@ -215,12 +216,14 @@ def main() -> None:
             "(per 1M) | record s (per 1M) |",
             "|---|---|---|---|---|---|---|---|",
         ]
+        figures: list[Figure] = []
         for name, count, personal in (
             ("multicast", args.multicast, False),
             ("push", args.push, True),
         ):
             if not count:
                 continue
+            load_before = load_average()
             r = run_case(base, f"bench-{name}", count, personal)
             if personal:
                 rate, ceiling, unit = r["requests"] / r["send_s"], 2000.0, "req/s"
@@ -233,10 +236,16 @@ def main() -> None:
                 f"{rate / ceiling:.2f} | {r['freeze_s']:.1f} ({r['freeze_s'] * per_m:.0f}) | "
                 f"{r['record_s']:.1f} ({r['record_s'] * per_m:.0f}) |"
             )
+            figures.append(Figure(
+                name=f"{name}_ceiling_ratio_{'postgres' if vendor == 'postgresql' else vendor}",
+                value=round(rate / ceiling, 3), unit="÷", aim=0.9 if name == "multicast" else 0.8,
+                ratio_to=f"LINE's ceiling of {ceiling:,.0f} {unit}", load_before=load_before,
+            ))  # fmt: skip
             print(row, r["status"], f"settle {r['settle_s']:.1f} s", file=sys.stderr)
             lines.append(row)
         with (REPO / "bench" / "results" / "delivery.md").open("a", encoding="utf-8") as out:
             out.write("\n".join(lines) + "\n")
+        record(figures)
     finally:
         emulator.terminate()
         emulator.wait(10)

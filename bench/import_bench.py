@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+from latest import Figure, load_average, record
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
@@ -77,6 +78,10 @@ def _env(database_url: str) -> dict[str, str]:
     # An installed otodoke runs from bytecode; without a cache every run spent several seconds
     # (tens under load) compiling Django and otodoke again before importing a row.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    # Throwaway keys unless the machine has its own (`otodoke init`): nothing here is secret.
+    if "SECRET_KEY" not in env and not (ROOT / "data" / "keys.json").exists():
+        env["SECRET_KEY"] = "bench-only-not-secret"
+        env["OTODOKE_ENCRYPTION_KEYS"] = "YmVuY2gtb25seS1ub3Qtc2VjcmV0LWJlbmNoLW9ubHk="
     return env
 
 
@@ -146,6 +151,7 @@ def _step(db: str, name: str, seconds: float) -> None:
 
 def run_db(db: str, cpath: Path, epath: Path, repeat: int) -> dict[str, object]:
     url = fresh_otodoke_db(db)
+    load_before = load_average()
     # The loaders first: they are quick, so even a run cut short has its ratio to beat.
     load_c = statistics.median(loader(db, cpath, len(CONTACT_HEADER)) for _ in range(repeat))
     _step(db, "loader contacts (median)", load_c)
@@ -160,7 +166,7 @@ def run_db(db: str, cpath: Path, epath: Path, repeat: int) -> dict[str, object]:
     _step(db, "otodoke contacts re-import", t_again)
     summary = {k: json.loads(v) for k, v in (("c", out_c), ("e", out_e), ("a", out_a))}
     return {
-        "db": db,
+        "db": db, "load_before": load_before, "load_after": load_average(),
         "contacts_s": t_contacts, "events_s": t_events, "reimport_s": t_again,
         "loader_contacts_s": load_c, "loader_events_s": load_e,
         "summary": {k: {f: v[f] for f in ("rows", "created", "updated", "unchanged",
@@ -197,6 +203,36 @@ def report(args: argparse.Namespace, results: list[dict[str, object]], gen_s: fl
     return "\n".join(lines) + "\n"
 
 
+LOADERS = {
+    "sqlite": "the sqlite3 CLI's .import of the same file",
+    "postgres": "psycopg COPY of the same file",
+}
+
+
+def figures(results: list[dict[str, object]]) -> list[Figure]:
+    """The ratios to the bulk loader, for bench/results/latest.json (aim: within 3×)."""
+    out = []
+    for r in results:
+        for step, ours, theirs in (
+            ("contacts", "contacts_s", "loader_contacts_s"),
+            ("events", "events_s", "loader_events_s"),
+            ("reimport", "reimport_s", "loader_contacts_s"),
+        ):
+            value = float(r[ours]) / float(r[theirs])  # type: ignore[arg-type]
+            out.append(
+                Figure(
+                    name=f"import_{step}_{r['db']}_ratio",
+                    value=round(value, 2),
+                    unit="×",
+                    aim=3.0,
+                    ratio_to=LOADERS[str(r["db"])],
+                    load_before=str(r["load_before"]),
+                    load_after=str(r["load_after"]),
+                )
+            )
+    return out  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--contacts", type=int, default=1_000_000)
@@ -219,6 +255,7 @@ def main() -> None:
         results.append(run_db(db, cpath, epath, args.repeat))
         print(json.dumps(results[-1], ensure_ascii=False), flush=True)
     text = report(args, results, gen_s)
+    record(figures(results))
     if args.note:
         text += "\n" + args.note + "\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -49,6 +49,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import psycopg
+from latest import Figure, record
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -487,7 +488,31 @@ def main() -> None:
     text = report(results, args, command.strip())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
+    record(figures(results))
     print(text)
+
+
+def figures(results: list[DatabaseRun]) -> list[Figure]:
+    """Medians per database (`_sqlite`, `_postgres`), and the plain names from the last
+    database measured (PostgreSQL when both ran), for bench/results/latest.json."""
+    out: list[Figure] = []
+    for result in results:
+        runs = result.runs
+        loads = {"load_before": result.load_before, "load_after": result.load_after}
+        stored = round(median([r.stored_per_s for r in runs]), 1)
+        processed = round(median([r.processed_per_s for r in runs]), 1)
+        p99 = round(median([r.pct(0.99) for r in runs]), 1)
+        suffix = "_sqlite" if result.label == "SQLite" else "_postgres"
+        for tail in (suffix, ""):
+            out.append(Figure(f"webhook_stored_per_s{tail}", stored, "events/s", 2000, **loads))
+            out.append(
+                Figure(f"webhook_processed_per_s{tail}", processed, "events/s", 1000, **loads)
+            )
+            # The friend action's time: the emulator builds and signs the event, then waits
+            # for Otodoke's answer, so it bounds the answer time from above.
+            unit = "ms (friend action, incl. the emulator's signing)"
+            out.append(Figure(f"webhook_answer_p99_ms{tail}", p99, unit, 200, **loads))
+    return out
 
 
 if __name__ == "__main__":

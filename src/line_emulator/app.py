@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -18,6 +21,7 @@ from line_emulator.faults import FaultMiddleware
 from line_emulator.friends import create_friends
 from line_emulator.http import LineError, line_error
 from line_emulator.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from line_emulator.persist import keep_saving, load
 from line_emulator.state import Emulator
 from line_emulator.validation import load_sdk
 from line_emulator.webhooks import WebhookSender
@@ -56,15 +60,25 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return line_error(exc.status_code, message)
 
 
-def create_app(config: EmulatorConfig, emulator: Emulator | None = None) -> Starlette:
+def create_app(
+    config: EmulatorConfig, emulator: Emulator | None = None, state_file: Path | None = None
+) -> Starlette:
+    """The emulator's app. With `state_file`, the state saved there is restored now and kept
+    there while the server runs (see `line_emulator.persist`)."""
     emulator = emulator if emulator is not None else Emulator(config)
     load_sdk()
+    restored = state_file is not None and load(emulator, state_file)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        saver = asyncio.create_task(keep_saving(emulator, state_file)) if state_file else None
         try:
             yield
         finally:
+            if saver is not None:
+                saver.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await saver
             sender = emulator.extensions.pop("webhook_sender", None)
             if isinstance(sender, WebhookSender):
                 await sender.aclose()
@@ -80,7 +94,7 @@ def create_app(config: EmulatorConfig, emulator: Emulator | None = None) -> Star
         lifespan=lifespan,
     )
     app.state.emulator = emulator
-    if config.initial_friends:
+    if config.initial_friends and not restored:
         for channel in emulator.channels.values():
             create_friends(emulator, channel, config.initial_friends)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import secrets
+from pathlib import Path
 
 import uvicorn
 
@@ -114,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, help="random seed for faults, jitter and friends")
     parser.add_argument(
+        "--state-file",
+        type=Path,
+        metavar="FILE",
+        help="keep friends, what they received, retry keys and quota usage in FILE across "
+        "restarts (restored at start, saved while running and at shutdown)",
+    )
+    parser.add_argument(
         "--log-level", default="warning", help="uvicorn log level (default warning)"
     )
     return parser
@@ -155,7 +163,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = config_from_args(args)
-    app = create_app(config)
+    app = create_app(config, state_file=args.state_file)
     quiet_dropped_connection_logs()
     fast = importlib.util.find_spec("uvloop") and importlib.util.find_spec("httptools")
     uvicorn.run(

@@ -81,7 +81,13 @@ def _add_described(emulator: Emulator, channel: Channel, spec: Any) -> Friend:
     status = spec.get("status", "following")
     if status not in STATUSES:
         raise LineError(400, f"status must be one of {STATUSES}")
-    friend = add_friend(emulator, channel, user_id, spec.get("display_name"), status)
+    friend = channel.friends.get(user_id) if user_id is not None else None
+    if friend is None:
+        friend = add_friend(emulator, channel, user_id, spec.get("display_name"), status)
+    else:  # described again (a restarted demo): update it, keep what it received
+        friend.status = status
+        if spec.get("display_name") is not None:
+            friend.display_name = spec["display_name"]
     for key in _FRIEND_ATTRS:
         if key in spec:
             setattr(friend, key, spec[key])

@@ -37,17 +37,61 @@ def check_message(message: Any, path: str, details: Details) -> None:
 
 
 def _text(m: dict[str, Any], path: str, details: Details) -> None:
-    check_string(m, "text", path, details, max_len=5000)
-    check_list(m, "emojis", path, details, min_len=0, max_len=20)
+    text = check_string(m, "text", path, details, max_len=5000)
+    emojis = check_list(m, "emojis", path, details, min_len=0, max_len=20)
+    # LINE: each emoji's index is the UTF-16 position of a `$` in the text.
+    dollars = set()
+    units = 0
+    for char in text or "":
+        if char == "$":
+            dollars.add(units)
+        units += 2 if ord(char) > 0xFFFF else 1
+    for index, emoji in enumerate(emojis):
+        at = emoji.get("index") if isinstance(emoji, dict) else None
+        if not isinstance(at, int) or isinstance(at, bool) or at not in dollars:
+            details.append(
+                {
+                    "message": "The emoji index must point at a $ in the text",
+                    "property": f"{path}.emojis[{index}].index",
+                }
+            )
 
 
 def _text_v2(m: dict[str, Any], path: str, details: Details) -> None:
-    check_string(m, "text", path, details, max_len=5000)
+    text = check_string(m, "text", path, details, max_len=5000)
     substitution = m.get("substitution")
     if isinstance(substitution, dict) and len(substitution) > 100:
         details.append(
             {"message": "Size must be between 0 and 100", "property": f"{path}.substitution"}
         )
+    known = substitution if isinstance(substitution, dict) else {}
+    for key in _placeholders(text or ""):
+        if key not in known:
+            details.append(
+                {
+                    "message": f"The placeholder {{{key}}} has no substitution",
+                    "property": f"{path}.text",
+                }
+            )
+            break
+
+
+def _placeholders(text: str) -> list[str]:
+    """The `{key}` placeholders of a textV2 text; `{{` and `}}` are literal braces."""
+    keys: list[str] = []
+    i = 0
+    while i < len(text):
+        if text[i : i + 2] in ("{{", "}}"):
+            i += 2
+        elif text[i] == "{":
+            end = text.find("}", i + 1)
+            if end < 0:
+                break
+            keys.append(text[i + 1 : end])
+            i = end + 1
+        else:
+            i += 1
+    return keys
 
 
 def _sticker(m: dict[str, Any], path: str, details: Details) -> None:
@@ -209,6 +253,14 @@ def _flex_node(node: Any, path: str, details: Details) -> None:
             if key in node:
                 _flex_node(node[key], f"{path}.{key}", details)
     elif kind == "box":
+        if node.get("layout") not in ("horizontal", "vertical", "baseline"):
+            details.append(
+                {
+                    "message": "Must be one of the following values: "
+                    "[horizontal, vertical, baseline]",
+                    "property": f"{path}.layout",
+                }
+            )
         for index, child in enumerate(node.get("contents") or []):
             _flex_node(child, f"{path}.contents[{index}]", details)
     elif kind == "text":

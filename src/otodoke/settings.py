@@ -12,11 +12,23 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from otodoke.core.env import data_dir, env_bool, env_int, env_list, env_networks, load_local_keys
+from otodoke.core.env import (
+    data_dir,
+    env_bool,
+    env_int,
+    env_list,
+    env_networks,
+    env_proxy_ssl_header,
+    load_local_keys,
+    private_files,
+)
 
 BASE_DIR = Path(__file__).resolve().parent
+# Before anything is created: the database, uploads and keys are private (0600 / 0700).
+private_files()
 DATA_DIR = data_dir()
 
 DEBUG = env_bool("OTODOKE_DEBUG", default=False)
@@ -39,6 +51,9 @@ if not ENCRYPTION_KEYS:
         "Generate one with `otodoke init --print-keys`."
     )
 
+# /admin/ is off unless the server's administrator turns it on; even then superusers only.
+ADMIN_ENABLED = env_bool("OTODOKE_ADMIN", default=False)
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") or (["*"] if DEBUG else ["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # Reverse proxies (IPs or CIDR networks) whose X-Forwarded-For is believed; empty = nobody's,
@@ -56,7 +71,8 @@ except ValueError as exc:
     raise ImproperlyConfigured("OTODOKE_WEBHOOK_BATCH_SECONDS must be a number of seconds") from exc
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, for superusers only (otodoke.core.adminsite); mounted when OTODOKE_ADMIN.
+    "otodoke.core.adminsite.OtodokeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -83,7 +99,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "otodoke.core.static_files.AsyncStaticMiddleware",  # WhiteNoise, streamed async under ASGI
+    "otodoke.core.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -196,10 +214,34 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+WHITENOISE_ROOT = BASE_DIR / "core" / "static_root"  # served at / (favicon.ico)
 MEDIA_ROOT = DATA_DIR / "media"
 
 SESSION_COOKIE_SECURE = env_bool("OTODOKE_SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# HTTPS only from here on: browsers are told to use HTTPS for a year (on HTTPS answers only).
+SECURE_HSTS_SECONDS = env_int(
+    "OTODOKE_HSTS_SECONDS", default=365 * 24 * 3600 if SESSION_COOKIE_SECURE else 0
+)
+# Behind a TLS-terminating proxy: the header (and value) that says the request came over HTTPS.
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("OTODOKE_PROXY_SSL_HEADER")
+# No inline script or style anywhere (static/otodoke/app.js does the pages' behaviour).
+# Images and videos of message previews are the campaign's own https:// URLs.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:", "https:"],
+    "media-src": [CSP.SELF, "https:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+# Uploaded CSVs are deleted once imported; one never imported (the mapping step left) is
+# deleted this many hours after its upload.
+UPLOAD_RETENTION_HOURS = env_int("OTODOKE_UPLOAD_RETENTION_HOURS", default=24, minimum=1)
 
 LOGGING = {
     "version": 1,

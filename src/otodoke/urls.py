@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -10,7 +11,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("admin/", admin.site.urls),
+    # Off by default (OTODOKE_ADMIN); superusers only when on (otodoke.core.adminsite).
+    *([path("admin/", admin.site.urls)] if settings.ADMIN_ENABLED else []),
     # Tracked campaign links: record the click, redirect to the campaign's own URL.
     path("r/<str:token>", redirect_click, name="click-redirect"),
     # REST API, OpenAPI schema and docs under /api/v1/.

@@ -91,7 +91,32 @@ def add_common(parser: CommandParser, *, workspace: bool = True) -> None:
 
 
 def caller_for(options: dict[str, Any]) -> CliCaller:
+    for name in ("workspace", "as_user"):
+        if _unstorable(options.get(name)):
+            option = "--as" if name == "as_user" else f"--{name}"
+            raise CommandError(
+                f"{option}: " + _("NUL characters and lone surrogates are not allowed")
+            )
     return CliCaller(get_workspace(options["workspace"]), get_user(options.get("as_user")))
+
+
+def _unstorable(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(jsontext.UNSTORABLE.search(value))
+    if isinstance(value, list | tuple):
+        return any(_unstorable(item) for item in value)
+    return False
+
+
+def _unstorable_options(options: dict[str, Any]) -> list[tuple[str, str]]:
+    """Command-line values no database stores (NUL, lone surrogates), as `--option` paths:
+    they reach the services without the API's JSON edge, so they are checked here."""
+    message = _("NUL characters and lone surrogates are not allowed")
+    return [
+        (f"--{key.replace('_', '-')}", message)
+        for key, value in options.items()
+        if key not in {"stdout", "stderr"} and _unstorable(value)
+    ]
 
 
 def to_json(value: Any) -> str:
@@ -108,6 +133,14 @@ def run(
 ) -> Any:
     """Run one operation and print its result (JSON or `human` lines); any refusal becomes a
     clear error with a non-zero exit status."""
+    if unstorable := _unstorable_options(options):
+        raise _fail(
+            command,
+            options,
+            "validation_error",
+            _("The request contains characters that cannot be stored"),
+            unstorable,
+        )
     try:
         result = operation()
     except ApiError as exc:
@@ -159,7 +192,7 @@ def _fail(
         command.stdout.write(json.dumps(body, ensure_ascii=False))
     lines = [message, *(f"  {p}: {m}" if p else f"  {m}" for p, m in pairs[:50])]
     if len(pairs) > 50:
-        lines.append(f"  … {len(pairs) - 50} more")
+        lines.append("  " + _("… %(count)d more") % {"count": len(pairs) - 50})
     return CommandError("\n".join(lines))
 
 
@@ -169,7 +202,12 @@ def read_json(command: BaseCommand, options: dict[str, Any], path: str) -> Any:
     try:
         data = jsontext.loads(text)
     except ValueError as exc:
-        raise fail(command, options, "bad_request", f"{path}: not valid JSON ({exc})") from exc
+        raise fail(
+            command,
+            options,
+            "bad_request",
+            _("%(path)s: not valid JSON (%(error)s)") % {"path": path, "error": exc},
+        ) from exc
     _check_text(command, options, data)
     return data
 
@@ -189,7 +227,11 @@ def read_items(command: BaseCommand, options: dict[str, Any], path: str, key: st
                 data.append(jsontext.loads(line))
             except ValueError as exc:
                 raise fail(
-                    command, options, "bad_request", f"{path}: line {number}: not JSON ({exc})"
+                    command,
+                    options,
+                    "bad_request",
+                    _("%(path)s: line %(line)d: not JSON (%(error)s)")
+                    % {"path": path, "line": number, "error": exc},
                 ) from exc
     if isinstance(data, dict) and key in data:
         data = data[key]
@@ -197,7 +239,10 @@ def read_items(command: BaseCommand, options: dict[str, Any], path: str, key: st
         data = [data]
     if not isinstance(data, list) or not data:
         raise fail(
-            command, options, "bad_request", f"{path}: expected a list of {key} (JSON or JSONL)"
+            command,
+            options,
+            "bad_request",
+            _("%(path)s: expected a list of %(key)s (JSON or JSONL)") % {"path": path, "key": key},
         )
     _check_text(command, options, {key: data})
     return data
@@ -228,7 +273,12 @@ def read_text(command: BaseCommand, options: dict[str, Any], path: str) -> str:
     try:
         return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise fail(command, options, "bad_request", f"Cannot read {path}: {exc}") from exc
+        raise fail(
+            command,
+            options,
+            "bad_request",
+            _("Cannot read %(path)s: %(error)s") % {"path": path, "error": exc},
+        ) from exc
 
 
 def _check_text(command: BaseCommand, options: dict[str, Any], data: Any) -> None:
@@ -243,7 +293,9 @@ def id_list(value: str) -> list[int]:
     try:
         return [int(part) for part in value.split(",") if part.strip()]
     except ValueError as exc:
-        raise CommandError(f"not a comma-separated list of IDs: {value!r}") from exc
+        raise CommandError(
+            _("Not a comma-separated list of IDs: %(value)r") % {"value": value}
+        ) from exc
 
 
 def name_list(value: str) -> list[str]:

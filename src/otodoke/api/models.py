@@ -25,6 +25,8 @@ class Scope(StrEnum):
     # Export files for LINE's upload screens (LINE user IDs, e-mails, phones): a separate scope
     # because a file leaves Otodoke's audit trail once downloaded, like the UI's export right.
     EXPORT = "export"
+    # Deleting contacts for good (a customer's deletion request): never implied by write.
+    DELETE = "delete"
 
 
 SCOPE_PERMISSIONS: dict[Scope, Permission] = {
@@ -33,6 +35,7 @@ SCOPE_PERMISSIONS: dict[Scope, Permission] = {
     Scope.SEND: Permission.SEND,
     Scope.PII: Permission.VIEW_PII,
     Scope.EXPORT: Permission.EXPORT,
+    Scope.DELETE: Permission.DELETE_CONTACTS,
 }
 
 # Default per-token rate: a steady 10 requests/s with bursts of 60. A bulk request carries up

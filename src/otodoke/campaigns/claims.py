@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Case, Exists, F, Max, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -24,8 +24,11 @@ from otodoke.campaigns.models import (
     BatchStatus,
     Delivery,
     DeliveryRecipient,
+    Endpoint,
+    ExclusionReason,
     RecipientStatus,
 )
+from otodoke.contacts.models import Contact, LineStatus
 
 
 @dataclass
@@ -103,6 +106,131 @@ def recipients_of(delivery_id: int, numbers: list[int]) -> dict[int, list[str]]:
         if number is not None:
             out[number].append(user_id)
     return out
+
+
+def _still_reachable() -> tuple[Exists, Case]:
+    """(the recipient's contact may still be sent to, why not) as expressions on a recipient."""
+    same = Contact.objects.filter(pk=OuterRef("contact_id"), line_user_id=OuterRef("line_user_id"))
+    reason = Case(
+        When(~Exists(same), then=Value(ExclusionReason.UNLINKED.value)),
+        When(
+            Exists(same.exclude(line_status=LineStatus.FOLLOWING)),
+            then=Value(ExclusionReason.LEFT_BEFORE_BATCH.value),
+        ),
+        default=Value(ExclusionReason.CONSENT_WITHDRAWN.value),
+    )
+    return Exists(same.filter(line_status=LineStatus.FOLLOWING, marketing_consent=True)), reason
+
+
+def replan_broadcast(delivery_id: int, job: Job, batch_size: int) -> bool:
+    """A broadcast reaches every follower, so it may go out only while nobody frozen into it
+    has withdrawn consent. When someone has (and no attempt may have reached LINE), the
+    broadcast is cancelled and its reachable recipients get multicast batches of the same
+    message, claimed like any other. Returns whether it was replanned."""
+    from otodoke.campaigns.planning import write_batch_numbers
+
+    if job.endpoint != Endpoint.BROADCAST or job.uncertain_since is not None:
+        return False
+    reachable, reason = _still_reachable()
+    pending = DeliveryRecipient.objects.filter(
+        delivery_id=delivery_id, batch_no=job.number, status=RecipientStatus.PENDING
+    )
+    withdrawn = pending.exclude(reachable).filter(
+        Exists(Contact.objects.filter(pk=OuterRef("contact_id"), marketing_consent=False))
+    )
+    if not withdrawn.exists():
+        return False  # blocked friends are not reached by a broadcast anyway
+    with transaction.atomic():
+        left_out = pending.exclude(reachable).update(status=RecipientStatus.EXCLUDED, reason=reason)
+        ids = list(pending.order_by("id").values_list("id", flat=True))
+        last = Batch.objects.filter(delivery_id=delivery_id).aggregate(n=Max("number"))["n"]
+        first = (last or 0) + 1
+        sizes = [len(ids[i : i + batch_size]) for i in range(0, len(ids), batch_size)]
+        Batch.objects.bulk_create(
+            [
+                Batch(
+                    delivery_id=delivery_id,
+                    number=first + k,
+                    endpoint=Endpoint.PUSH if len(ids) == 1 else Endpoint.MULTICAST,
+                    payload_id=job.payload_id,
+                    recipient_count=size,
+                )
+                for k, size in enumerate(sizes)
+            ]
+        )
+        write_batch_numbers(
+            [
+                DeliveryRecipient(id=rid, batch_no=first + i // batch_size)
+                for i, rid in enumerate(ids)
+            ]
+        )
+        Batch.objects.filter(id=job.batch_id, lease_token=job.lease_token).update(
+            status=BatchStatus.CANCELLED,
+            recipient_count=0,
+            lease_token=None,
+            lease_until=None,
+            last_error="replanned as multicast: consent withdrawn after the freeze",
+        )
+        Delivery.objects.filter(pk=delivery_id).update(
+            method=Endpoint.PUSH if len(ids) == 1 else Endpoint.MULTICAST,
+            excluded=F("excluded") + left_out,
+            eligible=F("eligible") - left_out,
+        )
+    return True
+
+
+def recheck(delivery_id: int, jobs: list[Job]) -> int:
+    """Leave out the recipients of `jobs` who, since the freeze, blocked the account, left,
+    withdrew consent, were unlinked or deleted: one UPDATE for the whole group, by the database.
+
+    Only batches that no attempt may have reached LINE with (`uncertain_since` unset): a batch
+    LINE may already have accepted is resent with the very same `to` under its retry key, so it
+    keeps its recipients (exactly once comes first). A broadcast has no list to shorten.
+    Returns how many recipients were left out."""
+    numbers = [
+        j.number for j in jobs if j.uncertain_since is None and j.endpoint != Endpoint.BROADCAST
+    ]
+    if not numbers:
+        return 0
+    reachable, reason = _still_reachable()
+    with transaction.atomic():
+        left_out = (
+            DeliveryRecipient.objects.filter(
+                delivery_id=delivery_id, batch_no__in=numbers, status=RecipientStatus.PENDING
+            )
+            .exclude(reachable)
+            .update(status=RecipientStatus.EXCLUDED, reason=reason)
+        )
+        if left_out:
+            Delivery.objects.filter(pk=delivery_id).update(
+                excluded=F("excluded") + left_out, eligible=F("eligible") - left_out
+            )
+    return left_out
+
+
+def shrink(jobs: list[Job], to: dict[int, list[str]]) -> list[Job]:
+    """After `recheck`: store each batch's new size (the sent count is taken from it) and cancel
+    the batches nobody is left in. Returns the jobs that still go out."""
+    keep: list[Job] = []
+    for job in jobs:
+        size = len(to.get(job.number, [])) if job.endpoint != Endpoint.BROADCAST else None
+        if size is None or size == job.recipient_count:
+            keep.append(job)
+            continue
+        mine = Batch.objects.filter(id=job.batch_id, lease_token=job.lease_token)
+        if size == 0:
+            mine.update(
+                status=BatchStatus.CANCELLED,
+                recipient_count=0,
+                lease_token=None,
+                lease_until=None,
+                last_error="nobody left to send to",
+            )
+            continue
+        mine.update(recipient_count=size)
+        job.recipient_count = size
+        keep.append(job)
+    return keep
 
 
 def mark_attempting(jobs: list[Job]) -> None:

@@ -116,8 +116,16 @@ def sender_for(delivery: Delivery, conf: EngineConf) -> Iterator[AsyncSender]:
         sender.close()
 
 
-def _attach_bodies(delivery: Delivery, jobs: list[Job], payloads: dict[int, Any]) -> None:
+def _attach_bodies(
+    delivery: Delivery, jobs: list[Job], payloads: dict[int, Any], batch_size: int
+) -> list[Job]:
+    """Re-check who may still be sent to (set-based, one statement for the group), then build
+    the request bodies. Returns the jobs that still go out (a batch nobody is left in is
+    cancelled; a broadcast someone withdrew consent from becomes multicast batches)."""
+    jobs = [j for j in jobs if not claims.replan_broadcast(delivery.pk, j, batch_size)]
+    claims.recheck(delivery.pk, jobs)
     to = claims.recipients_of(delivery.pk, [j.number for j in jobs])
+    jobs = claims.shrink(jobs, to)
     if len(payloads) > 1000:
         payloads.clear()  # personalised sends: a payload per batch, nothing worth keeping
     missing = {j.payload_id for j in jobs} - payloads.keys()
@@ -130,6 +138,7 @@ def _attach_bodies(delivery: Delivery, jobs: list[Job], payloads: dict[int, Any]
             to[job.number],
             delivery.campaign.notification_disabled,
         )
+    return jobs
 
 
 _BATCH_FIELDS = (
@@ -364,7 +373,9 @@ def _start_some(
     rest = [j for j in waiting if id(j) not in chosen]
     waiting.clear()
     waiting.extend(rest)
-    _attach_bodies(delivery, picked, payloads)
+    picked = _attach_bodies(delivery, picked, payloads, conf.multicast_size)
+    if not picked:
+        return 0
     claims.mark_attempting(picked)
     sender.submit(picked)
     return len(picked)

@@ -30,10 +30,11 @@ from otodoke.campaigns.models import (
     DeliveryStatus,
     RecipientStatus,
 )
-from otodoke.campaigns.planning import freeze_and_plan
+from otodoke.campaigns.planning import freeze_and_plan, limit_recipients
 from otodoke.campaigns.quota import fetch_quota
+from otodoke.campaigns.reconcile import reconcile_delivery
 from otodoke.line.client import LineApiError, LineClient, with_backoff
-from otodoke.workspaces.plans import estimate_cost
+from otodoke.workspaces.plans import estimate_cost, month_allowance
 
 log = logging.getLogger(__name__)
 TERMINAL = (
@@ -105,47 +106,83 @@ def check_quota(delivery: Delivery) -> bool:
             return False
         raise
     cost = estimate_cost(workspace.plan, already_sent_this_month=quota.used, messages=messages)
-    over = quota.remaining is not None and messages > quota.remaining
+    allowance = month_allowance(workspace.plan, used=quota.used, line_remaining=quota.remaining)
+    cap = allowance.remaining
+    over = cap is not None and messages > cap
     delivery.quota = {
         "limited": quota.limited,
         "limit": quota.limit,
         "used": quota.used,
-        "remaining": quota.remaining,
+        # What can still go out this month: the smaller of LINE's cap and the plan's.
+        "remaining": cap,
+        "line_remaining": quota.remaining,
+        "limit_source": allowance.source,
         "messages": messages,
+        "will_send": min(messages, cap) if cap is not None else messages,
+        "unsent": max(messages - cap, 0) if cap is not None else 0,
         "extra_messages": cost.extra_messages,
         "extra_cost_yen": cost.extra_cost_yen,
         "allowed_by_plan": cost.allowed_by_plan,
         "exceeds_quota": over,
     }
     Delivery.objects.filter(pk=delivery.pk).update(quota=delivery.quota)
-    needs_confirmation = over or not cost.allowed_by_plan
-    if (
-        needs_confirmation
-        and delivery.quota_confirmed_by_id is None
-        and delivery.kind == DeliveryKind.LIVE
-    ):
-        if over:
-            reason = _(
-                "This send needs %(messages)s messages but only %(remaining)s remain this month; "
-                "someone with the approve permission must confirm it"
-            ) % {"messages": messages, "remaining": quota.remaining}
-        else:
-            # LINE's own limit may be set higher than the plan Otodoke was told about: the plan
-            # has no extra messages, so the send stops for a person to check, like the quota.
-            reason = _(
-                "This send needs %(messages)s messages but the workspace's plan includes only "
-                "%(free)s more this month and no extra messages; someone with the approve "
-                "permission must confirm it"
-            ) % {"messages": messages, "free": cost.free_remaining_before}
-        set_status(
-            delivery,
-            DeliveryStatus.PAUSED,
-            expected=(DeliveryStatus.READY,),
-            reason=reason,
-            campaign_status=CampaignStatus.PAUSED,
+    if not over or delivery.kind != DeliveryKind.LIVE:
+        return True
+    if delivery.quota_confirmed_by_id is not None and cap:
+        # Confirmed "send up to the limit": the rest is left out, recorded as such.
+        limit_recipients(delivery, cap, batch_size=engine_conf().multicast_size)
+        return True
+    set_status(
+        delivery,
+        DeliveryStatus.PAUSED,
+        expected=(DeliveryStatus.READY,),
+        reason=over_limit_reason(delivery.quota),
+        campaign_status=CampaignStatus.PAUSED,
+    )
+    return False
+
+
+def over_limit_reason(quota: dict[str, object]) -> str:
+    """One sentence: how many fit, what is left unsent and what resolves it."""
+    figures = {
+        "messages": quota.get("messages"),
+        "remaining": quota.get("remaining"),
+        "unsent": quota.get("unsent"),
+    }
+    if not quota.get("remaining"):
+        if quota.get("limit_source") == "plan":
+            return (
+                _(
+                    "The plan's free messages for this month are used up and it cannot send paid "
+                    "ones, so none of the %(messages)s messages can go out now. Resume sending "
+                    "after the count resets next month."
+                )
+                % figures
+            )
+        return (
+            _(
+                "LINE's message limit for this month is used up, so none of the %(messages)s "
+                "messages can go out now. Resume sending after the count resets next month."
+            )
+            % figures
         )
-        return False
-    return True
+    if quota.get("limit_source") == "plan":
+        return (
+            _(
+                "Only %(remaining)s of these %(messages)s messages fit in the plan's free messages "
+                "this month (it cannot send paid ones). Someone with the approve permission can "
+                "send to %(remaining)s now and leave %(unsent)s unsent, or wait until next month."
+            )
+            % figures
+        )
+    return (
+        _(
+            "Only %(remaining)s of these %(messages)s messages fit in LINE's limit for this month. "
+            "Someone with the approve permission can send to %(remaining)s now and leave "
+            "%(unsent)s unsent, or wait until next month."
+        )
+        % figures
+    )
 
 
 def refresh_counts(delivery: Delivery) -> None:
@@ -156,10 +193,15 @@ def refresh_counts(delivery: Delivery) -> None:
         .order_by()
     )
     counts = {r["status"]: r["n"] for r in rows}
+    excluded = counts.get(RecipientStatus.EXCLUDED, 0)
     Delivery.objects.filter(pk=delivery.pk).update(
         sent=counts.get(RecipientStatus.SENT, 0),
         failed=counts.get(RecipientStatus.FAILED, 0),
         unknown=counts.get(RecipientStatus.UNKNOWN, 0),
+        blocked=counts.get(RecipientStatus.BLOCKED, 0),
+        # Recipients re-checked when their batch was claimed may have been left out since.
+        excluded=excluded,
+        eligible=sum(counts.values()) - excluded,
     )
 
 
@@ -170,8 +212,9 @@ def _finish_if_done(delivery: Delivery) -> bool:
     if open_batches.exists():
         return False
     settle_sent(delivery.pk)  # batches other workers sent and have not settled yet
+    reconcile_delivery(delivery)  # friends who blocked before LINE took their batch
     refresh_counts(delivery)
-    delivery.refresh_from_db(fields=["sent", "failed", "unknown", "eligible"])
+    delivery.refresh_from_db(fields=["sent", "failed", "unknown", "blocked", "eligible"])
     status, campaign_status, reason = final_state(delivery)
     return set_status(
         delivery,

@@ -111,6 +111,9 @@ class Delivery(models.Model):
     sent = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     unknown = models.PositiveIntegerField(default=0)
+    # Frozen and sent to, but they blocked the account before LINE took the request (LINE
+    # accepts a blocked friend's ID silently and delivers nothing): not counted as reached.
+    blocked = models.PositiveIntegerField(default=0)
     # What LINE said before the send and what it would cost (see services.check_quota).
     quota = models.JSONField(default=dict, blank=True)
     quota_confirmed_by = models.ForeignKey(
@@ -145,7 +148,8 @@ class Delivery(models.Model):
         finished = self.status in FINISHED_DELIVERY_STATUSES
         if finished or not self.eligible:
             return 100.0 if finished else 0.0
-        return round(100.0 * (self.sent + self.failed + self.unknown) / self.eligible, 1)
+        done = self.sent + self.failed + self.unknown + self.blocked
+        return round(100.0 * done / self.eligible, 1)
 
 
 class Payload(models.Model):
@@ -222,6 +226,8 @@ class RecipientStatus(models.TextChoices):
     EXCLUDED = "excluded", _("Excluded")
     UNKNOWN = "unknown", _("Unknown")
     CANCELLED = "cancelled", _("Not sent (cancelled)")
+    # Sent, but the friend had blocked the account by the time LINE took the request.
+    BLOCKED = "blocked", _("Blocked during the send")
 
 
 class ExclusionReason(models.TextChoices):
@@ -230,6 +236,20 @@ class ExclusionReason(models.TextChoices):
     BLOCKED = "blocked", _("Blocked the account")
     NOT_FRIEND = "not_friend", _("Not a friend")
     NO_CONSENT = "no_consent", _("No marketing consent")
+    # Re-checked when their batch was claimed, after the recipients were frozen.
+    LEFT_BEFORE_BATCH = "left_before_batch", _("Blocked or left before their batch was sent")
+    CONSENT_WITHDRAWN = (
+        "consent_withdrawn",
+        _("Withdrew marketing consent before their batch was sent"),
+    )
+    UNLINKED = "unlinked_before_batch", _("Unlinked or deleted before their batch was sent")
+    # The reason of a `blocked` recipient (see campaigns.reconcile).
+    BLOCKED_DURING_SEND = (
+        "blocked_during_send",
+        _("Blocked the account before LINE took their batch"),
+    )
+    # Left out when someone confirmed sending only up to the month's limit (plan or LINE).
+    OVER_LIMIT = "over_month_limit", _("Not sent: over this month's message limit")
 
 
 class DeliveryRecipient(models.Model):
@@ -258,6 +278,39 @@ class DeliveryRecipient(models.Model):
         return f"{self.contact_id} in delivery {self.delivery_id}: {self.status}"
 
 
+class TestRecipient(models.Model):
+    """A contact who receives this workspace's test sends by default: staff's own LINE
+    accounts, chosen once in the campaign page's test-send card instead of at every test."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="test_recipients"
+    )
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        verbose_name = _("test recipient")
+        verbose_name_plural = _("test recipients")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "contact"], name="test_recipient_once_per_workspace"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"test recipient {self.contact_id} of workspace {self.workspace_id}"
+
+
 class RateBucket(models.Model):
     """A token bucket shared by every worker: one row per channel and LINE endpoint."""
 
@@ -283,6 +336,7 @@ def as_dict(delivery: Delivery) -> dict[str, Any]:
         "sent": delivery.sent,
         "failed": delivery.failed,
         "unknown": delivery.unknown,
+        "blocked": delivery.blocked,
         "progress": delivery.progress,
         "quota": delivery.quota,
     }

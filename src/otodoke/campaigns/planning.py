@@ -228,12 +228,12 @@ def _personalised_batches(
             )
             updates += [DeliveryRecipient(id=rid, batch_no=number) for rid in chunk]
     Batch.objects.bulk_create(batches, batch_size=1000)
-    _write_batch_numbers(updates)
+    write_batch_numbers(updates)
     kinds = {b.endpoint for b in batches}
     return "+".join(sorted(kinds))
 
 
-def _write_batch_numbers(updates: list[DeliveryRecipient]) -> None:
+def write_batch_numbers(updates: list[DeliveryRecipient]) -> None:
     """Set each recipient's batch number. PostgreSQL: one UPDATE … FROM unnest(arrays) per
     50,000 rows (a round trip per row cost more than the render); SQLite, in process: one
     prepared UPDATE run for every row, far cheaper than a CASE-based bulk_update."""
@@ -297,3 +297,64 @@ def freeze_and_plan(delivery: Delivery, *, batch_size: int) -> None:
     delivery.eligible = delivery.total - delivery.excluded
     delivery.frozen_at = timezone.now()
     delivery.save(update_fields=["method", "total", "excluded", "failed", "eligible", "frozen_at"])
+
+
+def limit_recipients(delivery: Delivery, keep: int, *, batch_size: int) -> int:
+    """Send to the first `keep` pending recipients only (batch order, then contact order); the
+    rest are excluded as over the month's limit. Only before the first attempt: no retry key
+    has been used, so the batches may still change. A broadcast cannot be cut, so what is kept
+    goes out by multicast. Returns how many were left out."""
+    pending = DeliveryRecipient.objects.filter(delivery=delivery, status=RecipientStatus.PENDING)
+    ordered = list(pending.order_by("batch_no", "id").values_list("id", "batch_no"))
+    dropped = ordered[keep:]
+    if not dropped:
+        return 0
+    kept = ordered[:keep]
+    batches = {b.number: b for b in Batch.objects.filter(delivery=delivery)}
+    broadcast = [b for b in batches.values() if b.endpoint == Endpoint.BROADCAST]
+    for start in range(0, len(dropped), 900):
+        DeliveryRecipient.objects.filter(
+            id__in=[r for r, _ in dropped[start : start + 900]]
+        ).update(status=RecipientStatus.EXCLUDED, reason=ExclusionReason.OVER_LIMIT, batch_no=None)
+    if broadcast:
+        payload = broadcast[0].payload
+        Batch.objects.filter(delivery=delivery).delete()
+        new: list[Batch] = []
+        updates: list[DeliveryRecipient] = []
+        for number, start in enumerate(range(0, len(kept), batch_size)):
+            chunk = [r for r, _ in kept[start : start + batch_size]]
+            endpoint = Endpoint.PUSH if len(kept) == 1 else Endpoint.MULTICAST
+            new.append(
+                Batch(
+                    delivery=delivery,
+                    number=number,
+                    endpoint=endpoint,
+                    payload=payload,
+                    recipient_count=len(chunk),
+                )
+            )
+            updates += [DeliveryRecipient(id=rid, batch_no=number) for rid in chunk]
+        Batch.objects.bulk_create(new)
+        _write_batch_numbers(updates)
+    else:
+        per_batch: dict[int, int] = defaultdict(int)
+        for _rid, batch_no in kept:
+            per_batch[int(batch_no or 0)] += 1
+        for number, batch in batches.items():
+            count = per_batch.get(number, 0)
+            if count == 0:
+                batch.delete()
+            elif count != batch.recipient_count:
+                batch.recipient_count = count
+                if count == 1:  # one recipient is a push, as the planner names it
+                    batch.endpoint = Endpoint.PUSH
+                batch.save(update_fields=["recipient_count", "endpoint"])
+    methods = sorted(
+        set(Batch.objects.filter(delivery=delivery).values_list("endpoint", flat=True))
+    )
+    counts = _count(delivery)
+    delivery.method = "+".join(methods)
+    delivery.excluded = counts.get(RecipientStatus.EXCLUDED, 0)
+    delivery.eligible = delivery.total - delivery.excluded
+    delivery.save(update_fields=["method", "excluded", "eligible"])
+    return len(dropped)

@@ -40,21 +40,24 @@ class ConfirmationRequiredError(CampaignStateError):
 
 
 def needs_confirmation(delivery: Delivery) -> bool:
-    """Paused by the pre-send check (over LINE's quota or beyond the plan's free messages) and
-    nobody has confirmed it yet: resuming alone would only pause it again."""
+    """Paused by the pre-send check because not every message fits in this month's limit
+    (LINE's or the plan's), some do, and nobody has confirmed sending up to it yet: resuming
+    alone would only pause it again. When nothing fits, the one way on is to wait for next
+    month and resume (the check runs again)."""
     quota = delivery.quota or {}
     return (
         delivery.status == DeliveryStatus.PAUSED
         and delivery.started_at is None
         and delivery.quota_confirmed_by_id is None
         and bool(quota.get("exceeds_quota") or quota.get("allowed_by_plan") is False)
+        and bool(quota.get("remaining", 1))
     )
 
 
 def confirmation_message(delivery: Delivery) -> str:
     return _(
-        "This send is waiting for confirmation of its quota and cost by someone with the "
-        "approve permission; resuming alone would pause it again."
+        "Only part of this send fits in this month's message limit: someone with the approve "
+        "permission must confirm sending up to the limit; resuming alone would pause it again."
     )
 
 
@@ -137,6 +140,17 @@ def approve_campaign(campaign: Campaign, *, actor: AnyUser) -> None:
     campaign.refresh_from_db()
 
 
+def check_sendable(campaign: Campaign) -> None:
+    """What `send_campaign` would refuse, asked before a person is shown the confirmation."""
+    campaign.refresh_from_db()
+    if campaign.status != CampaignStatus.DRAFT:
+        raise CampaignStateError(
+            _("This campaign is %(status)s, not a draft") % {"status": campaign.status}
+        )
+    if campaign.workspace.require_approval and campaign.approved_at is None:
+        raise CampaignStateError(_("This campaign needs approval before it is sent"))
+
+
 @transaction.atomic
 def send_campaign(
     campaign: Campaign,
@@ -189,11 +203,14 @@ def live_delivery(campaign: Campaign) -> Delivery | None:
 
 @transaction.atomic
 def confirm_over_quota(campaign: Campaign, *, actor: AnyUser) -> Delivery:
-    """Send although it exceeds this month's quota (LINE will stop at its own cap)."""
+    """Send up to this month's limit: the recipients that fit get it, the rest are recorded as
+    not sent (over the month's limit)."""
     require(actor, campaign.workspace, Permission.APPROVE)
     delivery = live_delivery(campaign)
     if delivery is None:
         raise CampaignStateError(_("This campaign has not been sent"))
+    if not needs_confirmation(delivery):
+        raise CampaignStateError(_("This send is not waiting for a confirmation of its limit"))
     Delivery.objects.filter(pk=delivery.pk).update(quota_confirmed_by=actor)
     record_audit(
         campaign.workspace,

@@ -50,7 +50,10 @@ def _save_counts(job: ImportJob, report: ImportReport, *fields: str) -> None:
     job.updated = report.updated
     job.unchanged = report.unchanged
     job.error_count = report.error_count
-    job.errors = report.as_dict()["errors"]
+    summary = report.as_dict()
+    job.errors = summary["errors"]
+    job.mapping_used = summary["mapping"]
+    job.tags_found = summary["tags"]
     job.save(
         update_fields=[
             "rows",
@@ -59,12 +62,28 @@ def _save_counts(job: ImportJob, report: ImportReport, *fields: str) -> None:
             "unchanged",
             "error_count",
             "errors",
+            "mapping_used",
+            "tags_found",
             *fields,
         ]
     )
 
 
 def run_job(job_id: int, path: str) -> str:
+    """Run the import; an upload the job owns (``delete_file``, the UI's uploads) is deleted
+    when the job ends, whatever its outcome: a customer list does not stay on disk."""
+    try:
+        return _run_job(job_id, path)
+    finally:
+        if (
+            ImportJob.objects.filter(pk=job_id, options__delete_file=True)
+            .exclude(status__in=[ImportStatus.PENDING, ImportStatus.RUNNING])
+            .exists()
+        ):
+            Path(path).unlink(missing_ok=True)
+
+
+def _run_job(job_id: int, path: str) -> str:
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)
         if job.status != ImportStatus.PENDING:
@@ -90,6 +109,7 @@ def run_job(job_id: int, path: str) -> str:
             dry_run=bool(options.get("dry_run")),
             progress=progress,
             errors_path=error_report_path(job),
+            tag_separator=options.get("tag_separator", "auto"),
         )
     except ImportFileError as exc:
         job.status = ImportStatus.FAILED

@@ -321,6 +321,10 @@ class ImportJob(models.Model):
     error_count = models.PositiveIntegerField(default=0)
     # The first errors (capped, see imports.runner); error_count has the full number.
     errors = models.JSONField(default=list, blank=True)
+    # What the importer did with each column: [{"column", "field"}] ("-": not imported).
+    mapping_used = models.JSONField(default=list, blank=True)
+    # Tags named in the file: {name: rows}, the most frequent (capped, see imports.runner).
+    tags_found = models.JSONField(default=dict, blank=True)
     failure = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True

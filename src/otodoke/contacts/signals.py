@@ -1,6 +1,13 @@
-"""Signals the contacts app sends; other apps connect to them (contacts imports no other app)."""
+"""What the contacts app tells other apps about a person, without importing them."""
+
+from __future__ import annotations
 
 from django.dispatch import Signal
+
+# Sent inside the deletion's transaction, before the contact row goes: contact=Contact.
+# Receivers remove or anonymise their own rows about the person and return
+# {"what": how many} for the audit entry (counts only, never personal data).
+contact_erasing = Signal()
 
 # Sent after a (non-dry-run) import that may have linked LINE user IDs, with `workspace`.
 # The LINE app checks the linked IDs' friend status against LINE (otodoke.line.verify).

@@ -1,8 +1,9 @@
 """`otodoke demo`: one command that brings up the whole product on SQLite.
 
-It starts the LINE emulator, creates (once) a sandbox workspace pointed at it with an owner login
-and a realistic data set, registers the same LINE friends in the emulator (its state lives in
-memory, so this is redone at every start), then runs the web app and a worker until Ctrl-C.
+It starts the LINE emulator, creates (once) a sandbox workspace pointed at it with a login per
+role and a realistic data set, registers the same LINE friends in the emulator (which keeps its
+state, what each phone received included, in DATA_DIR/emulator-state.json across restarts), then
+runs the web app and a worker until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import transaction
 
-from otodoke.workspaces.models import Workspace
+from otodoke.workspaces.models import Membership, Workspace
 from otodoke.workspaces.plans import Plan
-from otodoke.workspaces.services import create_workspace
+from otodoke.workspaces.roles import Role
+from otodoke.workspaces.services import create_workspace, set_member_role
 
 DEMO_SLUG = "demo-salon"
 DEMO_USERNAME = "owner"
@@ -36,6 +38,12 @@ DEMO_USERNAME = "owner"
 class DemoLogin:
     username: str
     password: str
+    role: Role = Role.OWNER
+
+
+# One login per role, so a newcomer can see what each role may do (a viewer sees phones,
+# e-mails and LINE user IDs masked; only the owner manages members). Usernames are the roles.
+DEMO_ROLES = (Role.OWNER, Role.MANAGER, Role.OPERATOR, Role.VIEWER)
 
 
 @dataclass(frozen=True)
@@ -54,18 +62,36 @@ def _load_state() -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def ensure_owner() -> DemoLogin:
-    """The demo owner's password is generated once and kept in DATA_DIR/demo.json (mode 600)."""
+def ensure_logins() -> list[DemoLogin]:
+    """A login per role; passwords are generated once and kept in DATA_DIR/demo.json (mode
+    600), so they stay the same across restarts. Ordinary logins, never Django superusers."""
     state = _load_state()
-    password = state.get("password") or secrets.token_urlsafe(9)
-    user, _ = User.objects.get_or_create(username=DEMO_USERNAME, defaults={"is_staff": True})
-    if not state.get("password"):
-        user.set_password(password)
-        user.save()
+    passwords: dict[str, str] = dict(state.get("passwords", {}))
+    if state.get("password"):  # a demo folder from before there was a login per role
+        passwords.setdefault(Role.OWNER.value, state["password"])
+    logins = []
+    for role in DEMO_ROLES:
+        username = DEMO_USERNAME if role == Role.OWNER else role.value
+        user, created = User.objects.get_or_create(username=username)
+        if created or role.value not in passwords or user.is_staff:
+            passwords[role.value] = passwords.get(role.value) or secrets.token_urlsafe(9)
+            user.set_password(passwords[role.value])
+            user.is_staff = False  # older demos made the owner staff; the UI needs no admin
+            user.save()
+        logins.append(DemoLogin(username, passwords[role.value], role))
+    if passwords != state.get("passwords"):
         path = _state_file()
-        path.write_text(json.dumps({**state, "password": password}))
+        path.write_text(json.dumps({**state, "passwords": passwords}))
         path.chmod(0o600)
-    return DemoLogin(DEMO_USERNAME, password)
+    return logins
+
+
+def ensure_members(workspace: Workspace, logins: Iterable[DemoLogin]) -> None:
+    """Each demo login is a member of the demo workspace with its role (once)."""
+    for login in logins:
+        user = User.objects.get(username=login.username)
+        if not Membership.objects.filter(workspace=workspace, user=user).exists():
+            set_member_role(workspace, user, login.role, actor=None, label="demo")
 
 
 @transaction.atomic
@@ -89,14 +115,24 @@ def ensure_workspace(owner: User, emulator_url: str) -> Workspace:
     return workspace
 
 
+def has_demo_data(workspace: Workspace) -> bool:
+    """Whether an earlier start already created the demo customers."""
+    from otodoke.contacts.models import Contact
+
+    return Contact.objects.filter(workspace=workspace).exists()
+
+
+def emulator_state_file() -> Path:
+    """Where the demo's emulator keeps its friends and what their phones received."""
+    return Path(settings.DATA_DIR) / "emulator-state.json"
+
+
 def demo_friends(workspace: Workspace, *, contacts: int) -> list[DemoFriend]:
     """Create the demo data set once; return the LINE friends it holds (every start)."""
-    try:
-        from otodoke.contacts.demo import generate_demo_data
-        from otodoke.contacts.models import Contact
-    except ImportError:  # the contacts app is not installed in this build
-        return []
-    if not Contact.objects.filter(workspace=workspace).exists():
+    from otodoke.contacts.demo import generate_demo_data
+    from otodoke.contacts.models import Contact
+
+    if not has_demo_data(workspace):
         generate_demo_data(workspace, contacts=contacts)
         create_examples(workspace)
     rows = (
@@ -109,6 +145,18 @@ def demo_friends(workspace: Workspace, *, contacts: int) -> list[DemoFriend]:
         for user_id, display, name, status in rows.iterator()
         if user_id and status in {"following", "blocked"}
     ]
+
+
+def friends_line(workspace: Workspace) -> str:
+    """The banner's friend figures, defined as the dashboard defines them (following now;
+    blocked apart; customers apart from LINE-only followers), so the two never disagree."""
+    from otodoke.contacts.counts import friend_counts
+
+    counts = friend_counts(workspace)
+    return (
+        f"{counts.following:,} following, {counts.blocked:,} blocked (as on the dashboard); "
+        f"{counts.customers:,} customers + {counts.line_only:,} LINE-only followers"
+    )
 
 
 # Saved segments a salon would start from: the brief's "haven't visited in 60 days and spent

@@ -97,3 +97,26 @@ def ensure_local_keys(data_dir: Path) -> Path:
     with os.fdopen(fd, "w") as fh:
         json.dump(generate_keys(), fh, indent=2)
     return path
+
+
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """Django's SECURE_PROXY_SSL_HEADER from ``Header-Name: value`` (``X-Forwarded-Proto:
+    https``); a bare header name means the value ``https``. Empty: not behind such a proxy."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    header, _, value = raw.partition(":")
+    header, value = header.strip(), value.strip() or "https"
+    if not header or not all(c.isalnum() or c == "-" for c in header):
+        raise ImproperlyConfigured(
+            f"{name} must be a header name and value such as 'X-Forwarded-Proto: https', "
+            f"not {raw!r}"
+        )
+    return "HTTP_" + header.upper().replace("-", "_"), value
+
+
+def private_files() -> None:
+    """Files and folders this process creates are its user's alone (umask 077): the SQLite
+    database and its journals, uploads, error reports and keys hold customers' personal data.
+    An existing data folder is left as it is; a new one is created 0700."""
+    os.umask(0o077)

@@ -19,6 +19,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from otodoke.contacts.models import Contact, LineStatus
+from otodoke.contacts.privacy import is_linked
 from otodoke.line.client import LineApiError, LineClient, LineRetryKeyAcceptedError, with_backoff
 from otodoke.line.linking import issue_account_link
 from otodoke.workspaces.models import AuditAction, Workspace
@@ -181,6 +182,13 @@ def invite_on_request(
     contact = Contact.objects.filter(workspace=workspace, line_user_id=line_user_id).first()
     if contact is None:
         return "no contact"
+    if is_linked(contact):
+        # Linked already: the keyword is answered with the way out, as LINE asks.
+        from otodoke.line.unlinking import unlink_on_request
+
+        return unlink_on_request(
+            workspace, line_user_id, reply_token=reply_token, reply_until=reply_until
+        )
     problem = invite_problem(contact)
     if problem is not None:
         return problem

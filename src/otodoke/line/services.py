@@ -33,6 +33,7 @@ from otodoke.line.client import LineProfile
 from otodoke.line.models import WebhookEvent, WebhookStatus
 from otodoke.line.profiles import Prefetched as Prefetched
 from otodoke.line.profiles import prefetch
+from otodoke.line.signals import friend_unfollowed
 from otodoke.workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -302,6 +303,7 @@ def record_unfollow(workspace: Workspace, user_id: str, at: datetime) -> Contact
         contact.line_unfollowed_at = at
     contact.line_status = friend_status(contact.line_followed_at, contact.line_unfollowed_at)
     contact.save(update_fields=["line_unfollowed_at", "line_status", "updated_at"])
+    friend_unfollowed.send(sender=Contact, contact=contact, at=at)
     return contact
 
 
@@ -395,6 +397,7 @@ def must_stay_silent(event: WebhookEvent) -> str:
 def process_message(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
     from otodoke.line.invites import is_link_keyword
     from otodoke.line.tasks import invite_to_link
+    from otodoke.line.unlinking import is_unlink_keyword, request_unlink_page
 
     message = schema.MessageEvent.model_validate(event.raw).message
     payload: dict[str, Any] = {"message_type": message.type, "message_id": message.id}
@@ -414,6 +417,8 @@ def process_message(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
                 lambda: invite_to_link.enqueue(workspace_id, user_id, token, until)
             )
             note += "; account-link invitation requested"
+        elif user_id and is_unlink_keyword(message.text):
+            note += request_unlink_page(event, user_id)
     return Outcome(note=note, payload=payload)
 
 

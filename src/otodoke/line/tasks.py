@@ -86,6 +86,23 @@ def invite_to_link(
     )
 
 
+@task(queue_name=lanes.WEBHOOKS)
+def offer_unlink_page(
+    workspace_id: int, line_user_id: str, reply_token: str = "", reply_until: float = 0.0
+) -> str:
+    """A linked friend asked to unlink (「連携解除」): send them the button to the unlink page,
+    as a reply while the event's token is valid, else a push."""
+    from otodoke.line.unlinking import unlink_on_request
+    from otodoke.workspaces.models import Workspace
+
+    return unlink_on_request(
+        Workspace.objects.get(pk=workspace_id),
+        line_user_id,
+        reply_token=reply_token,
+        reply_until=reply_until,
+    )
+
+
 # Not on the webhooks lane: when LINE is slow these calls wait, and webhook events must not.
 @task(queue_name=lanes.DEFAULT)
 def retry_missing_profiles(workspace_id: int) -> dict[str, int]:

@@ -8,8 +8,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from otodoke.contacts.privacy import PrivacyRefused
 from otodoke.core.clientip import client_ip
-from otodoke.line import linking, services
+from otodoke.line import linking, services, unlinking
 from otodoke.line.forms import VerificationForm
 from otodoke.workspaces.models import Workspace
 
@@ -95,3 +96,34 @@ def link_verify(request: HttpRequest, slug: str) -> HttpResponse:
         )
         return render(request, "line/link_verify.html", {**context, "form": form}, status=400)
     return HttpResponseRedirect(result.redirect_url)
+
+
+def _masked(number: str | None) -> str:
+    """A membership number with all but its last 4 characters hidden."""
+    number = number or ""
+    return "•" * max(0, len(number) - 4) + number[-4:]
+
+
+@require_http_methods(["GET", "POST"])
+def unlink(request: HttpRequest, slug: str) -> HttpResponse:
+    """Where a linked friend unlinks (see `unlinking`): GET asks, POST (CSRF + token) does."""
+    workspace = get_object_or_404(Workspace, slug=slug)
+    token = (request.POST.get("t") or request.GET.get("t") or "").strip()
+    context: dict[str, object] = {"workspace": workspace}
+    contact = unlinking.contact_for_token(workspace, token) if token else None
+    done = None
+    if contact is not None and request.method == "POST":
+        try:
+            done = unlinking.unlink_by_customer(workspace, token)
+        except PrivacyRefused:  # unlinked in between (another tab, the store)
+            done = None
+        if done is not None:
+            return render(request, "line/unlink.html", {**context, "done": True})
+    if contact is None or request.method == "POST":
+        context["problem"] = _(
+            "This link is not valid, has expired or was already used. "
+            "Send 「連携解除」 in the LINE chat for a new one."
+        )
+        return render(request, "line/link_problem.html", context, status=404)
+    context |= {"token": token, "masked_number": _masked(contact.external_id)}
+    return render(request, "line/unlink.html", context)

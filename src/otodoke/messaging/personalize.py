@@ -20,13 +20,16 @@ and again before a send compiles the messages. Every such template renders in li
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
 from jinja2 import ChainableUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
+
+from otodoke.messaging.validation import emoji_positions, utf16_len
 
 # Rendered strings longer than this are cut off: LINE's largest text field is 5,000 UTF-16
 # units, so anything longer could never be sent anyway.
@@ -97,8 +100,13 @@ _TAGS: dict[type[nodes.Node], str] = {
 }
 
 
-def _environment() -> _Sandbox:
-    return _Sandbox(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=True)
+def _environment(finalize: Callable[[Any], Any] | None = None) -> _Sandbox:
+    return _Sandbox(
+        undefined=ChainableUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        finalize=finalize,
+    )
 
 
 ENV = _environment()
@@ -222,17 +230,91 @@ def recipient_context(name: str, attributes: dict[str, Any] | None) -> dict[str,
     return context
 
 
+# Index-based fields: a text message's `emojis[].index` is the UTF-16 position of a `$` in
+# `text`. A placeholder before it changes that position per recipient, so each emoji's `$` is
+# carried through the render as a marker (private-use characters no template or customer
+# writes), found again afterwards and its index recomputed in UTF-16 units.
+_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
+_MARK = re.compile(f"{_MARK_OPEN}(\\d+){_MARK_CLOSE}")
+
+
+def _marked_emoji_text(message: dict[str, Any]) -> tuple[str, frozenset[int]] | None:
+    """The text with each emoji's `$` replaced by its marker, and the emojis marked; None when
+    nothing moves."""
+    text, emojis = message.get("text"), message.get("emojis")
+    if message.get("type") != "text" or not isinstance(text, str) or not _is_template(text):
+        return None
+    if not isinstance(emojis, list) or not emojis:
+        return None
+    chars = list(text.replace(_MARK_OPEN, "").replace(_MARK_CLOSE, ""))
+    if len(chars) != len(text):
+        return None
+    marked = set()
+    for i, position in enumerate(emoji_positions(text, emojis)):
+        if position is not None:
+            chars[position] = f"{_MARK_OPEN}{i}{_MARK_CLOSE}"
+            marked.add(i)
+    return "".join(chars), frozenset(marked)
+
+
+def _place_emojis(message: dict[str, Any], original: list[Any], marked: frozenset[int]) -> None:
+    """Turn the markers of a rendered text back into `$` and give each emoji its new UTF-16
+    index; an emoji whose `$` an `{% if %}` left out is left out too."""
+    rendered = message["text"]
+    text: list[str] = []
+    placed: dict[int, int] = {}
+    units = last = 0
+    for match in _MARK.finditer(rendered):
+        before = rendered[last : match.start()]
+        text.append(before)
+        units += utf16_len(before)
+        number = int(match.group(1))
+        if number < len(original) and number not in placed:
+            placed[number] = units
+        text.append("$")
+        units += 1
+        last = match.end()
+    text.append(rendered[last:])
+    message["text"] = "".join(text)
+    emojis = [
+        {**emoji, "index": placed[i]} if i in placed else emoji
+        for i, emoji in enumerate(original)
+        # Unmarked: its index never pointed at a `$`; kept as is, for validation to refuse.
+        if i in placed or i not in marked
+    ]
+    if emojis:
+        message["emojis"] = emojis
+    else:
+        message.pop("emojis", None)
+
+
+def _textv2_literal(value: Any) -> Any:
+    """A value placed into a textV2 text: its braces are doubled, so a customer named
+    "{everyone}" is text, never a mention or emoji placeholder."""
+    if isinstance(value, str):
+        return value.replace("{", "{{").replace("}", "}}")
+    return value
+
+
+TEXTV2_ENV = _environment(finalize=_textv2_literal)
+
+
 @dataclass
 class CompiledMessages:
     """Message objects with every template string compiled once, rendered per recipient."""
 
     messages: list[dict[str, Any]]
     _renderers: dict[str, Callable[[dict[str, Any]], str]]
+    # Message index → its original emojis, for texts whose emoji indexes move when rendered.
+    _emojis: dict[int, tuple[list[Any], frozenset[int]]] = field(default_factory=dict)
 
     def render(self, context: dict[str, Any]) -> list[dict[str, Any]]:
         """The messages for one recipient. Raises `TemplateProblem` only for runtime errors
         such as a refused huge result; missing values never raise."""
-        return [self._render(m, f"messages[{i}]", context) for i, m in enumerate(self.messages)]
+        rendered = [self._render(m, f"messages[{i}]", context) for i, m in enumerate(self.messages)]
+        for index, (original, marked) in self._emojis.items():
+            _place_emojis(rendered[index], original, marked)
+        return rendered
 
     def _render(self, value: Any, path: str, context: dict[str, Any]) -> Any:
         if isinstance(value, str):
@@ -256,8 +338,17 @@ class CompiledMessages:
 def compile_messages(messages: list[dict[str, Any]]) -> CompiledMessages:
     check_templates(messages)
     renderers: dict[str, Callable[[dict[str, Any]], str]] = {}
+    moving: dict[int, tuple[list[Any], frozenset[int]]] = {}
     for index, message in enumerate(messages):
         for path, text in _walk(message, f"messages[{index}]"):
             if _is_template(text):
                 renderers[path] = ENV.from_string(text).render
-    return CompiledMessages(messages, renderers)
+        if isinstance(message, dict) and message.get("type") == "textV2":
+            v2_text = message.get("text")
+            if isinstance(v2_text, str) and _is_template(v2_text):
+                renderers[f"messages[{index}].text"] = TEXTV2_ENV.from_string(v2_text).render
+        marked = _marked_emoji_text(message) if isinstance(message, dict) else None
+        if marked is not None:
+            renderers[f"messages[{index}].text"] = ENV.from_string(marked[0]).render
+            moving[index] = (list(message["emojis"]), marked[1])
+    return CompiledMessages(messages, renderers, moving)

@@ -8,6 +8,7 @@ limit, e.g. ``messages[0].text: 5,012 characters (UTF-16) — LINE allows 5,000`
 
 from __future__ import annotations
 
+import importlib
 import json
 import threading
 from collections.abc import Iterator
@@ -197,12 +198,92 @@ def _check_uri_actions(c: _Checker, message: dict[str, Any], path: str) -> None:
                 )
 
 
+def utf16_offsets(text: str) -> list[int]:
+    """offsets[i] is the UTF-16 offset of text[i] (and offsets[len(text)] the length): LINE's
+    `index` fields count UTF-16 code units, Python strings count code points."""
+    offsets = [0]
+    for char in text:
+        offsets.append(offsets[-1] + (2 if ord(char) > 0xFFFF else 1))
+    return offsets
+
+
+def emoji_positions(text: str, emojis: list[Any]) -> list[int | None]:
+    """For each emoji, the position (in code points) of the `$` its UTF-16 `index` points at,
+    or None when it points at anything else."""
+    at = {offset: i for i, offset in enumerate(utf16_offsets(text)[:-1])}
+    positions: list[int | None] = []
+    for emoji in emojis:
+        index = emoji.get("index") if isinstance(emoji, dict) else None
+        position = at.get(index) if isinstance(index, int) and not isinstance(index, bool) else None
+        positions.append(position if position is not None and text[position] == "$" else None)
+    return positions
+
+
+def _check_emoji_indexes(c: _Checker, message: dict[str, Any], path: str) -> None:
+    """LINE: each emoji's `index` is the UTF-16 position of a `$` in `text`; else 400."""
+    text, emojis = message.get("text"), message.get("emojis")
+    if not isinstance(text, str) or not isinstance(emojis, list):
+        return
+    for i, position in enumerate(emoji_positions(text, emojis)):
+        if position is None and isinstance(emojis[i], dict) and "index" in emojis[i]:
+            c.add(
+                f"{path}.emojis[{i}].index",
+                _(
+                    "does not point at a “$” in the text — LINE places each emoji at a $, "
+                    "counting in UTF-16 units from 0"
+                ),
+            )
+
+
+def substitution_keys(text: str) -> list[str]:
+    """The `{key}` placeholders of a textV2 text, in order; `{{` and `}}` are literal braces
+    (so an unrendered `{{ name }}` placeholder of Otodoke's is not one)."""
+    keys: list[str] = []
+    i = 0
+    while i < len(text):
+        pair = text[i : i + 2]
+        if pair in ("{{", "}}"):
+            i += 2
+        elif text[i] == "{":
+            end = text.find("}", i + 1)
+            if end < 0:
+                break
+            keys.append(text[i + 1 : end])
+            i = end + 1
+        else:
+            i += 1
+    return keys
+
+
+def _check_substitutions(c: _Checker, message: dict[str, Any], path: str) -> None:
+    """LINE: every `{key}` in a textV2 text needs an entry in `substitution`; else 400."""
+    text = message.get("text")
+    if not isinstance(text, str):
+        return
+    substitution = message.get("substitution")
+    known = substitution if isinstance(substitution, dict) else {}
+    for key in dict.fromkeys(substitution_keys(text)):
+        if key not in known:
+            c.add(
+                f"{path}.text",
+                _(
+                    "the placeholder {%(key)s} has no entry in substitution — LINE needs one "
+                    "for each {key} (write {{ and }} for literal braces)"
+                )
+                % {"key": key},
+            )
+
+
 def _check_limits(c: _Checker, message: dict[str, Any], path: str) -> None:
     _check_uri_actions(c, message, path)
     kind = message.get("type")
     if kind in ("text", "textV2"):
         c.text(message, "text", path, TEXT_MAX)
         c.items(message, "emojis", path, 20)
+        if kind == "text":
+            _check_emoji_indexes(c, message, path)
+        else:
+            _check_substitutions(c, message, path)
     elif kind in ("image", "video", "audio"):
         c.url(message, "originalContentUrl", path)
         c.url(message, "previewImageUrl", path)
@@ -229,8 +310,12 @@ def _check_limits(c: _Checker, message: dict[str, Any], path: str) -> None:
     quick = message.get("quickReply")
     if isinstance(quick, dict):
         for i, item in enumerate(c.items(quick, "items", f"{path}.quickReply", QUICK_REPLY_ITEMS)):
-            if isinstance(item, dict):
-                c.action(item.get("action"), f"{path}.quickReply.items[{i}].action", label_max=20)
+            if not isinstance(item, dict):
+                continue
+            ipath = f"{path}.quickReply.items[{i}].action"
+            if not isinstance(item.get("action"), dict):
+                c.add(ipath, _("required — each LINE quick-reply button needs an action"))
+            c.action(item.get("action"), ipath, label_max=20)
     sender = message.get("sender")
     if isinstance(sender, dict):
         c.text(sender, "name", f"{path}.sender", 20)
@@ -257,18 +342,77 @@ def _check_shape(c: _Checker, message: Any, path: str) -> None:
     if not isinstance(message, dict):
         c.add(path, _("must be a JSON object"))
         return
+    contents = message.get("contents")
+    if message.get("type") == "flex" and isinstance(contents, dict):
+        # The SDK reports a Flex error without its place in the tree (`layout`, not
+        # `contents.body.layout`): check the message around a stand-in bubble, then each
+        # Flex node on its own with its path.
+        _sdk_errors(c, _sdk_message_model(), {**message, "contents": {"type": "bubble"}}, path)
+        flex_shape_problems(c, contents, f"{path}.contents")
+        return
+    _sdk_errors(c, _sdk_message_model(), message, path, type_error=True)
+
+
+def _sdk_errors(
+    c: _Checker, model: Any, obj: dict[str, Any], path: str, *, type_error: bool = False
+) -> None:
     try:
-        _sdk_message_model().from_dict(message)
+        model.from_dict(obj)
     except ValueError as exc:  # pydantic v1 ValidationError is a ValueError
         errors = getattr(exc, "errors", None)
         if callable(errors):
             for error in errors():
                 field = ".".join(str(part) for part in error.get("loc", ()) if part != "__root__")
                 c.add(f"{path}.{field}" if field else path, str(error.get("msg", exc)))
+        elif type_error:
+            c.add(f"{path}.type", _("unknown message type %(type)r") % {"type": obj.get("type")})
         else:
-            c.add(
-                f"{path}.type", _("unknown message type %(type)r") % {"type": message.get("type")}
-            )
+            c.add(f"{path}.type", _("unknown Flex type %(type)r") % {"type": obj.get("type")})
+
+
+# Flex nodes: the SDK model of each type and the keys holding nested nodes.
+_FLEX_MODELS = {
+    "bubble": "flex_bubble.FlexBubble",
+    "carousel": "flex_carousel.FlexCarousel",
+    "box": "flex_box.FlexBox",
+    "button": "flex_button.FlexButton",
+    "filler": "flex_filler.FlexFiller",
+    "icon": "flex_icon.FlexIcon",
+    "image": "flex_image.FlexImage",
+    "separator": "flex_separator.FlexSeparator",
+    "span": "flex_span.FlexSpan",
+    "text": "flex_text.FlexText",
+    "video": "flex_video.FlexVideo",
+}
+_FLEX_SLOTS = ("header", "hero", "body", "footer")
+
+
+def flex_shape_problems(c: _Checker, node: Any, path: str) -> None:
+    """Each Flex node checked by its own SDK model with its nested nodes taken out, so every
+    problem carries its full path (``messages[0].contents.body.layout``)."""
+    if not isinstance(node, dict):
+        c.add(path, _("must be a JSON object"))
+        return
+    name = _FLEX_MODELS.get(str(node.get("type")))
+    if name is None:
+        c.add(f"{path}.type", _("unknown Flex type %(type)r") % {"type": node.get("type")})
+        return
+    module, cls = name.split(".")
+    with _SDK_IMPORT:
+        model = getattr(importlib.import_module(f"linebot.v3.messaging.models.{module}"), cls)
+    shallow = dict(node)
+    children: list[tuple[str, Any]] = []
+    for key in _FLEX_SLOTS if node["type"] == "bubble" else ():
+        if key in shallow:
+            children.append((f"{path}.{key}", shallow.pop(key)))
+    if node["type"] in ("box", "carousel", "text") and isinstance(node.get("contents"), list):
+        children += [(f"{path}.contents[{i}]", child) for i, child in enumerate(node["contents"])]
+        shallow["contents"] = []
+    _sdk_errors(c, model, shallow, path)
+    if node["type"] == "text" and not node.get("text") and not node.get("contents"):
+        c.add(f"{path}.text", _("required — a Flex text needs text or contents (spans)"))
+    for child_path, child in children:
+        flex_shape_problems(c, child, child_path)
 
 
 def message_problems(messages: Any) -> list[MessageProblem]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.apps import apps
 from django.db.models import (
     BooleanField,
     Case,
@@ -41,11 +42,12 @@ from django.db.models.fields.json import HasKey, KeyTextTransform
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact, GreaterThanOrEqual, IContains, LessThanOrEqual
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from otodoke.contacts.models import ContactTag, Event, LineStatus
 from otodoke.segments import schema as s
-from otodoke.segments.models import AudienceMember, Segment
-from otodoke.tracking.models import Click
+from otodoke.segments.models import Audience, AudienceMember, Segment
+from otodoke.tracking.models import Click, TrackedLink
 from otodoke.workspaces.models import Workspace
 
 # A condition that holds for every row; Q() cannot be negated into "nothing".
@@ -175,6 +177,9 @@ class Compiler:
     # cycle.
     stack: tuple[int, ...] = ()
     _segments: dict[int, Segment | None] = field(default_factory=dict)
+    # References to rows this workspace does not have, collected so every one is reported at
+    # once; compile_definition raises them.
+    problems: list[s.Problem] = field(default_factory=list)
 
     def compile(self, node: Any, path: str = "$.where") -> Q:
         kind = _SHARED_COMPILERS.get(node.kind, node.kind)
@@ -366,7 +371,9 @@ class Compiler:
                 [s.Problem(f"{path}.segment_id", f"no segment {segment_id} in this workspace")]
             )
         definition = s.parse_definition(segment.definition)
-        inner = Compiler(self.workspace, self.clock, (*self.stack, segment_id), self._segments)
+        inner = Compiler(
+            self.workspace, self.clock, (*self.stack, segment_id), self._segments, self.problems
+        )
         # Inlined, not a subquery on the segment: the referenced tree becomes part of this one
         # statement and is evaluated with the same clock.
         return inner.compile(definition.where, f"segment[{segment_id}].where")
@@ -379,6 +386,11 @@ class Compiler:
         return self._segments[segment_id]
 
     def _in_audience(self, node: s.InAudience, path: str) -> Q:
+        # Refused like a missing segment: an ID that names nothing here (deleted, or another
+        # workspace's) would otherwise match nobody without a word.
+        if not Audience.objects.filter(workspace=self.workspace, pk=node.audience_id).exists():
+            message = _("no audience %(id)s in this workspace") % {"id": node.audience_id}
+            self.problems.append(s.Problem(f"{path}.audience_id", message))
         return Q(
             Exists(
                 AudienceMember.objects.filter(
@@ -390,6 +402,7 @@ class Compiler:
         )
 
     def _clicked(self, node: s.Clicked, path: str) -> Q:
+        self._check_click_target(node, path)
         clicks = Click.objects.filter(contact=OuterRef("pk"), link__workspace=self.workspace)
         if node.link_id is not None:
             clicks = clicks.filter(link_id=node.link_id)
@@ -397,6 +410,19 @@ class Compiler:
             clicks = clicks.filter(link__campaign_id=node.campaign_id)
         clicks = self._window(clicks, "clicked_at", node)
         return Q(Exists(clicks))
+
+    def _check_click_target(self, node: s.Clicked, path: str) -> None:
+        """A link or campaign that is not this workspace's is refused with its path, not
+        answered 0. Campaigns are looked up through the app registry: campaigns depends on
+        segments, not the other way round."""
+        links = TrackedLink.objects.filter(workspace=self.workspace)
+        if node.link_id is not None and not links.filter(pk=node.link_id).exists():
+            message = _("no tracked link %(id)s in this workspace") % {"id": node.link_id}
+            self.problems.append(s.Problem(f"{path}.link_id", message))
+        campaigns = apps.get_model("campaigns", "Campaign").objects.filter(workspace=self.workspace)
+        if node.campaign_id is not None and not campaigns.filter(pk=node.campaign_id).exists():
+            message = _("no campaign %(id)s in this workspace") % {"id": node.campaign_id}
+            self.problems.append(s.Problem(f"{path}.campaign_id", message))
 
 
 def compile_definition(
@@ -407,7 +433,12 @@ def compile_definition(
     segment_id: int | None = None,
 ) -> Q:
     """The Q for a parsed definition. `segment_id` is the segment being defined, so a
-    reference back to it is reported as a cycle."""
+    reference back to it is reported as a cycle. A reference to a segment, audience, tracked
+    link or campaign that is not this workspace's raises DefinitionError with its path."""
     clock = Clock.for_workspace(workspace, now)
     stack = (segment_id,) if segment_id is not None else ()
-    return Compiler(workspace, clock, stack).compile(definition.where)
+    compiler = Compiler(workspace, clock, stack)
+    q = compiler.compile(definition.where)
+    if compiler.problems:
+        raise s.DefinitionError(compiler.problems)
+    return q

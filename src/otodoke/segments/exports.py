@@ -101,6 +101,10 @@ class ExportResult:
     rows: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     report: Path | None = None
+    # LINE-ID files: rows whose friend state Otodoke does not know (no follow seen yet, e.g. an
+    # imported link). They are in the file, LINE delivers only to friends, and segments do not
+    # count them as reachable: `rows - unknown_friend_state` is the segment's reachable count.
+    unknown_friend_state: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -109,6 +113,7 @@ class ExportResult:
             "files": [str(p) for p in self.files],
             "rows": self.rows,
             "skipped": dict(self.skipped),
+            "unknown_friend_state": self.unknown_friend_state,
             "report": str(self.report) if self.report else None,
         }
 
@@ -193,10 +198,12 @@ _COLUMN = {
 }
 
 
-def _rows(contacts: QuerySet[Contact], column: str) -> Iterator[tuple[int, str | None, bool, Any]]:
+def _rows(
+    contacts: QuerySet[Contact], column: str
+) -> Iterator[tuple[int, str | None, bool, str, Any]]:
     yield from (
         contacts.order_by("pk")
-        .values_list("pk", "external_id", "marketing_consent", column)
+        .values_list("pk", "external_id", "marketing_consent", "line_status", column)
         .iterator(chunk_size=5000)
     )
 
@@ -238,12 +245,16 @@ def export_contacts(
         report = csv.writer(report_file)
         report.writerow(["contact_id", "external_id", "reason"])
         try:
-            for pk, external_id, consent, raw in _rows(
+            for pk, external_id, consent, status, raw in _rows(
                 source.contacts(workspace, now), _COLUMN[kind]
             ):
                 value, reason = _normalise(kind, raw or "", country_code)
                 if value is not None and not consent:
                     value, reason = None, "no_consent"
+                # A friend who blocked the account gets nothing from an OA Manager audience;
+                # leaving them out makes the file agree with the segment's reachable count.
+                if value is not None and kind == ExportKind.LINE_IDS and status == "blocked":
+                    value, reason = None, "blocked"
                 if value is not None and value in seen:
                     value, reason = None, "duplicate"
                 if value is None:
@@ -254,6 +265,8 @@ def export_contacts(
                 seen.add(value)
                 writer.write(sha256_hex(value) if hashed else value)
                 result.rows += 1
+                if kind == ExportKind.LINE_IDS and status != "following":
+                    result.unknown_friend_state += 1
         finally:
             writer.close()
     result.files = writer.files
@@ -271,6 +284,7 @@ def export_contacts(
             "rows": result.rows,
             "files": len(result.files),
             "skipped": dict(result.skipped),
+            "unknown_friend_state": result.unknown_friend_state,
         },
     )
     return result

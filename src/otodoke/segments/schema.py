@@ -21,6 +21,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
     field_validator,
     model_validator,
@@ -192,7 +193,7 @@ class Flag(_Node):
     """Marketing consent / has an e-mail address / has a phone number."""
 
     kind: Literal["consent", "has_email", "has_phone"]
-    value: bool = True
+    value: StrictBool = True
 
 
 # --- rollups ------------------------------------------------------------------------------
@@ -346,7 +347,7 @@ class LineLinked(_Node):
     """Linked = the contact has both a customer number (external_id) and a LINE user ID."""
 
     kind: Literal["line_linked"]
-    value: bool = True
+    value: StrictBool = True
 
 
 class FriendFor(_Node):

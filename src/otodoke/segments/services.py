@@ -24,19 +24,16 @@ from django.utils.translation import gettext as _
 from otodoke.campaigns.models import Campaign, CampaignStatus
 from otodoke.contacts.models import Contact, LineStatus
 from otodoke.segments.compiler import compile_definition
-from otodoke.segments.models import Audience, Segment
+from otodoke.segments.models import Segment
 from otodoke.segments.schema import (
     SCHEMA_VERSION,
-    Clicked,
     DefinitionError,
-    InAudience,
     InSegment,
     Problem,
     SegmentDefinition,
     iter_conditions,
     parse_definition,
 )
-from otodoke.tracking.models import TrackedLink
 from otodoke.workspaces.models import AuditAction, Workspace
 from otodoke.workspaces.roles import Permission
 from otodoke.workspaces.services import can, record_audit, require
@@ -48,51 +45,16 @@ DefinitionInput = Segment | SegmentDefinition | Mapping[str, Any] | str | bytes
 REACHABLE = Q(line_status=LineStatus.FOLLOWING, marketing_consent=True, line_user_id__isnull=False)
 
 
-def _paths(definition: SegmentDefinition) -> list[tuple[str, Any]]:
-    """Each condition with its JSON path, for reference checks."""
-    found: list[tuple[str, Any]] = []
-
-    def walk(node: Any, path: str) -> None:
-        found.append((path, node))
-        if hasattr(node, "conditions"):
-            for i, child in enumerate(node.conditions):
-                walk(child, f"{path}.conditions[{i}]")
-        elif hasattr(node, "condition"):
-            walk(node.condition, f"{path}.condition")
-
-    walk(definition.where, "$.where")
-    return found
-
-
 def validate_definition(
     workspace: Workspace, data: Any, *, segment_id: int | None = None
 ) -> SegmentDefinition:
-    """Schema check plus what the schema cannot know: referenced segments, audiences and links
-    exist in this workspace, and segment references form no cycle. Raises DefinitionError."""
+    """Schema check plus what the schema cannot know: referenced segments, audiences, links and
+    campaigns exist in this workspace, and segment references form no cycle. Raises
+    DefinitionError."""
     definition = parse_definition(data)
-    problems: list[Problem] = []
-    for path, node in _paths(definition):
-        if (
-            isinstance(node, InAudience)
-            and not Audience.objects.filter(workspace=workspace, pk=node.audience_id).exists()
-        ):
-            problems.append(
-                Problem(f"{path}.audience_id", f"no audience {node.audience_id} in this workspace")
-            )
-        if (
-            isinstance(node, Clicked)
-            and node.link_id is not None
-            and not TrackedLink.objects.filter(workspace=workspace, pk=node.link_id).exists()
-        ):
-            problems.append(
-                Problem(f"{path}.link_id", f"no tracked link {node.link_id} in this workspace")
-            )
-    if problems:
-        raise DefinitionError(problems)
-    if any(isinstance(n, InSegment) for n in iter_conditions(definition.where)):
-        # Compiling expands every reference (recursively) and reports missing segments and
-        # cycles with their paths; the Q itself is thrown away.
-        compile_definition(workspace, definition, segment_id=segment_id)
+    # Compiling checks every reference (recursively, with paths) and reports cycles; the Q
+    # itself is thrown away.
+    compile_definition(workspace, definition, segment_id=segment_id)
     return definition
 
 

@@ -7,3 +7,9 @@ class TrackingConfig(AppConfig):
     label = "tracking"
     verbose_name = _("Link tracking")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from otodoke.contacts.signals import contact_erasing
+        from otodoke.tracking import privacy
+
+        contact_erasing.connect(privacy.on_contact_erasing, dispatch_uid="tracking-erasing")

@@ -21,8 +21,16 @@ from otodoke.messaging.personalize import TemplateProblem, compile_messages, rec
 from otodoke.messaging.validation import MessageValidationError, validate_messages
 from otodoke.segments.models import Audience, Segment
 from otodoke.web.line_info import month_quota
+from otodoke.web.pii import mask_phone
 from otodoke.workspaces.models import Workspace
-from otodoke.workspaces.plans import CostEstimate, estimate_cost
+from otodoke.workspaces.plans import (
+    PLAN_TERMS,
+    CostEstimate,
+    MonthAllowance,
+    Plan,
+    estimate_cost,
+    month_allowance,
+)
 
 SAMPLE_CONTACTS = 20
 ATTRIBUTE_SAMPLE = 500
@@ -253,6 +261,24 @@ def placeholders(workspace: Workspace) -> list[tuple[str, str]]:
     return picks
 
 
+@dataclass(frozen=True)
+class PickerEntry:
+    """A contact in the test-send picker, with enough to tell four 佐藤 悠斗 apart: the
+    customer number and a masked phone (never the whole number)."""
+
+    contact: Contact
+    customer_number: str
+    masked_phone: str
+
+    @property
+    def name(self) -> str:
+        return self.contact.name or self.contact.line_display_name or f"#{self.contact.pk}"
+
+
+def picker_entry(contact: Contact) -> PickerEntry:
+    return PickerEntry(contact, contact.external_id or "", mask_phone(contact.phone))
+
+
 # --- recipients, quota and cost ---------------------------------------------------------------
 
 
@@ -262,15 +288,38 @@ class Estimate:
     reachable: int
     quota: Quota | None
     cost: CostEstimate | None
+    allowance: MonthAllowance | None = None
+    plan: str = ""
 
     @property
     def unreachable(self) -> int:
         return self.targeted - self.reachable
 
     @property
+    def remaining(self) -> int | None:
+        """Messages that can still go out this month (LINE's cap or the plan's, the smaller)."""
+        return self.allowance.remaining if self.allowance else None
+
+    @property
+    def limit_source(self) -> str:
+        return self.allowance.source if self.allowance else ""
+
+    @property
+    def will_send(self) -> int:
+        remaining = self.remaining
+        return self.reachable if remaining is None else min(self.reachable, remaining)
+
+    @property
+    def left_unsent(self) -> int:
+        return self.reachable - self.will_send
+
+    @property
     def exceeds_quota(self) -> bool:
-        remaining = self.quota.remaining if self.quota else None
-        return remaining is not None and self.reachable > remaining
+        return self.left_unsent > 0
+
+    @property
+    def paid_messages_possible(self) -> bool:
+        return bool(self.plan) and PLAN_TERMS[Plan(self.plan)].extra_message_yen is not None
 
 
 def estimate(workspace: Workspace, target: dict[str, Any], *, ask_line: bool = True) -> Estimate:
@@ -283,12 +332,13 @@ def estimate(workspace: Workspace, target: dict[str, Any], *, ask_line: bool = T
     targeted = selected.count()
     reachable = selected.reachable().exclude(line_user_id="").count()
     quota = month_quota(workspace) if ask_line else None
-    cost = (
-        estimate_cost(workspace.plan, already_sent_this_month=quota.used, messages=reachable)
-        if quota is not None
-        else None
-    )
-    return Estimate(targeted, reachable, quota, cost)
+    if quota is None:
+        return Estimate(targeted, reachable, None, None, plan=workspace.plan)
+    allowance = month_allowance(workspace.plan, used=quota.used, line_remaining=quota.remaining)
+    remaining = allowance.remaining
+    sendable = reachable if remaining is None else min(reachable, remaining)
+    cost = estimate_cost(workspace.plan, already_sent_this_month=quota.used, messages=sendable)
+    return Estimate(targeted, reachable, quota, cost, allowance, workspace.plan)
 
 
 def target_summary(workspace: Workspace, target: dict[str, Any]) -> dict[str, list[str]]:

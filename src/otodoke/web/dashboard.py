@@ -12,28 +12,52 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from otodoke.campaigns.models import Campaign, Delivery, DeliveryKind
+from otodoke.campaigns.quota import QuotaState
+from otodoke.contacts import counts
+from otodoke.contacts.counts import FriendCounts
 from otodoke.contacts.models import Contact
 from otodoke.tracking.models import Click
 from otodoke.web.charts import DayPoint
 from otodoke.workspaces.models import Workspace
+from otodoke.workspaces.plans import PLAN_TERMS, Plan, month_allowance
 
 
 @dataclass(frozen=True)
-class FriendCounts:
-    following: int
-    blocked: int
-    contacts: int
-    reachable: int
+class MonthUse:
+    """This month's messages as the dashboard shows them: LINE's count of what was sent, and
+    the limit that really binds (`plans.month_allowance`): LINE's cap, or the plan's free
+    messages when the plan cannot send paid ones and that is smaller, so a コミュニケーション
+    プラン never reads 「上限なし」."""
+
+    used: int
+    limit: int | None
+    remaining: int | None
+    # "line" | "plan" | "" (no cap), as in MonthAllowance.
+    source: str
+    limit_unknown: bool
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.used / self.limit)) if self.limit else 0
+
+
+def month_use(workspace: Workspace, quota: QuotaState) -> MonthUse:
+    allowance = month_allowance(workspace.plan, used=quota.used, line_remaining=quota.remaining)
+    limit = quota.limit
+    if allowance.source == "plan":
+        limit = PLAN_TERMS[Plan(workspace.plan)].free_messages
+    return MonthUse(
+        used=quota.used,
+        limit=limit,
+        remaining=allowance.remaining,
+        source=allowance.source,
+        limit_unknown=quota.limit_unknown and allowance.source != "plan",
+    )
 
 
 def friend_counts(workspace: Workspace) -> FriendCounts:
-    contacts = Contact.objects.in_workspace(workspace)
-    return FriendCounts(
-        following=contacts.following().count(),
-        blocked=contacts.blocked().count(),
-        contacts=contacts.count(),
-        reachable=contacts.reachable().count(),
-    )
+    """The counts of `otodoke.contacts.counts`: the demo banner prints the same ones."""
+    return counts.friend_counts(workspace)
 
 
 def _per_day(workspace: Workspace, field: str, start: datetime) -> dict[date, int]:

@@ -156,6 +156,32 @@ class MappingForm(forms.Form):
                 # The table shows the header in its own cell; screen readers need it here.
                 widget=forms.Select(attrs={"aria-label": label}),
             )
+        if proposal.kind == ImportKind.CONTACTS:
+            self.fields["tag_separator"] = forms.ChoiceField(
+                label=_("Tags are separated by"),
+                choices=[(key, str(label)) for key, label in TAG_SEPARATOR_LABELS.items()],
+                initial="auto",
+                required=False,
+            )
 
     def chosen(self) -> dict[int, str]:
-        return {int(name[4:]): value for name, value in self.cleaned_data.items()}
+        return {
+            int(name[4:]): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("col_")
+        }
+
+    def tag_separator(self) -> str:
+        return str(self.cleaned_data.get("tag_separator") or "auto")
+
+
+# The choices of rows.TAG_SEPARATOR_CHOICES, as the mapping step names them.
+TAG_SEPARATOR_LABELS = {
+    "auto": _("Any of , 、 ; | / (spaces stay inside a tag)"),
+    "comma": _("Commas (,)"),
+    "touten": _("Japanese commas (、)"),
+    "semicolon": _("Semicolons (;)"),
+    "pipe": _("Vertical bars (|)"),
+    "slash": _("Slashes (/)"),
+    "space": _("Spaces (half- or full-width)"),
+}

@@ -4,7 +4,9 @@ then hand the file to the contacts app's ImportJob and background task."""
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ from django.utils.translation import gettext as _
 from otodoke.contacts import jobs
 from otodoke.contacts.imports.reading import (
     ImportFileError,
+    header_key,
     open_csv,
     preview_rows,
     resolve_mapping,
@@ -25,6 +28,7 @@ from otodoke.contacts.imports.reading import (
 from otodoke.contacts.imports.rows import CONTACT_SYNONYMS, EVENT_SYNONYMS, LINK_SYNONYMS
 from otodoke.contacts.models import ImportJob, ImportKind
 from otodoke.contacts.tasks import run_import_job
+from otodoke.web.pii import mask_text
 from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.roles import Permission
 from otodoke.workspaces.services import require
@@ -44,14 +48,35 @@ def upload_dir(workspace: Workspace) -> Path:
 
 
 def store_upload(workspace: Workspace, upload: UploadedFile[bytes]) -> str:
-    """Save the file under an unguessable name; returns that name (the page's handle on it)."""
+    """Save the file under an unguessable name; returns that name (the page's handle on it).
+
+    The file is private (0600 in a 0700 folder): it is a customer list. Uploads older than
+    UPLOAD_RETENTION_HOURS that were never imported are deleted here; imported ones are deleted
+    by the import itself."""
     folder = upload_dir(workspace)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    prune_uploads(workspace)
     handle = secrets.token_hex(12) + ".csv"
-    with (folder / handle).open("wb") as out:
+    fd = os.open(folder / handle, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
         for chunk in upload.chunks():
             out.write(chunk)
     return handle
+
+
+def prune_uploads(workspace: Workspace, *, now: float | None = None) -> int:
+    """Delete this workspace's uploads older than UPLOAD_RETENTION_HOURS (left at the mapping
+    step); returns how many. Error reports (errors/) are not uploads and are kept."""
+    cutoff = (time.time() if now is None else now) - settings.UPLOAD_RETENTION_HOURS * 3600
+    removed = 0
+    for path in upload_dir(workspace).glob("*.csv"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # another request pruned it first
+            continue
+    return removed
 
 
 def stored_path(workspace: Workspace, handle: str) -> Path:
@@ -121,11 +146,56 @@ def start_import(
     handle: str,
     mapping: dict[str, str],
     actor: User,
+    tag_separator: str = "auto",
 ) -> ImportJob:
     require(actor, workspace, Permission.EDIT)
     path = stored_path(workspace, handle)
+    options: dict[str, object] = {"mapping": mapping, "tag_separator": tag_separator}
     with transaction.atomic():
-        job = jobs.create_job(workspace, kind, path, created_by=actor, options={"mapping": mapping})
+        # The upload is ours (not a file the user keeps): the job deletes it when it ends.
+        options["delete_file"] = True
+        job = jobs.create_job(workspace, kind, path, created_by=actor, options=options)
         # The worker must see the committed job row.
         transaction.on_commit(lambda: run_import_job.enqueue(job.pk, str(path)))
     return job
+
+
+# --- what the job page shows -----------------------------------------------------------------
+
+# Fields whose values are personal data (Permission.VIEW_PII), as in the contact pages.
+PII_FIELDS = ("phone", "email", "line_user_id")
+
+
+def _pii_columns(job: ImportJob) -> set[str]:
+    """Header keys of the job's columns that feed a PII field: by the importer's synonyms,
+    by the mapping the user chose, or by the field's own name (a row error names the field
+    when the file had no such column)."""
+    synonyms = SYNONYMS[ImportKind(job.kind)][0]
+    names = {n for f in PII_FIELDS for n in (f, *synonyms.get(f, ()))}
+    mapping = (job.options or {}).get("mapping") or {}
+    names |= {column for column, target in mapping.items() if str(target).strip() in PII_FIELDS}
+    return {header_key(n) for n in names}
+
+
+def visible_errors(job: ImportJob, *, sees_pii: bool) -> list[dict[str, object]]:
+    """The job's row errors for the page: as stored for a member with Permission.VIEW_PII;
+    otherwise every phone, e-mail and LINE user ID in them is masked, as on the contact pages
+    (errors.csv, which quotes whole rows, is refused to such a member altogether)."""
+    errors = [e for e in job.errors if isinstance(e, dict)]
+    if sees_pii:
+        return errors
+    pii_columns = _pii_columns(job)
+    return [
+        {
+            **error,
+            "message": mask_text(
+                str(error.get("message", "")),
+                quoted=header_key(str(error.get("column", ""))) in pii_columns,
+            ),
+        }
+        for error in errors
+    ]
+
+
+def visible_failure(job: ImportJob, *, sees_pii: bool) -> str:
+    return job.failure if sees_pii else mask_text(job.failure)

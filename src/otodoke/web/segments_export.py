@@ -39,6 +39,7 @@ REASON_LABELS: dict[str, Promise] = {
     "no_consent": _("No marketing consent"),
     "duplicate": _("Same value as another contact"),
     "no_line_user_id": _("No LINE user ID"),
+    "blocked": _("Blocked the account (LINE would not deliver to them)"),
     "no_email": _("No e-mail address"),
     "no_phone": _("No phone number"),
     "too_long": _("E-mail address longer than 120 characters"),
@@ -67,6 +68,15 @@ class StoredExport:
             (str(REASON_LABELS.get(reason, reason)), n)
             for reason, n in sorted(self.summary["skipped"].items())
         ]
+
+    @property
+    def reachable(self) -> int:
+        """The rows a segment counts as reachable on LINE (following friends)."""
+        return int(self.summary["rows"]) - self.unknown_friend_state
+
+    @property
+    def unknown_friend_state(self) -> int:
+        return int(self.summary.get("unknown_friend_state", 0))
 
     @property
     def skipped_total(self) -> int:
@@ -125,6 +135,7 @@ def run_export(
         "rows": result.rows,
         "files": len(result.files),
         "skipped": dict(result.skipped),
+        "unknown_friend_state": result.unknown_friend_state,
         "download": download,
         "report": result.report.name,
         "at": dt.datetime.now(dt.UTC).isoformat(),

@@ -1,5 +1,5 @@
-"""Workspace settings and membership actions the settings pages need beyond
-`otodoke.workspaces.services` (which they call for roles and credentials). Each checks its
+"""Workspace settings actions the settings pages need beyond `otodoke.workspaces.services`
+(credentials) and `otodoke.workspaces.members` (members, invitations). Each checks its
 permission itself, so a view cannot forget to."""
 
 from __future__ import annotations
@@ -8,14 +8,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils.translation import gettext as _
 
-from otodoke.workspaces.models import AuditAction, AuditLog, Membership, Workspace
-from otodoke.workspaces.roles import Permission, Role
-from otodoke.workspaces.services import record_audit, require, set_member_role
+from otodoke.workspaces.models import AuditAction, AuditLog, Workspace
+from otodoke.workspaces.roles import Permission
+from otodoke.workspaces.services import record_audit, require
 
 AnyUser = User | AnonymousUser
 SETTINGS_FIELDS = ("plan", "time_zone", "require_approval", "link_keyword")
@@ -58,63 +56,6 @@ def update_workspace_settings(
         setattr(workspace, name, value)
     record_audit(workspace, AuditAction.SETTINGS_CHANGED, actor=actor, details=changes)
     return list(changes)
-
-
-def find_staff_login(identifier: str) -> User:
-    """A staff login by username, or by e-mail when exactly one login has it."""
-    identifier = identifier.strip()
-    user = User.objects.filter(username=identifier, is_active=True).first()
-    if user is not None:
-        return user
-    by_email = list(User.objects.filter(email__iexact=identifier, is_active=True)[:2])
-    if len(by_email) == 1:
-        return by_email[0]
-    if by_email:
-        raise ValidationError(_("Several logins use this e-mail; enter the username instead."))
-    raise ValidationError(_("No staff login has this username or e-mail."))
-
-
-def add_member(workspace: Workspace, *, identifier: str, role: Role, actor: AnyUser) -> Membership:
-    require(actor, workspace, Permission.MANAGE_MEMBERS)
-    user = find_staff_login(identifier)
-    if Membership.objects.filter(workspace=workspace, user=user).exists():
-        raise ValidationError(
-            _("%(user)s is already a member; change the role in the list instead.")
-            % {"user": user.get_username()}
-        )
-    return set_member_role(workspace, user, role, actor=actor)
-
-
-def _would_leave_no_owner(membership: Membership) -> bool:
-    if membership.role != Role.OWNER:
-        return False
-    others = Membership.objects.filter(workspace_id=membership.workspace_id, role=Role.OWNER)
-    return not others.exclude(pk=membership.pk).exists()
-
-
-@transaction.atomic
-def change_member_role(
-    workspace: Workspace, *, membership_id: int, role: Role, actor: AnyUser
-) -> Membership:
-    require(actor, workspace, Permission.MANAGE_MEMBERS)
-    membership = Membership.objects.select_for_update().get(pk=membership_id, workspace=workspace)
-    if role != Role.OWNER and _would_leave_no_owner(membership):
-        # Without an owner nobody could add members or change roles any more.
-        raise ValidationError(_("A workspace needs at least one owner."))
-    if membership.role == role:
-        return membership
-    return set_member_role(workspace, membership.user, role, actor=actor)
-
-
-@transaction.atomic
-def remove_member(workspace: Workspace, *, membership_id: int, actor: AnyUser) -> None:
-    require(actor, workspace, Permission.MANAGE_MEMBERS)
-    membership = Membership.objects.select_for_update().get(pk=membership_id, workspace=workspace)
-    if _would_leave_no_owner(membership):
-        raise ValidationError(_("A workspace needs at least one owner."))
-    username = membership.user.get_username()
-    membership.delete()
-    record_audit(workspace, AuditAction.MEMBER_REMOVED, actor=actor, target=username)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,15 @@ between staff and a browser tab never silently switches workspace."""
 from django.urls import include, path
 
 from otodoke.web import segments_urls
-from otodoke.web.views import campaigns, campaigns_actions, contacts, settings, shell
+from otodoke.web.views import (
+    campaigns,
+    campaigns_actions,
+    contacts,
+    contacts_privacy,
+    members,
+    settings,
+    shell,
+)
 
 app_name = "web"
 
@@ -17,6 +25,12 @@ workspace_patterns = [
         "contacts/<int:contact_id>/link-invite/",
         contacts.contact_link_invite,
         name="contact_link_invite",
+    ),
+    path(
+        "contacts/<int:contact_id>/unlink/", contacts_privacy.contact_unlink, name="contact_unlink"
+    ),
+    path(
+        "contacts/<int:contact_id>/delete/", contacts_privacy.contact_delete, name="contact_delete"
     ),
     path("contacts/import/", contacts.import_upload, name="import"),
     path("contacts/import/map/", contacts.import_map, name="import_map"),
@@ -44,6 +58,11 @@ workspace_patterns = [
     ),
     path(
         "campaigns/<int:campaign_id>/test/", campaigns_actions.campaign_test, name="campaign_test"
+    ),
+    path(
+        "campaigns/<int:campaign_id>/test-recipients/<str:action>/",
+        campaigns_actions.campaign_test_recipient,
+        name="campaign_test_recipient",
     ),
     path(
         "campaigns/<int:campaign_id>/approve/",
@@ -77,9 +96,16 @@ workspace_patterns = [
     path("settings/channel/", settings.channel, name="settings_channel"),
     path("settings/channel/verify/", settings.channel_verify, name="settings_channel_verify"),
     path("settings/channel/link-check/", settings.link_check, name="settings_link_check"),
-    path("settings/members/", settings.members, name="settings_members"),
-    path("settings/members/<int:member_id>/role/", settings.member_role, name="member_role"),
-    path("settings/members/<int:member_id>/remove/", settings.member_remove, name="member_remove"),
+    path("settings/members/", members.members, name="settings_members"),
+    path("settings/members/new/", members.member_create, name="member_create"),
+    path("settings/members/invite/", members.member_invite, name="member_invite"),
+    path(
+        "settings/members/invitations/<int:invitation_id>/revoke/",
+        members.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path("settings/members/<int:member_id>/role/", members.member_role, name="member_role"),
+    path("settings/members/<int:member_id>/remove/", members.member_remove, name="member_remove"),
     path("settings/audit/", settings.audit, name="settings_audit"),
     path("settings/webhooks/", settings.webhook_events, name="settings_webhooks"),
     path(
@@ -91,5 +117,6 @@ workspace_patterns = [
 
 urlpatterns = [
     path("", shell.home, name="home"),
+    path("invite/<str:token>/", members.accept_invitation, name="accept_invitation"),
     path("w/<slug:slug>/", include(workspace_patterns)),
 ]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from otodoke.core.crypto import EncryptedTextField
@@ -122,6 +123,12 @@ class AuditAction(models.TextChoices):
     SEGMENT_DELETED = "segment.deleted", _("Segment deleted")
     LINK_INVITED = "line.link_invited", _("Account-link invitation sent")
     WEBHOOKS_RETRIED = "webhooks.retried", _("Webhook events retried")
+    LOGIN_CREATED = "member.login_created", _("Staff login created")
+    MEMBER_INVITED = "member.invited", _("Member invited")
+    INVITATION_ACCEPTED = "member.invitation_accepted", _("Invitation accepted")
+    INVITATION_REVOKED = "member.invitation_revoked", _("Invitation revoked")
+    CONTACT_UNLINKED = "contact.unlinked", _("LINE account unlinked")
+    CONTACT_DELETED = "contact.deleted", _("Contact deleted (personal data erased)")
 
 
 class AuditLog(models.Model):
@@ -152,3 +159,43 @@ class AuditLog(models.Model):
         if not self._state.adding:
             raise ValueError("Audit log entries are append-only")
         super().save(*args, **kwargs)
+
+
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def pending(self) -> InvitationQuerySet:
+        return self.filter(
+            accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        )
+
+
+class Invitation(models.Model):
+    """A single-use, expiring link that makes whoever opens it a member with `role`.
+
+    The link's secret is shown once, when the invitation is made; only its SHA-256 is stored
+    (like API tokens: 32 random bytes need no slow KDF), so the database alone cannot be used
+    to join a workspace."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(_("role"), max_length=20, choices=Role)
+    # Who it is for, as the inviter typed it: a reminder in the list and the form's default.
+    email = models.EmailField(_("e-mail"), blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_by_label = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.workspace} {self.role} {self.email or '-'}"

@@ -56,3 +56,27 @@ def estimate_cost(plan: str, *, already_sent_this_month: int, messages: int) -> 
         extra_cost_yen=extra * (price or 0),
         allowed_by_plan=extra == 0 or price is not None,
     )
+
+
+@dataclass(frozen=True)
+class MonthAllowance:
+    """How many more messages can go out this month, and who says so.
+
+    LINE's own cap (`GET /v2/bot/message/quota`) binds every plan; a plan without paid
+    messages (Communication, Light) also stops at its free messages even when LINE's answer
+    gives no cap (`type: "none"`, or `limited` without `value`), so the estimate, the send's
+    pre-check and the paused page all use the smaller of the two."""
+
+    remaining: int | None
+    # "line": LINE's cap is the smaller; "plan": the plan's free messages are; "": no cap.
+    source: str
+
+
+def month_allowance(plan: str, *, used: int, line_remaining: int | None) -> MonthAllowance:
+    terms = PLAN_TERMS[Plan(plan)]
+    plan_remaining = max(terms.free_messages - used, 0) if terms.extra_message_yen is None else None
+    if line_remaining is None and plan_remaining is None:
+        return MonthAllowance(None, "")
+    if plan_remaining is None or (line_remaining is not None and line_remaining <= plan_remaining):
+        return MonthAllowance(line_remaining, "line")
+    return MonthAllowance(plan_remaining, "plan")

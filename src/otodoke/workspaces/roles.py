@@ -18,6 +18,8 @@ class Permission(StrEnum):
     APPROVE = "approve"
     MANAGE_SETTINGS = "manage_settings"
     MANAGE_MEMBERS = "manage_members"
+    # Erasing a person's data for good (a deletion request): owners and managers.
+    DELETE_CONTACTS = "delete_contacts"
 
 
 class Role(models.TextChoices):

@@ -118,7 +118,12 @@ def update_credentials(
 
 @transaction.atomic
 def set_member_role(
-    workspace: Workspace, user: User, role: Role, *, actor: AnyUser | None
+    workspace: Workspace,
+    user: User,
+    role: Role,
+    *,
+    actor: AnyUser | None,
+    label: str | None = None,
 ) -> Membership:
     if actor is not None:
         require(actor, workspace, Permission.MANAGE_MEMBERS)
@@ -129,6 +134,7 @@ def set_member_role(
         workspace,
         AuditAction.MEMBER_ADDED if created else AuditAction.MEMBER_ROLE_CHANGED,
         actor=actor,
+        label=label,
         target=user.get_username(),
         details={"role": str(role)},
     )

@@ -22,7 +22,9 @@ CampaignName = Annotated[
 ]
 # A test send goes to staff's own LINE accounts: a handful, never a real audience.
 MAX_TEST_RECIPIENTS = 20
-RecipientStatusName = Literal["pending", "sent", "failed", "excluded", "unknown", "cancelled"]
+RecipientStatusName = Literal[
+    "pending", "sent", "failed", "excluded", "unknown", "cancelled", "blocked"
+]
 
 
 class TargetPart(Schema):
@@ -100,6 +102,7 @@ class DeliveryOut(Schema):
     sent: int
     failed: int
     unknown: int
+    blocked: int = Field(description="Sent to, but they had blocked the account by then")
     progress: float = Field(description="0–100: recipients with a final outcome")
     # What LINE said about this month's quota before sending, and what the send would cost.
     quota: dict[str, Any]
@@ -200,6 +203,7 @@ def delivery_out(delivery: Delivery) -> DeliveryOut:
         sent=delivery.sent,
         failed=delivery.failed,
         unknown=delivery.unknown,
+        blocked=delivery.blocked,
         progress=delivery.progress,
         quota=delivery.quota,
         created_at=delivery.created_at,

@@ -57,6 +57,17 @@ class ContactBulkOut(BulkCounts):
     results: list[ItemResult]
 
 
+class ContactUnlinkedOut(Schema):
+    contact: int
+    friend_contact: int = Field(description="The LINE friend, now a friend-only contact")
+
+
+class ContactDeletedOut(Schema):
+    contact: int
+    deleted: bool
+    removed: dict[str, int] = Field(description="How many of the person's rows went, by kind")
+
+
 class ContactOut(Schema):
     id: int
     external_id: str | None

@@ -1,4 +1,5 @@
-"""Contacts: get, search (cursor pagination), upsert by customer number, bulk upsert.
+"""Contacts: get, search (cursor pagination), upsert by customer number, bulk upsert, unlink
+the LINE account, delete on request.
 
 Each endpoint is a thin wrapper over an operation taking a `Caller` (search, get, upsert…), so
 `otodoke contact …` runs the very same code for scripts and prints the same JSON."""
@@ -13,20 +14,23 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from otodoke.api.auth import Caller, principal
-from otodoke.api.errors import COMMON_ERRORS, ApiError, ErrorDetail
+from otodoke.api.errors import COMMON_ERRORS, ApiError, ErrorDetail, ErrorOut
 from otodoke.api.pagination import page
 from otodoke.api.routers.contact_schemas import (
     ContactBulkIn,
     ContactBulkOut,
+    ContactDeletedOut,
     ContactFields,
     ContactFilters,
     ContactOut,
     ContactPage,
+    ContactUnlinkedOut,
     contact_out,
     join_path,
     to_input,
 )
 from otodoke.api.schemas import item_results
+from otodoke.contacts import privacy
 from otodoke.contacts.inputs import ContactInput
 from otodoke.contacts.models import Contact, ContactTag, LinkedVia, Tag, TagSource
 from otodoke.contacts.services import upsert_contacts
@@ -175,6 +179,50 @@ def get(caller: Caller, contact_id: int) -> ContactOut:
     caller.require(Permission.VIEW)
     contact = _contacts(caller.workspace).get(pk=contact_id)
     return contact_out(contact, pii=caller.sees_pii)
+
+
+@router.post(
+    "/{contact_id}/unlink",
+    response={200: ContactUnlinkedOut, 409: ErrorOut, **COMMON_ERRORS},
+    summary="Unlink the contact's LINE account",
+    description=(
+        "The customer record keeps its data and loses its LINE identity; the LINE friend stays "
+        "a friend, as a new friend-only contact (friend_contact). 409 when nothing is linked."
+    ),
+)
+def unlink_contact(request: HttpRequest, contact_id: int) -> ContactUnlinkedOut:
+    return unlink(principal(request), contact_id)
+
+
+def unlink(caller: Caller, contact_id: int) -> ContactUnlinkedOut:
+    caller.require(Permission.EDIT)
+    contact = Contact.objects.in_workspace(caller.workspace).get(pk=contact_id)
+    try:
+        done = privacy.unlink_contact(caller.workspace, contact, label=caller.label)
+    except privacy.PrivacyRefused as exc:
+        raise ApiError(409, str(exc), code="not_linked") from exc
+    return ContactUnlinkedOut(contact=done.contact_id, friend_contact=done.friend_contact_id)
+
+
+@router.delete(
+    "/{contact_id}",
+    response={200: ContactDeletedOut, **COMMON_ERRORS},
+    summary="Delete a contact and their personal data (a deletion request)",
+    description=(
+        "Needs the delete scope. Removes the person's data for good: the record, tags, events, "
+        "audience memberships and stored LINE events; campaign results and click totals keep "
+        "their counts without naming the person. Audited."
+    ),
+)
+def delete_contact(request: HttpRequest, contact_id: int) -> ContactDeletedOut:
+    return delete(principal(request), contact_id)
+
+
+def delete(caller: Caller, contact_id: int) -> ContactDeletedOut:
+    caller.require(Permission.DELETE_CONTACTS)
+    contact = Contact.objects.in_workspace(caller.workspace).get(pk=contact_id)
+    done = privacy.delete_contact(caller.workspace, contact, label=caller.label)
+    return ContactDeletedOut(contact=done.contact_id, deleted=True, removed=done.removed)
 
 
 def _ids(workspace: Workspace, rows: list[ContactInput]) -> dict[int, int]:

@@ -134,3 +134,22 @@ def test_send_from_a_message_file_as_a_login_checks_its_send_permission(
     call_command("campaign", *args, "--as", "manager", stdout=io.StringIO())
     log = AuditLog.objects.get(action=AuditAction.CAMPAIGN_SENT)
     assert log.actor_label == "manager (cli)"
+
+
+def test_a_cli_test_send_defaults_to_the_saved_test_recipients(
+    workspace: Workspace, line: Line, message: str
+) -> None:
+    from otodoke.campaigns.models import TestRecipient
+
+    contacts = make_contacts(workspace, line, 3)
+    cid = str(run("create", "--name", "春", "--message", message, "--all-friends")["id"])
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="--contacts"):  # none saved: nobody is guessed
+        call_command("campaign", "test", cid, "--workspace", "salon", stdout=out)
+    assert line.copies() == {}
+    TestRecipient.objects.create(workspace=workspace, contact=contacts[1])
+
+    tested = run("test", cid, "--inline")
+
+    assert (tested["status"], tested["sent"]) == ("done", 1)
+    assert line.copies() == {contacts[1].line_user_id: 1}

@@ -213,9 +213,12 @@ def test_a_send_over_the_quota_stops_until_someone_confirms(
     delivery.refresh_from_db()
     assert delivery.quota["exceeds_quota"] and delivery.quota["remaining"] == 5
 
+    # Confirming sends up to the limit: 5 go out, the other 7 are recorded as over it.
     services.confirm_over_quota(campaign, actor=owner)
-    assert run(delivery.pk) == DeliveryStatus.PAUSED  # LINE itself stops at its cap
-    assert len(line.copies()) <= 5
+    assert run(delivery.pk) == DeliveryStatus.DONE
+    assert sorted(line.copies().values()) == [1] * 5
+    over = DeliveryRecipient.objects.filter(delivery=delivery, reason="over_month_limit")
+    assert over.count() == 7
 
 
 def test_a_send_beyond_the_plans_free_messages_stops_until_someone_confirms(
@@ -234,12 +237,16 @@ def test_a_send_beyond_the_plans_free_messages_stops_until_someone_confirms(
     assert run(delivery.pk) == DeliveryStatus.PAUSED
     assert line.copies() == {}
     delivery.refresh_from_db()
-    assert delivery.quota["allowed_by_plan"] is False and not delivery.quota["exceeds_quota"]
+    assert delivery.quota["allowed_by_plan"] is False and delivery.quota["exceeds_quota"]
+    assert delivery.quota["remaining"] == 200 and delivery.quota["limit_source"] == "plan"
     assert "plan" in delivery.reason and "201" in delivery.reason
 
+    # The plan cannot go past its 200 free messages: confirming sends 200, one stays unsent.
     services.confirm_over_quota(campaign, actor=owner)
     assert run(delivery.pk) == DeliveryStatus.DONE
-    assert sorted(line.copies().values()) == [1] * 201
+    assert sorted(line.copies().values()) == [1] * 200
+    over = DeliveryRecipient.objects.filter(delivery=delivery, reason="over_month_limit")
+    assert over.count() == 1
 
 
 def test_rejected_token_fails_the_campaign(workspace: Workspace, line: Line) -> None:

@@ -7,8 +7,14 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 
 from otodoke.campaigns import services
-from otodoke.campaigns.models import CampaignStatus, Delivery, DeliveryStatus
-from otodoke.campaigns.tests.conftest import Line, make_contacts, member
+from otodoke.campaigns.models import (
+    Batch,
+    CampaignStatus,
+    Delivery,
+    DeliveryRecipient,
+    DeliveryStatus,
+)
+from otodoke.campaigns.tests.conftest import TEXT, Line, make_contacts, member
 from otodoke.campaigns.tests.test_engine import run, send_all
 from otodoke.workspaces.models import AuditAction, AuditLog, Workspace
 from otodoke.workspaces.roles import Role
@@ -71,3 +77,42 @@ def test_a_send_goes_out_when_line_answers_limited_without_value(
     assert delivery.sent == 3
     assert delivery.quota["limited"] is True and delivery.quota["limit"] is None
     assert len(line.copies()) == 3
+
+
+@pytest.mark.parametrize(
+    ("messages", "target_all", "endpoints"),
+    [
+        # Personalised: one push per recipient; the pushes past the limit are dropped.
+        ([{"type": "text", "text": "{{ name }}様、春のお知らせ"}], False, {"push"}),
+        # All friends is a broadcast, which cannot be cut: what fits goes out by multicast.
+        (TEXT, True, {"multicast"}),
+    ],
+    ids=["personalised", "broadcast"],
+)
+def test_confirming_sends_exactly_up_to_the_limit_and_records_the_rest(
+    workspace: Workspace,
+    line: Line,
+    owner: User,
+    messages: list[dict[str, str]],
+    target_all: bool,
+    endpoints: set[str],
+) -> None:
+    contacts = make_contacts(workspace, line, 25)
+    line.set_channel(quota_type="limited", quota_value=23)
+    target = None if target_all else {"include": [{"contacts": [c.pk for c in contacts]}]}
+    campaign, delivery = send_all(workspace, messages=messages, target=target)
+    assert run(delivery.pk) == DeliveryStatus.PAUSED
+
+    services.confirm_over_quota(campaign, actor=owner)
+
+    assert run(delivery.pk) == DeliveryStatus.DONE
+    copies = line.copies()
+    assert len(copies) == 23 and set(copies.values()) == {1}
+    delivery.refresh_from_db()
+    assert (delivery.sent, delivery.excluded, delivery.eligible) == (23, 2, 23)
+    over = DeliveryRecipient.objects.filter(delivery=delivery, reason="over_month_limit")
+    assert not ({r.line_user_id for r in over} & set(copies))
+    assert set(Batch.objects.filter(delivery=delivery).values_list("endpoint", flat=True)) == (
+        endpoints
+    )
+    assert delivery.method == "+".join(sorted(endpoints))

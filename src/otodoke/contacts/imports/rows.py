@@ -20,6 +20,17 @@ from otodoke.contacts.models import CUSTOM_KIND_PREFIX, EventKind
 # "VIP;休眠", "VIP|休眠", "VIP/休眠", "VIP、休眠". Spaces are not separators: tag names
 # may hold them.
 TAG_SEPARATORS = re.compile(r"[,，、;；|｜/／]")
+# What the mapping step (UI, `otodoke import --tag-separator`) may choose instead: one kind of
+# separator, or spaces (half- or full-width) for files whose tags hold no spaces.
+TAG_SEPARATOR_CHOICES: dict[str, re.Pattern[str]] = {
+    "auto": TAG_SEPARATORS,
+    "comma": re.compile(r"[,，]"),
+    "touten": re.compile(r"、"),
+    "semicolon": re.compile(r"[;；]"),
+    "pipe": re.compile(r"[|｜]"),
+    "slash": re.compile(r"[/／]"),
+    "space": re.compile(r"[\s\u3000]+"),
+}
 
 _EXTERNAL_ID = (
     "顧客番号", "会員番号", "顧客ID", "顧客コード", "お客様番号", "カルテ番号", "会員ID",
@@ -140,7 +151,11 @@ def _joined(m: ColumnMap, cells: list[str], whole: str, first: str, second: str)
 
 
 def contact_row(
-    line: int, cells: list[str], m: ColumnMap, tz: tzinfo
+    line: int,
+    cells: list[str],
+    m: ColumnMap,
+    tz: tzinfo,
+    tag_separator: re.Pattern[str] = TAG_SEPARATORS,
 ) -> ContactInput | list[RowError]:
     errors: list[RowError] = []
     values: dict[str, Any] = {}
@@ -187,7 +202,7 @@ def contact_row(
             fail("line_user_id", str(exc))
     if errors:
         return errors
-    tags = [t.strip() for t in TAG_SEPARATORS.split(m.value(cells, "tags")) if t.strip()]
+    tags = [t.strip() for t in tag_separator.split(m.value(cells, "tags")) if t.strip()]
     attributes = {key: cells[i].strip() for key, i in m.extras.items() if i < len(cells)}
     return ContactInput(
         row=line,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,6 +45,10 @@ CHUNK = 10_000
 MAX_REPORTED_ERRORS = 1000
 
 Progress = Callable[[int, int, "ImportReport"], None]
+# Told the mapping chosen, (column, field) per column of the header, before any row is read.
+MappingListener = Callable[[list[tuple[str, str]]], None]
+# Tags named in the report (the most frequent first); `tag_count` counts them all.
+MAX_REPORTED_TAGS = 100
 
 
 @dataclass
@@ -58,6 +64,10 @@ class ImportReport:
     error_count: int = 0
     errors: list[RowError] = field(default_factory=list)
     dry_run: bool = False
+    # (column, field) for each column of the file: what the import took it for ("-": ignored).
+    mapping: list[tuple[str, str]] = field(default_factory=list)
+    # tag name → rows naming it, among the valid rows of a contacts import.
+    tags: Counter[str] = field(default_factory=Counter)
     error_file: ErrorReportFile | None = field(default=None, repr=False, compare=False)
     # The current chunk's rejected rows (with their cells) and the cells of its valid rows,
     # so errors go out in line order with the offending value; emptied by flush_errors().
@@ -112,6 +122,9 @@ class ImportReport:
             "merged": self.merged,
             "error_count": self.error_count,
             "errors": [e.as_dict() for e in sorted(self.errors, key=lambda e: e.row)],
+            "mapping": [{"column": column, "field": name} for column, name in self.mapping],
+            "tag_count": len(self.tags),
+            "tags": dict(self.tags.most_common(MAX_REPORTED_TAGS)),
             **({"error_file": str(self.error_file.path)} if self.error_file else {}),
         }
 
@@ -130,14 +143,27 @@ def run_import(
     dry_run: bool = False,
     progress: Progress | None = None,
     errors_path: Path | None = None,
+    tag_separator: str = "auto",
+    on_mapping: MappingListener | None = None,
 ) -> ImportReport:
     """Import a contacts / events / links CSV into `workspace`. Valid rows land (chunk by chunk,
     each in a transaction); each bad row is reported with its line, column and reason. A dry
     run does all the work inside one transaction and rolls it back.
 
     With `errors_path`, every rejected row (line, column, value excerpt, reason) is also
-    written there as CSV, however many there are."""
+    written there as CSV, however many there are.
+
+    `tag_separator` is a key of `rows.TAG_SEPARATOR_CHOICES` (how the タグ column is split);
+    `on_mapping` is told which field each column feeds before any row is read."""
     kind = ImportKind(kind)
+    if tag_separator not in row_parsers.TAG_SEPARATOR_CHOICES:
+        raise ImportFileError(
+            _("Unknown tag separator %(value)s (choose one of %(choices)s)")
+            % {
+                "value": tag_separator,
+                "choices": ", ".join(row_parsers.TAG_SEPARATOR_CHOICES),
+            }
+        )
     source = open_csv(path, encoding)
     report = ImportReport(kind=kind.value, file_name=path.name, encoding=source.encoding)
     report.dry_run = dry_run
@@ -146,7 +172,16 @@ def run_import(
         report.error_file.set_header(source.header)
     try:
         with _large_cache(), transaction.atomic():
-            _run(workspace, kind, source, mapping or {}, report, progress)
+            _run(
+                workspace,
+                kind,
+                source,
+                mapping or {},
+                report,
+                progress,
+                row_parsers.TAG_SEPARATOR_CHOICES[tag_separator],
+                on_mapping,
+            )
             if dry_run:
                 raise _Rollback
     except _Rollback:
@@ -234,6 +269,8 @@ def _run(
     explicit: Mapping[str, str],
     report: ImportReport,
     progress: Progress | None,
+    tag_separator: re.Pattern[str] = row_parsers.TAG_SEPARATORS,
+    on_mapping: MappingListener | None = None,
 ) -> None:
     synonyms, prefix = {
         ImportKind.CONTACTS: (row_parsers.CONTACT_SYNONYMS, "attributes"),
@@ -252,13 +289,16 @@ def _run(
             _("No column for %(fields)s (columns: %(header)s)")
             % {"fields": ", ".join(missing), "header": ", ".join(source.header)}
         )
+    report.mapping = describe_mapping(columns, prefix)
+    if on_mapping is not None:
+        on_mapping(report.mapping)
     source_rows = source
     tz = workspace.tzinfo
     if kind == ImportKind.CONTACTS:
         seen: dict[str, int] = {}
 
         def parse_contact(line: int, cells: list[str]) -> ContactInput | list[RowError]:
-            parsed = row_parsers.contact_row(line, cells, columns, tz)
+            parsed = row_parsers.contact_row(line, cells, columns, tz, tag_separator)
             if isinstance(parsed, ContactInput) and parsed.external_id:
                 first = seen.setdefault(parsed.external_id, line)
                 if first != line:
@@ -270,6 +310,8 @@ def _run(
                             % {"id": parsed.external_id, "line": first},
                         )
                     ]
+            if isinstance(parsed, ContactInput):
+                report.tags.update(list(dict.fromkeys(parsed.tags)))
             return parsed
 
         for batch in _batches(source_rows, report, parse_contact, progress):
@@ -293,3 +335,14 @@ def _run(
 
         for batch in _batches(source_rows, report, parse_link, progress):
             report.add(services.link_line_users(workspace, batch, via=LinkedVia.IMPORT), columns)
+
+
+def describe_mapping(columns: ColumnMap, extras_prefix: str) -> list[tuple[str, str]]:
+    """(column, field) for each column of the header, in file order: the field it feeds,
+    `attributes.KEY` / `properties.KEY` for a kept extra column, `-` for an ignored one."""
+    fed = {index: name for name, indexes in columns.fields.items() for index in indexes}
+    kept = {index: f"{extras_prefix}.{key}" for key, index in columns.extras.items()}
+    return [
+        (column, fed.get(index) or kept.get(index) or "-")
+        for index, column in enumerate(columns.header)
+    ]

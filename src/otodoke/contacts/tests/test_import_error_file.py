@@ -95,6 +95,7 @@ def test_cli_writes_the_error_file_with_errors_option(
         "--errors",
         str(errors_path),
         "--json",
+        "--allow-errors",
         stdout=out,
     )
 

@@ -31,7 +31,7 @@ def _otodoke(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_subcommand_help_works_before_init(tmp_path: Path, command: list[str]) -> None:
     result = _otodoke(tmp_path, *command)
     assert result.returncode == 0, result.stderr
-    assert "usage" in result.stdout
+    assert "usage" in result.stdout or "使い方" in result.stdout  # Japanese by default
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "keys.json").exists()  # help created no keys
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.contrib.auth.hashers import check_password
 
 from otodoke.testing.net import free_port
 
@@ -89,8 +91,26 @@ def test_demo_starts_everything_on_a_fresh_data_folder(tmp_path: Path) -> None:
             demo.wait()
         reader.join(10)
     output = "".join(lines)
-    assert "owner /" in output, output[-2000:]
     assert demo.returncode == 0, output[-2000:]
+    printed = dict(re.findall(r"^\s+(owner|manager|operator|viewer)\s+/ (\S+)", output, re.M))
+    assert set(printed) == {"owner", "manager", "operator", "viewer"}, output[-2000:]
+    _assert_one_login_per_role(tmp_path, printed)
+
+
+def _assert_one_login_per_role(data_dir: Path, printed: dict[str, str]) -> None:
+    """Each printed login has its role in the demo workspace, the printed password is its
+    password, and none of them is a Django superuser or staff (no /admin/ for a viewer)."""
+    with sqlite3.connect(data_dir / "otodoke.sqlite3") as db:
+        rows = db.execute(
+            "SELECT u.username, u.password, u.is_superuser, u.is_staff, m.role"
+            " FROM auth_user u JOIN workspaces_membership m ON m.user_id = u.id"
+            " JOIN workspaces_workspace w ON w.id = m.workspace_id WHERE w.slug = 'demo-salon'"
+        ).fetchall()
+    roles = {username: role for username, _, _, _, role in rows}
+    assert roles == {name: name for name in printed}
+    for username, encoded, is_superuser, is_staff, _role in rows:
+        assert not is_superuser and not is_staff, username
+        assert check_password(printed[username], encoded), username
 
 
 def _assert_emulator_friends_are_the_demo_contacts(data_dir: Path, emulator_port: int) -> None:
@@ -122,7 +142,10 @@ def _assert_emulator_friends_are_the_demo_contacts(data_dir: Path, emulator_port
 )
 def test_cli_help_documents_the_commands(command: list[str], promised: list[str]) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "otodoke", *command], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "otodoke", "--lang", "en", *command],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     missing = [text for text in promised if text not in result.stdout]
     assert not missing, result.stdout

@@ -10,7 +10,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import OperationalError
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tasks_db.models import DBTaskResult
 
 from otodoke.line import services
@@ -131,7 +131,10 @@ def test_webhooks_retry_reenqueues_failed_events_and_they_get_processed(
     receive_and_fail(webhook_url, monkeypatch, "01MANUAL")
     out = StringIO()
 
-    call_command("webhooks", "retry", "--workspace", workspace.slug, "--failed-only", stdout=out)
+    with translation.override("en"):
+        call_command(
+            "webhooks", "retry", "--workspace", workspace.slug, "--failed-only", stdout=out
+        )
     run_tasks()
 
     assert "Re-enqueued 1 webhook event(s)" in out.getvalue()

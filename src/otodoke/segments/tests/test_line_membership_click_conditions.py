@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from otodoke.campaigns.models import Campaign
 from otodoke.segments.audiences import create_audience_from_contacts
 from otodoke.segments.services import save_segment
 from otodoke.segments.tests.conftest import NOW, MakeContact, Match, line_id, tag
@@ -102,14 +103,18 @@ def test_clicked_link_or_campaign(
     make_contact: MakeContact, match: Match, workspace: Workspace
 ) -> None:
     a, b, c = make_contact(), make_contact(), make_contact()
-    link1 = create_tracked_link(workspace, "https://example.com/a", campaign_id=7)
-    link2 = create_tracked_link(workspace, "https://example.com/b", campaign_id=7)
-    other = create_tracked_link(workspace, "https://example.com/c", campaign_id=8)
+    seven, eight = (
+        Campaign.objects.create(workspace=workspace, name=name, messages=[]).pk
+        for name in ("seven", "eight")
+    )
+    link1 = create_tracked_link(workspace, "https://example.com/a", campaign_id=seven)
+    link2 = create_tracked_link(workspace, "https://example.com/b", campaign_id=seven)
+    other = create_tracked_link(workspace, "https://example.com/c", campaign_id=eight)
     record_click(link1, contact=a, now=NOW - dt.timedelta(days=2))
     record_click(link2, contact=b, now=NOW - dt.timedelta(days=20))
     record_click(other, contact=c, now=NOW)
     record_click(other, contact=None, now=NOW)
     assert match({"kind": "clicked", "link_id": link1.pk}) == {a.pk}
-    assert match({"kind": "clicked", "campaign_id": 7}) == {a.pk, b.pk}
-    assert match({"kind": "clicked", "campaign_id": 7, "within_days": 7}) == {a.pk}
+    assert match({"kind": "clicked", "campaign_id": seven}) == {a.pk, b.pk}
+    assert match({"kind": "clicked", "campaign_id": seven, "within_days": 7}) == {a.pk}
     assert match({"kind": "clicked"}) == {a.pk, b.pk, c.pk}

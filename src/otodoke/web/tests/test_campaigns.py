@@ -325,7 +325,10 @@ def test_after_approval_the_operator_can_send(
 
     operator = client_as(Role.OPERATOR)
     assert 'data-testid="send"' in operator.get(f"{URL}{campaign.pk}/").content.decode()
-    assert operator.post(f"{URL}{campaign.pk}/send/", {"when": "now"}).status_code == 302
+    assert (
+        operator.post(f"{URL}{campaign.pk}/send/", {"when": "now", "confirm": "1"}).status_code
+        == 302
+    )
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.SENDING
     assert Delivery.objects.filter(campaign=campaign, kind=DeliveryKind.LIVE).count() == 1
@@ -336,8 +339,14 @@ def test_a_campaign_is_sent_once(
 ) -> None:
     campaign = draft(workspace, members[Role.OPERATOR])
     operator = client_as(Role.OPERATOR)
-    assert operator.post(f"{URL}{campaign.pk}/send/", {"when": "now"}).status_code == 302
-    assert operator.post(f"{URL}{campaign.pk}/send/", {"when": "now"}).status_code == 409
+    assert (
+        operator.post(f"{URL}{campaign.pk}/send/", {"when": "now", "confirm": "1"}).status_code
+        == 302
+    )
+    assert (
+        operator.post(f"{URL}{campaign.pk}/send/", {"when": "now", "confirm": "1"}).status_code
+        == 409
+    )
     assert Delivery.objects.filter(campaign=campaign).count() == 1
 
 
@@ -345,7 +354,7 @@ def test_schedule_reads_the_time_in_the_workspace_time_zone(
     workspace: Workspace, members: dict[Role, User], client_as: Callable[[Role], Client]
 ) -> None:
     campaign = draft(workspace, members[Role.OPERATOR])
-    data = {"when": "later", "at": "2031-01-02T09:30"}
+    data = {"when": "later", "at": "2031-01-02T09:30", "confirm": "1"}
     assert client_as(Role.OPERATOR).post(f"{URL}{campaign.pk}/send/", data).status_code == 302
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.SCHEDULED

@@ -180,14 +180,16 @@ def test_newcomers_path_from_csv_to_a_tracked_click(
     campaign = Campaign.objects.get(workspace=on_emulator)
     assert campaign.messages[0]["text"].startswith("{{ name")
 
-    # 4. Test send to 山田花子 only.
-    page.locator("#test-form").get_by_text("山田花子").click()
+    # 4. Test send to 山田花子 only (found by searching: nobody is offered by default).
+    page.locator("#test-q").press_sequentially("山田")
+    page.get_by_test_id("test-result").filter(has_text="山田花子").locator("input").check()
     page.get_by_test_id("send-test").click()
     wait_for(lambda: bool(received(emulator, HANAKO)))
     assert not received(emulator, TARO)
 
-    # 5. Send now and watch the progress reach 100%.
+    # 5. Send now (after the confirmation) and watch the progress reach 100%.
     page.get_by_test_id("send").click()
+    page.get_by_test_id("confirm-send").click()
     expect(page.get_by_test_id("send-percent")).to_have_text("100%", timeout=60_000)
     expect(page.get_by_test_id("campaign-status")).to_have_text("配信済み")
     expect(page.get_by_test_id("count-sent")).to_have_text("2")

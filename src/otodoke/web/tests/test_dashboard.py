@@ -148,6 +148,7 @@ def test_quota_gauge_shows_line_figures(
     )
     with running_emulator(EmulatorConfig(channels=[channel])) as url:
         workspace.api_base_url = url
+        workspace.plan = "standard"  # a Communication plan would stop at its own 200
         workspace.save()
         body = client_as(Role.VIEWER).get("/w/salon/dashboard/quota/", HTTP_HX_REQUEST="true")
     html = body.content.decode()
@@ -174,6 +175,9 @@ def test_quota_panel_reads_a_limited_answer_without_value(
     workspace: Workspace, client_as: Callable[[Role], Client]
 ) -> None:
     # LINE's spec requires only `type`: {"type": "limited"} alone once raised KeyError here.
+    # (On the Standard plan: the Communication and Light plans' own cap is known, see
+    # test_send_confirmation's dashboard test.)
+    workspace.plan = "standard"
     html = _quota_panel(
         workspace, client_as, quota_type="limited", quota_value=500, quota_value_shown=False
     )
@@ -185,6 +189,7 @@ def test_quota_panel_reads_a_limited_answer_without_value(
 def test_quota_panel_reads_a_none_answer_as_no_limit(
     workspace: Workspace, client_as: Callable[[Role], Client]
 ) -> None:
+    workspace.plan = "standard"  # no plan cap either
     html = _quota_panel(workspace, client_as, quota_type="none")
     assert 'data-testid="quota"' in html
     assert "No limit" in html or "上限なし" in html

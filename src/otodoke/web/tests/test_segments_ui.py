@@ -227,15 +227,17 @@ def test_manager_exports_line_ids_with_report_and_audit(
     response = manager.post(f"{BASE}{segment.pk}/export/", {"kind": "line-ids"})
     assert response.status_code == 302
     result = manager.get(response["Location"]).content.decode()
-    assert 'data-testid="export-rows">3<' in result
-    assert 'data-testid="export-skipped">1<' in result  # 陽子: no consent
+    # 洋子 blocked the account: left out, so the file agrees with the segment's reachable 2.
+    assert 'data-testid="export-rows">2<' in result
+    assert 'data-testid="export-reachable">2<' in result
+    assert 'data-testid="export-skipped">2<' in result  # 陽子: no consent; 洋子: blocked
     token_url = response["Location"]
     body = b"".join(manager.get(token_url + "file/").streaming_content)  # type: ignore[attr-defined]
-    assert body.decode().splitlines() == [uid(1), uid(2), uid(3)]
+    assert body.decode().splitlines() == [uid(1), uid(3)]
     report = b"".join(manager.get(token_url + "report/").streaming_content)  # type: ignore[attr-defined]
-    assert b"no_consent" in report and uid(4).encode() not in report
+    assert b"no_consent" in report and b"blocked" in report and uid(4).encode() not in report
     entry = AuditLog.objects.get(action=AuditAction.EXPORTED)
-    assert entry.details["rows"] == 3
+    assert entry.details["rows"] == 2
     # Another member without the permission cannot fetch the stored files either.
     assert client_as(Role.OPERATOR).get(token_url + "file/").status_code == 403
 

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from otodoke.campaigns import services
+from otodoke.campaigns import services, staff_recipients
 from otodoke.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryKind
 from otodoke.contacts.models import Contact
 from otodoke.web import campaigns as figures
@@ -28,7 +28,6 @@ from otodoke.web.campaigns_forms import (
     MessageForm,
     SendForm,
     TargetForm,
-    TestSendForm,
     message_forms,
     target_initial,
 )
@@ -36,7 +35,6 @@ from otodoke.web.htmx import render_page
 from otodoke.workspaces.roles import Permission
 
 PAGE_SIZE = 30
-TEST_CANDIDATES = 20
 ACTIVE = (CampaignStatus.SCHEDULED, CampaignStatus.SENDING)
 CANCELLABLE = (*ACTIVE, CampaignStatus.DRAFT, CampaignStatus.PAUSED)
 
@@ -192,9 +190,7 @@ def detail_context(
     awaiting_approval = workspace.require_approval and campaign.approved_at is None
     is_draft = campaign.status == CampaignStatus.DRAFT
     query = request.GET.get("q", "").strip()
-    candidates = Contact.objects.in_workspace(workspace).reachable().order_by("name", "pk")
-    if query:
-        candidates = candidates.filter(name__icontains=query)
+    saved = staff_recipients.saved(workspace)
     links = results.live_links(live) if live else []
     return {
         "access": access,
@@ -215,10 +211,13 @@ def detail_context(
         "can_send": access.can(Permission.SEND) and is_draft and not awaiting_approval,
         "can_test": access.can(Permission.SEND) and is_draft,
         "can_cancel": access.can(Permission.SEND) and campaign.status in CANCELLABLE,
-        "over_quota": bool(live and live.quota.get("exceeds_quota")),
-        "test_form": TestSendForm(
-            workspace=workspace, candidates=list(candidates[:TEST_CANDIDATES])
-        ),
+        "needs_confirmation": bool(live and services.needs_confirmation(live)),
+        "test_recipients": [figures.picker_entry(c) for c in saved],
+        "test_results": [
+            figures.picker_entry(c)
+            for c in staff_recipients.search(workspace, query)
+            if c not in saved
+        ],
         "test_query": query,
         "send_form": SendForm(),
         "outcomes": results.outcomes(live) if live and live.frozen_at else [],
@@ -238,7 +237,7 @@ def campaign_detail(
 ) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=campaign_id, workspace=access.workspace)
     context = detail_context(request, access, campaign)
-    partial = "test-form" if "q" in request.GET else None
+    partial = "test-results" if "q" in request.GET else None
     return render_page(request, "web/campaigns/detail.html", context, partial=partial)
 
 

@@ -13,10 +13,11 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from otodoke.campaigns import services
+from otodoke.campaigns import services, staff_recipients
 from otodoke.campaigns.models import Campaign
 from otodoke.segments.schema import DefinitionError
 from otodoke.segments.services import save_segment
+from otodoke.web import campaigns as figures
 from otodoke.web import campaigns_results as results
 from otodoke.web.access import WorkspaceAccess, workspace_view
 from otodoke.web.campaigns_forms import ClickersSegmentForm, SendForm, TestSendForm
@@ -67,6 +68,29 @@ def campaign_test(request: HttpRequest, access: WorkspaceAccess, campaign_id: in
 
 
 @require_POST
+@workspace_view(Permission.SEND)
+def campaign_test_recipient(
+    request: HttpRequest, access: WorkspaceAccess, campaign_id: int, action: str
+) -> HttpResponse:
+    """Add a contact to, or remove one from, the workspace's saved test recipients (the
+    buttons inside the test-send card; the campaign page is shown again)."""
+    campaign = _campaign(access, campaign_id)
+    raw = request.POST.get("contact", "")
+    if action not in ("add", "remove") or not raw.isdigit():
+        return _refuse(request, access, campaign, _("Choose a contact."), status=400)
+    try:
+        if action == "add":
+            contact = staff_recipients.add(access.workspace, int(raw), actor=access.user)
+            messages.success(request, _("%(name)s receives test sends now.") % {"name": contact})
+        else:
+            staff_recipients.remove(access.workspace, int(raw), actor=access.user)
+            messages.success(request, _("Removed from the test recipients."))
+    except ValidationError as exc:
+        return _refuse(request, access, campaign, exc, status=400)
+    return _back(access, campaign)
+
+
+@require_POST
 @workspace_view(Permission.APPROVE)
 def campaign_approve(
     request: HttpRequest, access: WorkspaceAccess, campaign_id: int
@@ -84,6 +108,8 @@ def campaign_approve(
 @require_POST
 @workspace_view(Permission.SEND)
 def campaign_send(request: HttpRequest, access: WorkspaceAccess, campaign_id: int) -> HttpResponse:
+    """Two steps: 配信する shows what will happen (recipients, messages, quota and cost) and
+    only the confirmation's own POST (`confirm=1`) creates the send. Works without JS."""
     campaign = _campaign(access, campaign_id)
     form = SendForm(request.POST)
     if not form.is_valid():
@@ -91,6 +117,21 @@ def campaign_send(request: HttpRequest, access: WorkspaceAccess, campaign_id: in
             request, access, campaign, _("Check when to send."), status=400, send_form=form
         )
     at = form.cleaned_data["at"] if form.cleaned_data["when"] == "later" else None
+    if request.POST.get("confirm") != "1":
+        try:
+            services.check_sendable(campaign)
+        except ValidationError as exc:
+            return _refuse(request, access, campaign, exc)
+        context = {
+            "access": access,
+            "section": "campaigns",
+            "campaign": campaign,
+            "send_form": form,
+            "at": at,
+            "estimate": figures.estimate(access.workspace, campaign.target),
+            "message_count": len(campaign.messages),
+        }
+        return render_page(request, "web/campaigns/confirm_send.html", context)
     try:
         # Refuses an unapproved campaign where the workspace requires approval.
         services.send_campaign(campaign, actor=access.user, at=at)
@@ -142,7 +183,9 @@ def campaign_confirm_quota(
         services.confirm_over_quota(campaign, actor=access.user)
     except ValidationError as exc:
         return _refuse(request, access, campaign, exc)
-    messages.success(request, _("Confirmed. Sending resumed beyond the quota."))
+    messages.success(
+        request, _("Confirmed: it goes to those who fit in this month's limit; the rest not.")
+    )
     return _back(access, campaign)
 
 

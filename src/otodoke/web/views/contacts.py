@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from otodoke.contacts.imports.reading import ImportFileError
 from otodoke.contacts.jobs import error_report_path
 from otodoke.contacts.models import Contact, ImportJob, ImportKind
+from otodoke.contacts.privacy import is_linked
 from otodoke.line.client import LineApiError
 from otodoke.line.invites import LinkInviteRefused, invite_problem, send_link_invite
 from otodoke.segments.schema import DefinitionError
@@ -81,6 +82,8 @@ def contact_detail(request: HttpRequest, access: WorkspaceAccess, contact_id: in
         "events": queries.contact_events(contact),
         "campaigns": queries.contact_campaigns(contact),
         "can_invite_to_link": access.can(Permission.SEND) and invite_problem(contact) is None,
+        "can_unlink": access.can(Permission.EDIT) and is_linked(contact),
+        "can_delete": access.can(Permission.DELETE_CONTACTS),
     }
     return render_page(request, "web/contacts/detail.html", context)
 
@@ -112,7 +115,8 @@ def contact_link_invite(
 
 
 def _recent_jobs(access: WorkspaceAccess) -> list[ImportJob]:
-    return list(ImportJob.objects.filter(workspace=access.workspace)[:RECENT_IMPORTS])
+    jobs = ImportJob.objects.filter(workspace=access.workspace).select_related("created_by")
+    return list(jobs[:RECENT_IMPORTS])
 
 
 @workspace_view(Permission.EDIT)
@@ -152,6 +156,7 @@ def import_map(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
                 handle=handle,
                 mapping=imports.explicit_mapping(proposal, form.chosen()),
                 actor=access.user,
+                tag_separator=form.tag_separator(),
             )
         except ImportFileError as exc:
             context["failure"] = str(exc)
@@ -171,13 +176,18 @@ def import_map(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
 
 @workspace_view(Permission.EDIT)
 def import_job(request: HttpRequest, access: WorkspaceAccess, job_id: int) -> HttpResponse:
+    # Every member who may import sees every import of the workspace (they change the same
+    # contacts); the rejected values in the errors are masked without Permission.VIEW_PII.
     job = get_object_or_404(ImportJob, pk=job_id, workspace=access.workspace)
+    sees_pii = access.can(Permission.VIEW_PII)
     context = {
         "access": access,
         "section": "contacts",
         "job": job,
+        "errors": imports.visible_errors(job, sees_pii=sees_pii),
+        "failure": imports.visible_failure(job, sees_pii=sees_pii),
         # The file quotes the rejected cells (phones, e-mails…): personal data.
-        "can_download_errors": access.can(Permission.VIEW_PII),
+        "can_download_errors": sees_pii,
     }
     return render_page(request, "web/contacts/import_job.html", context, partial="progress")
 

@@ -1,12 +1,12 @@
-"""Settings: general (plan, time zone, approval), the LINE channel, members, the audit log."""
+"""Settings: general (plan, time zone, approval), the LINE channel, the audit log, webhook
+events. Members and invitations are in `members.py`."""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -16,16 +16,13 @@ from otodoke.line.models import WebhookEvent, WebhookStatus
 from otodoke.web import services
 from otodoke.web.access import WorkspaceAccess, workspace_view
 from otodoke.web.forms import (
-    AddMemberForm,
     AuditFilterForm,
     CredentialsForm,
-    MemberRoleForm,
     WorkspaceSettingsForm,
 )
 from otodoke.web.htmx import render_page
 from otodoke.web.line_info import verify_webhook
-from otodoke.workspaces.models import Membership
-from otodoke.workspaces.roles import Permission, Role
+from otodoke.workspaces.roles import Permission
 from otodoke.workspaces.services import update_credentials
 
 AUDIT_PAGE_SIZE = 50
@@ -106,71 +103,6 @@ def channel_verify(request: HttpRequest, access: WorkspaceAccess) -> HttpRespons
     context["secret_masked"] = access.workspace.channel_secret.masked()
     context["token_masked"] = access.workspace.channel_access_token.masked()
     return render_page(request, "web/settings/channel.html", context, partial="verify")
-
-
-def _members_page(
-    request: HttpRequest, access: WorkspaceAccess, form: AddMemberForm, status: int = 200
-) -> HttpResponse:
-    members = (
-        Membership.objects.filter(workspace=access.workspace)
-        .select_related("user")
-        .order_by("user__username")
-    )
-    rows = [(m, MemberRoleForm(initial={"role": m.role}, prefix=f"m{m.pk}")) for m in members]
-    context = _context(access, "members", form=form, rows=rows)
-    return render_page(request, "web/settings/members.html", context, status=status)
-
-
-@workspace_view(Permission.MANAGE_MEMBERS)
-def members(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
-    form = AddMemberForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            added = services.add_member(
-                access.workspace,
-                identifier=form.cleaned_data["identifier"],
-                role=Role(form.cleaned_data["role"]),
-                actor=request.user,
-            )
-        except ValidationError as exc:
-            form.add_error("identifier", exc)
-        else:
-            messages.success(
-                request, _("%(user)s was added.") % {"user": added.user.get_username()}
-            )
-            return redirect("web:settings_members", slug=access.workspace.slug)
-    return _members_page(request, access, form, status=400 if form.errors else 200)
-
-
-@require_POST
-@workspace_view(Permission.MANAGE_MEMBERS)
-def member_role(request: HttpRequest, access: WorkspaceAccess, member_id: int) -> HttpResponse:
-    membership = get_object_or_404(Membership, pk=member_id, workspace=access.workspace)
-    form = MemberRoleForm(request.POST, prefix=f"m{membership.pk}")
-    if form.is_valid():
-        try:
-            services.change_member_role(
-                access.workspace,
-                membership_id=membership.pk,
-                role=Role(form.cleaned_data["role"]),
-                actor=request.user,
-            )
-            messages.success(request, _("Role changed."))
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-    return redirect("web:settings_members", slug=access.workspace.slug)
-
-
-@require_POST
-@workspace_view(Permission.MANAGE_MEMBERS)
-def member_remove(request: HttpRequest, access: WorkspaceAccess, member_id: int) -> HttpResponse:
-    membership = get_object_or_404(Membership, pk=member_id, workspace=access.workspace)
-    try:
-        services.remove_member(access.workspace, membership_id=membership.pk, actor=request.user)
-        messages.success(request, _("Member removed."))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    return redirect("web:settings_members", slug=access.workspace.slug)
 
 
 @workspace_view(Permission.MANAGE_SETTINGS)

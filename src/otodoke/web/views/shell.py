@@ -40,9 +40,10 @@ def dashboard(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
 def quota(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     """Loaded by htmx after the dashboard, so a slow or absent LINE never delays the page."""
     found = month_quota(access.workspace)
+    use = figures.month_use(access.workspace, found) if found else None
     context = {
         "access": access,
-        "quota": found,
-        "gauge": gauge(found.percent) if found and found.limit else None,
+        "quota": use,
+        "gauge": gauge(use.percent) if use and use.limit else None,
     }
     return render_page(request, "web/dashboard.html", context, partial="quota")

@@ -12,17 +12,20 @@ import os
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from otodoke.api.commandline import to_json
 from otodoke.api.models import ApiToken, Scope
 from otodoke.api.routers.me import token_out
 from otodoke.api.services import create_token, find_token, revoke_token
+from otodoke.core.commands import OtodokeCommand
 from otodoke.workspaces.models import Workspace
 
 
-class Command(BaseCommand):
-    help = "Create, list and revoke API tokens of a workspace."
+class Command(OtodokeCommand):
+    help = gettext_noop("Create, list and revoke API tokens of a workspace.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -56,7 +59,7 @@ class Command(BaseCommand):
     def _create(self, options: dict[str, Any]) -> None:
         workspace = Workspace.objects.filter(slug=options["workspace"]).first()
         if workspace is None:
-            raise CommandError(f"No workspace with slug {options['workspace']!r}")
+            raise CommandError(_("No workspace %(slug)r") % {"slug": options["workspace"]})
         try:
             created = create_token(
                 workspace,
@@ -72,8 +75,11 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(data, ensure_ascii=False))
             return
-        self.stdout.write(f"Created API token {created.token.key_id} ({created.token.name})")
-        self.stdout.write("Copy it now; it is not stored and cannot be shown again:")
+        self.stdout.write(
+            _("Created API token %(key)s (%(name)s)")
+            % {"key": created.token.key_id, "name": created.token.name}
+        )
+        self.stdout.write(_("Copy it now; it is not stored and cannot be shown again:"))
         self.stdout.write(created.plaintext)
 
     def _list(self, options: dict[str, Any]) -> None:
@@ -99,14 +105,17 @@ class Command(BaseCommand):
             ApiToken.objects.select_related("workspace").filter(key_id=options["key_id"]).first()
         )
         if token is None:
-            raise CommandError(f"No API token with key ID {options['key_id']!r}")
+            raise CommandError(_("No API token with key ID %(key)r") % {"key": options["key_id"]})
         revoked = revoke_token(token, actor_name="cli")
         if options["json"]:
             self.stdout.write(json.dumps({**_describe(token), "changed": revoked}))
         elif revoked:
-            self.stdout.write(f"Revoked API token {token.key_id} ({token.name})")
+            self.stdout.write(
+                _("Revoked API token %(key)s (%(name)s)")
+                % {"key": token.key_id, "name": token.name}
+            )
         else:
-            self.stdout.write(f"API token {token.key_id} was already revoked")
+            self.stdout.write(_("API token %(key)s was already revoked") % {"key": token.key_id})
 
     def _me(self, options: dict[str, Any]) -> None:
         # From the environment by default, so the secret stays out of shell history.

@@ -15,9 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pydantic
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from tqdm import tqdm
 
 from otodoke.api.commandline import (
@@ -29,18 +31,19 @@ from otodoke.api.commandline import (
     read_json,
     run,
 )
-from otodoke.api.errors import ApiError
+from otodoke.api.errors import ApiError, format_path
 from otodoke.api.routers import campaign_schemas as schemas
 from otodoke.api.routers import campaigns as api
-from otodoke.campaigns import engine, services
+from otodoke.campaigns import engine, services, staff_recipients
 from otodoke.campaigns.models import Campaign, Delivery, DeliveryKind, as_dict
+from otodoke.core.commands import OtodokeCommand
 from otodoke.workspaces.roles import Permission
 
 FINAL = (*engine.TERMINAL, "paused")
 
 
-class Command(BaseCommand):
-    help = (
+class Command(OtodokeCommand):
+    help = gettext_noop(
         "Send a campaign and follow its progress; create, test, schedule, cancel and inspect "
         "campaigns (the REST API's campaign operations)."
     )
@@ -100,7 +103,9 @@ class Command(BaseCommand):
             add_common(p)
             p.add_argument("campaign_id", type=int)
         sub.choices["test"].add_argument(
-            "--contacts", type=id_list, required=True, help="contact IDs: 1,2,3 (up to 20)"
+            "--contacts",
+            type=id_list,
+            help="contact IDs: 1,2,3 (up to 20); default: the workspace's saved test recipients",
         )
         sub.choices["test"].add_argument(
             "--inline", action="store_true", help="send in this process instead of a worker"
@@ -109,8 +114,9 @@ class Command(BaseCommand):
         resume.add_argument(
             "--confirm",
             action="store_true",
-            help="also confirm a send over the quota or the plan's free messages (needs --as a "
-            "login with the approve permission; audited)",
+            help="also confirm sending only up to this month's limit (LINE's or the plan's free "
+            "messages) when not all fit; the rest is recorded as not sent (needs --as a login "
+            "with the approve permission; audited)",
         )
         resume.add_argument(
             "--inline", action="store_true", help="send in this process instead of a worker"
@@ -121,7 +127,7 @@ class Command(BaseCommand):
         recipients = sub.choices["recipients"]
         recipients.add_argument(
             "--status",
-            choices=["pending", "sent", "failed", "excluded", "unknown", "cancelled"],
+            choices=["pending", "sent", "failed", "excluded", "unknown", "cancelled", "blocked"],
         )
         recipients.add_argument("--delivery", type=int, help="a test send's delivery ID")
         for name in ("recipients", "clicks"):
@@ -148,32 +154,41 @@ class Command(BaseCommand):
                 "Give a campaign ID, or --message and one of --segment, --definition, --all-friends"
             )
         caller = caller_for(options)
-        workspace = caller.workspace
         try:
             # The operator may send; with --as, that login needs the send permission.
             caller.require(Permission.SEND)
         except ApiError as exc:
             raise CommandError(exc.message) from exc
-        messages = json.loads(options["message"].read_text(encoding="utf-8"))
+        # Read and checked exactly as `campaign create` and the API do: unreadable files,
+        # NaN, deep nesting, NUL, bad message objects and bad definitions are refused with
+        # the file and the path, and nothing is created.
+        messages = read_json(self, options, str(options["message"]))
         if isinstance(messages, dict):
             messages = messages.get("messages", [messages])
         if options["segment"]:
             target: dict[str, Any] = {"include": [{"segment": options["segment"]}]}
         elif options["definition"]:
-            definition = json.loads(options["definition"].read_text(encoding="utf-8"))
+            definition = read_json(self, options, str(options["definition"]))
             target = {"include": [{"definition": definition}]}
         else:
             target = {"all_friends": True}
+        payload = {
+            "name": options["name"],
+            "messages": messages,
+            "target": target,
+            "track_links": not options["no_track_links"],
+        }
         try:
-            campaign = services.create_campaign(
-                workspace,
-                name=options["name"],
-                messages=messages,
-                target=target,
-                actor=None,
-                track_links=not options["no_track_links"],
-            )
+            draft = api.create_draft(caller, schemas.CampaignIn.model_validate(payload))
+            campaign = Campaign.objects.get(pk=draft.id)
             delivery = services.send_campaign(campaign, actor=None, actor_label=caller.label)
+        except ApiError as exc:
+            raise fail(self, options, exc.code, exc.message, exc.details) from exc
+        except pydantic.ValidationError as exc:
+            details = [(format_path(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
+            raise fail(
+                self, options, "validation_error", _("The request is not valid"), details
+            ) from exc
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         if options["inline"]:
@@ -185,9 +200,9 @@ class Command(BaseCommand):
 
     def _send_existing(self, options: dict[str, Any]) -> None:
         if options["message"] or options["segment"] or options["definition"]:
-            raise CommandError("An existing campaign keeps its message and target")
+            raise CommandError(_("An existing campaign keeps its message and target"))
         if options["all_friends"]:
-            raise CommandError("An existing campaign keeps its message and target")
+            raise CommandError(_("An existing campaign keeps its message and target"))
         caller = caller_for(options)
         campaign_id = options["campaign_id"]
 
@@ -219,7 +234,7 @@ class Command(BaseCommand):
     def _status(self, campaign_id: int, *, as_json: bool) -> None:
         campaign = Campaign.objects.filter(pk=campaign_id).first()
         if campaign is None:
-            raise CommandError(f"No campaign {campaign_id}")
+            raise CommandError(_("No campaign %(id)s") % {"id": campaign_id})
         delivery = Delivery.objects.filter(campaign=campaign, kind=DeliveryKind.LIVE).first()
         data = {
             "campaign": campaign.pk,
@@ -237,8 +252,8 @@ class Command(BaseCommand):
         if delivery:
             self.stdout.write(
                 f"  {delivery.progress}% · sent {delivery.sent} · failed {delivery.failed} · "
-                f"unknown {delivery.unknown} · excluded {delivery.excluded} of {delivery.total}"
-                f" ({delivery.method or '-'})"
+                f"unknown {delivery.unknown} · blocked during the send {delivery.blocked} · "
+                f"excluded {delivery.excluded} of {delivery.total} ({delivery.method or '-'})"
             )
 
     # --- the REST API's operations -----------------------------------------------------------
@@ -291,7 +306,18 @@ class Command(BaseCommand):
         run(self, options, lambda: api.read(caller, options["campaign_id"]), _campaign_lines)
 
     def _api_test(self, caller: CliCaller, options: dict[str, Any]) -> None:
-        payload = schemas.TestSendIn.model_validate({"contact_ids": options["contacts"]})
+        contact_ids = options["contacts"]
+        if not contact_ids:
+            # The same default as the campaign page: the saved test recipients, never anyone.
+            contact_ids = [c.pk for c in staff_recipients.saved(caller.workspace)]
+            if not contact_ids:
+                raise CommandError(
+                    _(
+                        "No test recipients are saved for this workspace: pass --contacts, or "
+                        "add your own LINE account in a campaign's test-send card."
+                    )
+                )
+        payload = schemas.TestSendIn.model_validate({"contact_ids": contact_ids})
 
         def test_send() -> schemas.DeliveryOut:
             delivery = api.send_to_testers(caller, options["campaign_id"], payload)
@@ -382,14 +408,15 @@ def _campaign_lines(campaign: schemas.CampaignOut) -> Iterator[str]:
     if campaign.status_reason:
         yield f"  {campaign.status_reason}"
     if campaign.scheduled_at:
-        yield f"  scheduled at {campaign.scheduled_at.isoformat()}"
+        yield "  " + _("scheduled at %(time)s") % {"time": campaign.scheduled_at.isoformat()}
     if campaign.needs_approval:
         yield "  needs approval by a staff member in Otodoke before it is sent"
     live = campaign.live
     if live:
         yield (
             f"  {live.progress}% · sent {live.sent} · failed {live.failed} · unknown "
-            f"{live.unknown} · excluded {live.excluded} of {live.total} ({live.method or '-'})"
+            f"{live.unknown} · blocked during the send {live.blocked} · excluded {live.excluded}"
+            f" of {live.total} ({live.method or '-'})"
         )
 
 
@@ -397,18 +424,18 @@ def _page_lines(found: schemas.CampaignPage) -> Iterator[str]:
     for c in found.items:
         yield f"{c.id:>6} {c.status:<10} {c.name}"
     if found.next_cursor:
-        yield f"more: --cursor {found.next_cursor}"
+        yield _("more: --cursor %(cursor)s") % {"cursor": found.next_cursor}
 
 
 def _recipient_lines(found: schemas.RecipientPage) -> Iterator[str]:
     for r in found.items:
         yield f"{r.contact_id:>8} {r.status:<10} {r.reason}"
     if found.next_cursor:
-        yield f"more: --cursor {found.next_cursor}"
+        yield _("more: --cursor %(cursor)s") % {"cursor": found.next_cursor}
 
 
 def _click_lines(found: schemas.ClickPage) -> Iterator[str]:
     for c in found.items:
         yield f"{c.clicked_at.isoformat()} {c.contact_id or '-':>8} {c.url}"
     if found.next_cursor:
-        yield f"more: --cursor {found.next_cursor}"
+        yield _("more: --cursor %(cursor)s") % {"cursor": found.next_cursor}

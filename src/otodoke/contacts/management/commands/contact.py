@@ -1,4 +1,5 @@
-"""`otodoke contact search|get|upsert|bulk`: the REST API's contact operations for scripts.
+"""`otodoke contact search|get|upsert|bulk|unlink|delete`: the REST API's contact operations
+for scripts.
 
 Each subcommand runs the API's own operation (`otodoke.api.routers.contacts`); `--json` prints
 what the API would answer. See `otodoke.api.commandline` for who the CLI acts as.
@@ -9,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from otodoke.api.commandline import (
     CliCaller,
@@ -26,17 +29,23 @@ from otodoke.api.routers import contacts as api
 from otodoke.api.routers.contact_schemas import (
     ContactBulkIn,
     ContactBulkOut,
+    ContactDeletedOut,
     ContactFields,
     ContactFilters,
     ContactOut,
     ContactPage,
+    ContactUnlinkedOut,
     ContactUpsertIn,
 )
 from otodoke.api.schemas import MAX_BULK_ITEMS
+from otodoke.core.commands import OtodokeCommand
 
 
-class Command(BaseCommand):
-    help = "Search, get and create or update contacts (the REST API's contact operations)."
+class Command(OtodokeCommand):
+    help = gettext_noop(
+        "Search, get, create or update, unlink and delete contacts (the REST API's contact "
+        "operations)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -80,6 +89,24 @@ class Command(BaseCommand):
             "sent in batches of 1,000 ('-': stdin)",
         )
 
+        unlink = sub.add_parser(
+            "unlink",
+            help="unlink the contact's LINE account (the friend stays, as a friend-only contact)",
+        )
+        add_common(unlink)
+        unlink.add_argument("contact_id", type=int)
+
+        delete = sub.add_parser(
+            "delete",
+            help="delete a contact and their personal data for good (a deletion request); "
+            "campaign results keep their counts; audited",
+        )
+        add_common(delete)
+        delete.add_argument("contact_id", type=int)
+        delete.add_argument(
+            "--yes", action="store_true", help="confirm: the deletion cannot be undone"
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         caller = caller_for(options)
         getattr(self, "_" + options["action"])(caller, options)
@@ -118,6 +145,19 @@ class Command(BaseCommand):
         items = read_items(self, options, options["file"], "contacts")
         check_items(self, options, items, "contacts", ContactUpsertIn)
         run(self, options, lambda: bulk_contacts(caller, items), _bulk_lines)
+
+    def _unlink(self, caller: CliCaller, options: dict[str, Any]) -> None:
+        run(self, options, lambda: api.unlink(caller, options["contact_id"]), _unlinked_lines)
+
+    def _delete(self, caller: CliCaller, options: dict[str, Any]) -> None:
+        if not options["yes"]:
+            raise fail(
+                self,
+                options,
+                "bad_request",
+                _("Deleting a contact cannot be undone: add --yes to confirm"),
+            )
+        run(self, options, lambda: api.delete(caller, options["contact_id"]), _deleted_lines)
 
     def _fields(self, options: dict[str, Any]) -> dict[str, Any]:
         fields: dict[str, Any] = {}
@@ -162,18 +202,29 @@ def _contact_lines(contact: ContactOut) -> Iterator[str]:
         if value:
             yield f"  {label}: {value}"
     if contact.tags:
-        yield f"  tags: {', '.join(contact.tags)}"
+        yield "  " + _("tags: %(tags)s") % {"tags": ", ".join(contact.tags)}
     yield (
         f"  visits {contact.visit_count}  purchases {contact.purchase_count}  "
         f"spent ¥{contact.total_spent:,}"
     )
 
 
+def _unlinked_lines(result: ContactUnlinkedOut) -> Iterator[str]:
+    yield (
+        f"contact {result.contact} unlinked; the LINE friend is now contact {result.friend_contact}"
+    )
+
+
+def _deleted_lines(result: ContactDeletedOut) -> Iterator[str]:
+    removed = ", ".join(f"{k} {v}" for k, v in sorted(result.removed.items()))
+    yield f"contact {result.contact} deleted ({removed})"
+
+
 def _page_lines(found: ContactPage) -> Iterator[str]:
     for c in found.items:
         yield f"{c.id:>8} {c.external_id or '-':<12} {c.name or '-':<16} {c.line_status:<9}"
     if found.next_cursor:
-        yield f"more: --cursor {found.next_cursor}"
+        yield _("more: --cursor %(cursor)s") % {"cursor": found.next_cursor}
 
 
 def _bulk_lines(result: ContactBulkOut) -> Iterator[str]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
+from django.utils.translation import gettext_noop
 
 from otodoke.api.commandline import (
     CliCaller,
@@ -22,10 +23,11 @@ from otodoke.api.commandline import (
 )
 from otodoke.api.routers.events import EventBulkIn, EventBulkOut, EventIn, bulk_ingest
 from otodoke.api.schemas import MAX_BULK_ITEMS
+from otodoke.core.commands import OtodokeCommand
 
 
-class Command(BaseCommand):
-    help = "Ingest visits, purchases and other events from a JSON or JSON Lines file."
+class Command(OtodokeCommand):
+    help = gettext_noop("Ingest visits, purchases and other events from a JSON or JSON Lines file.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)

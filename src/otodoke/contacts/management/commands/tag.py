@@ -9,14 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from otodoke.api.commandline import add_common, caller_for, id_list, name_list, run
 from otodoke.api.routers import tags as api
+from otodoke.core.commands import OtodokeCommand
 
 
-class Command(BaseCommand):
-    help = "List tags, or add or remove tags on up to 1,000 contacts at once."
+class Command(OtodokeCommand):
+    help = gettext_noop("List tags, or add or remove tags on up to 1,000 contacts at once.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -62,10 +65,13 @@ def _page_lines(found: api.TagPage) -> Iterator[str]:
     for t in found.items:
         yield f"{t.name:<30} {t.contacts:>8}"
     if found.next_cursor:
-        yield f"more: --cursor {found.next_cursor}"
+        yield _("more: --cursor %(cursor)s") % {"cursor": found.next_cursor}
 
 
 def _tagging_lines(result: api.TaggingOut) -> Iterator[str]:
-    yield f"{result.pairs} contact–tag pairs on {result.contacts} contacts"
+    yield _("%(pairs)s contact–tag pairs on %(contacts)s contacts") % {
+        "pairs": result.pairs,
+        "contacts": result.contacts,
+    }
     for error in result.errors:
         yield f"  {error.path}: {error.message}"

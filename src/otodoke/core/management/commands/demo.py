@@ -3,16 +3,20 @@ import sys
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from otodoke.core import demo
+from otodoke.core.commands import OtodokeCommand
 
 
-class Command(BaseCommand):
-    help = (
-        "Start the whole product on this machine: the LINE emulator, a sandbox workspace with an "
-        "owner login and demo customers, the web app and a worker. Ctrl-C stops everything; the "
-        "data stays in the data folder for next time."
+class Command(OtodokeCommand):
+    help = gettext_noop(
+        "Start the whole product on this machine: the LINE emulator, a sandbox workspace with a "
+        "login per role (owner, manager, operator, viewer) and demo customers, the web app and "
+        "a worker. Ctrl-C stops everything; the data (and what the emulator's phones received) "
+        "stays in the data folder for next time."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -26,11 +30,12 @@ class Command(BaseCommand):
         port, emulator_port = options["port"], options["emulator_port"]
         web_url = f"http://127.0.0.1:{port}"
         emulator_url = f"http://127.0.0.1:{emulator_port}"
-        self.stdout.write("Preparing the database…")
+        self.stdout.write(_("Preparing the database…"))
         demo.migrate()
-        login = demo.ensure_owner()
-        owner = User.objects.get(username=login.username)
+        logins = demo.ensure_logins()
+        owner = User.objects.get(username=logins[0].username)
         workspace = demo.ensure_workspace(owner, emulator_url)
+        demo.ensure_members(workspace, logins)
 
         env = {**os.environ, "OTODOKE_PUBLIC_URL": web_url}
         processes = demo.Processes()
@@ -55,12 +60,17 @@ class Command(BaseCommand):
                 channel,
                 "--webhook-url",
                 web_url + workspace.webhook_path(),
+                "--state-file",
+                str(demo.emulator_state_file()),
             ],
             env,
         )
         try:
             demo.wait_for(emulator_url + "/_emulator/")
-            self.stdout.write("Creating demo customers (first start only)…")
+            if demo.has_demo_data(workspace):
+                self.stdout.write(_("Loading the demo customers from the last start…"))
+            else:
+                self.stdout.write(_("Creating demo customers (first start only)…"))
             friends = demo.demo_friends(workspace, contacts=options["contacts"])
             demo.register_friends(emulator_url, workspace.channel_id, friends)
             processes.start(
@@ -71,13 +81,17 @@ class Command(BaseCommand):
         except BaseException:
             processes.stop()
             raise
+        accounts = "".join(
+            f"    {login.username:<9} / {login.password}   ({login.role.label})\n"
+            for login in logins
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 "\nOtodoke demo is running\n"
                 f"  Web UI:          {web_url}/\n"
-                f"  Log in as:       {login.username} / {login.password}\n"
+                f"  Log in as (username / password), one login per role:\n{accounts}"
                 f"  LINE emulator:   {emulator_url}/_emulator/phone/  (each friend's phone)\n"
-                f"  LINE friends:    {len(friends)}\n"
+                f"  LINE friends:    {demo.friends_line(workspace)}\n"
                 "Press Ctrl-C to stop.\n"
             )
         )

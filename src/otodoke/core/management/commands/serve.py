@@ -4,11 +4,14 @@ from typing import Any
 import uvicorn
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
+from django.utils.translation import gettext_noop
+
+from otodoke.core.commands import OtodokeCommand
 
 
-class Command(BaseCommand):
-    help = "Serve the web app (UI, API, LINE webhook, click redirector) with uvicorn."
+class Command(OtodokeCommand):
+    help = gettext_noop("Serve the web app (UI, API, LINE webhook, click redirector) with uvicorn.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")

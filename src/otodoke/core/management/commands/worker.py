@@ -1,15 +1,17 @@
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
 from otodoke.core import lanes
+from otodoke.core.commands import OtodokeCommand
 
 
-class Command(BaseCommand):
-    help = (
+class Command(OtodokeCommand):
+    help = gettext_noop(
         "Run a background worker (Django tasks, database backend). By default it runs one lane "
         "per queue (default, sends, webhooks, automation), so a long send never holds up "
         "webhook events. Start several, on one or many machines: each task is claimed by "
@@ -20,17 +22,23 @@ class Command(BaseCommand):
         parser.add_argument(
             "--queues",
             default="",
-            help=(
+            help=gettext_noop(
                 "comma-separated queues, one lane each (default: every queue); * for a single "
                 "lane over all queues, one task at a time"
             ),
         )
         parser.add_argument(
-            "--threads", type=int, default=1, help="workers per lane in this process"
+            "--threads", type=int, default=1, help=gettext_noop("workers per lane in this process")
         )
-        parser.add_argument("--interval", type=float, default=0.5, help="idle poll seconds")
-        parser.add_argument("--batch", action="store_true", help="exit when the queue is empty")
-        parser.add_argument("--max-tasks", type=int, default=None, help="per lane, then exit")
+        parser.add_argument(
+            "--interval", type=float, default=0.5, help=gettext_noop("idle poll seconds")
+        )
+        parser.add_argument(
+            "--batch", action="store_true", help=gettext_noop("exit when the queue is empty")
+        )
+        parser.add_argument(
+            "--max-tasks", type=int, default=None, help=gettext_noop("per lane, then exit")
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["threads"] < 1:

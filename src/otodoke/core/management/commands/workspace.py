@@ -4,15 +4,18 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from otodoke.core.commands import OtodokeCommand
 from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.plans import Plan
 from otodoke.workspaces.services import create_workspace
 
 
-class Command(BaseCommand):
-    help = "Create and list workspaces (one per LINE Official Account)."
+class Command(OtodokeCommand):
+    help = gettext_noop("Create and list workspaces (one per LINE Official Account).")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -46,7 +49,9 @@ class Command(BaseCommand):
         if options["owner"]:
             owner = get_user_model().objects.filter(username=options["owner"]).first()
             if owner is None:
-                raise CommandError(f"No staff login named {options['owner']!r}")
+                raise CommandError(
+                    _("No staff login named %(username)r") % {"username": options["owner"]}
+                )
         try:
             workspace = create_workspace(
                 name=options["name"],
@@ -69,8 +74,13 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(data, ensure_ascii=False))
         else:
-            self.stdout.write(f"Created workspace {workspace.slug} (id {workspace.pk})")
-            self.stdout.write(f"Webhook URL for the LINE console: {data['webhook_url']}")
+            self.stdout.write(
+                _("Created workspace %(slug)s (id %(id)s)")
+                % {"slug": workspace.slug, "id": workspace.pk}
+            )
+            self.stdout.write(
+                _("Webhook URL for the LINE console: %(url)s") % {"url": data["webhook_url"]}
+            )
 
     def _list(self, options: dict[str, Any]) -> None:
         rows = [_describe(w) for w in Workspace.objects.all()]

@@ -1,10 +1,12 @@
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from otodoke.contacts.models import Contact
+from otodoke.core.commands import OtodokeCommand
 from otodoke.line.client import LineApiError
 from otodoke.line.invites import LinkInviteRefused, send_link_invite
 from otodoke.line.sync import DEFAULT_CONCURRENCY, SyncReport, sync_friends
@@ -13,8 +15,8 @@ from otodoke.line.verify import METHODS, request_check, verify_links
 from otodoke.workspaces.models import Workspace
 
 
-class Command(BaseCommand):
-    help = (
+class Command(OtodokeCommand):
+    help = gettext_noop(
         "LINE channel operations: sync-friends pulls followers and profiles from LINE; "
         "link-invite sends a friend the account-link invitation; verify-links asks LINE "
         "whether imported links are friends."
@@ -64,7 +66,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         workspace = Workspace.objects.filter(slug=options["workspace"]).first()
         if workspace is None:
-            raise CommandError(f"No workspace {options['workspace']!r}")
+            raise CommandError(_("No workspace %(slug)r") % {"slug": options["workspace"]})
         if options["action"] == "link-invite":
             self.link_invite(workspace, options)
             return
@@ -73,7 +75,7 @@ class Command(BaseCommand):
             return
         if options["background"]:
             result = sync_friends_task.enqueue(workspace.pk)
-            self.stdout.write(f"Enqueued friends sync as task {result.id}")
+            self.stdout.write(_("Enqueued friends sync as task %(id)s") % {"id": result.id})
             return
 
         def progress(report: SyncReport) -> None:
@@ -94,9 +96,17 @@ class Command(BaseCommand):
             raise CommandError(exc.describe()) from exc
         self.stdout.write(
             self.style.SUCCESS(
-                f"Done: {report.followers} followers, {report.created} new contacts, "
-                f"{report.refollowed} re-followed, {report.profiles_updated} profiles updated, "
-                f"{report.profiles_missing} without a profile"
+                _(
+                    "Done: %(followers)s followers, %(created)s new contacts, %(refollowed)s "
+                    "re-followed, %(updated)s profiles updated, %(missing)s without a profile"
+                )
+                % {
+                    "followers": report.followers,
+                    "created": report.created,
+                    "refollowed": report.refollowed,
+                    "updated": report.profiles_updated,
+                    "missing": report.profiles_missing,
+                }
             )
         )
 
@@ -104,12 +114,18 @@ class Command(BaseCommand):
         contacts = Contact.objects.filter(workspace=workspace)
         if options["contact"] is not None:
             contact = contacts.filter(pk=options["contact"]).first()
-            wanted = f"contact {options['contact']}"
+            wanted = _("No contact %(id)s in workspace %(slug)r") % {
+                "id": options["contact"],
+                "slug": workspace.slug,
+            }
         else:
             contact = contacts.filter(line_user_id=options["line_user_id"]).first()
-            wanted = f"LINE user {options['line_user_id']}"
+            wanted = _("No LINE user %(id)s in workspace %(slug)r") % {
+                "id": options["line_user_id"],
+                "slug": workspace.slug,
+            }
         if contact is None:
-            raise CommandError(f"No {wanted} in workspace {workspace.slug!r}")
+            raise CommandError(wanted)
         try:
             sent = send_link_invite(workspace, contact, label="cli")
         except LinkInviteRefused as exc:
@@ -121,8 +137,8 @@ class Command(BaseCommand):
             return
         self.stdout.write(
             self.style.SUCCESS(
-                f"Invitation sent to contact {sent.contact_id} (LINE request {sent.request_id}); "
-                f"link: {sent.url}"
+                _("Invitation sent to contact %(id)s (LINE request %(request)s); link: %(url)s")
+                % {"id": sent.contact_id, "request": sent.request_id, "url": sent.url}
             )
         )
 

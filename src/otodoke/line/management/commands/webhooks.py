@@ -1,14 +1,17 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from otodoke.core.commands import OtodokeCommand
 from otodoke.line.models import WebhookEvent, WebhookStatus
 from otodoke.line.services import retry_events
 from otodoke.workspaces.models import Workspace
 
 
-class Command(BaseCommand):
-    help = "LINE webhook events: re-enqueue failed ones, show counts by status."
+class Command(OtodokeCommand):
+    help = gettext_noop("LINE webhook events: re-enqueue failed ones, show counts by status.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -25,10 +28,10 @@ class Command(BaseCommand):
         if options["workspace"]:
             workspace = Workspace.objects.filter(slug=options["workspace"]).first()
             if workspace is None:
-                raise CommandError(f"No workspace {options['workspace']!r}")
+                raise CommandError(_("No workspace %(slug)r") % {"slug": options["workspace"]})
         if options["action"] == "retry":
             count = retry_events(workspace, include_pending=not options["failed_only"])
-            self.stdout.write(f"Re-enqueued {count} webhook event(s)")
+            self.stdout.write(_("Re-enqueued %(count)s webhook event(s)") % {"count": count})
             return
         events = WebhookEvent.objects.all()
         if workspace is not None:

@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from otodoke.api.commandline import (
     CliCaller,
@@ -26,6 +28,7 @@ from otodoke.api.commandline import (
 from otodoke.api.errors import ApiError
 from otodoke.api.routers import audiences as api
 from otodoke.api.routers.segments import PageParams
+from otodoke.core.commands import OtodokeCommand
 from otodoke.segments.audiences import (
     create_audience_from_contacts,
     create_audience_from_file,
@@ -41,8 +44,10 @@ from otodoke.segments.schema import DefinitionError
 from otodoke.workspaces.roles import Permission
 
 
-class Command(BaseCommand):
-    help = "Create a frozen audience (from a file, a segment or contact IDs); list and get them."
+class Command(OtodokeCommand):
+    help = gettext_noop(
+        "Create a frozen audience (from a file, a segment or contact IDs); list and get them."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -88,7 +93,7 @@ class Command(BaseCommand):
     def _from_file(self, caller: CliCaller, options: dict[str, Any]) -> None:
         path = Path(options["from_file"])
         if not path.is_file():
-            raise CommandError(f"No file {path}")
+            raise CommandError(_("No such file: %(path)s") % {"path": path})
         report = create_audience_from_file(
             caller.workspace,
             name=options["name"],
@@ -100,10 +105,16 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report.as_json(), ensure_ascii=False))
             return
         for p in report.problems:
-            self.stdout.write(f"line {p.line}: {p.reason}: {p.message}")
+            self.stdout.write(
+                _("line %(line)s: %(reason)s: %(message)s")
+                % {"line": p.line, "reason": p.reason, "message": p.message}
+            )
         if report.audience is None:
-            raise CommandError("nothing created (--strict and the file has problems)")
-        self.stdout.write(f"Created audience {report.audience.pk} with {report.matched} contacts")
+            raise CommandError(_("Nothing created (--strict and the file has problems)"))
+        self.stdout.write(
+            _("Created audience %(id)s with %(count)s contacts")
+            % {"id": report.audience.pk, "count": report.matched}
+        )
 
     def _from_segment(self, caller: CliCaller, options: dict[str, Any]) -> None:
         definition: Any = (
@@ -169,4 +180,4 @@ def _page_lines(found: api.AudiencePage) -> Iterator[str]:
     for a in found.items:
         yield f"{a.id:>6} {a.name:<30} {a.size:>8} {a.source}"
     if found.next_cursor:
-        yield f"more: --cursor {found.next_cursor}"
+        yield _("more: --cursor %(cursor)s") % {"cursor": found.next_cursor}

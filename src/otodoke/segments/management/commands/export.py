@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from otodoke.core.commands import OtodokeCommand
 from otodoke.segments.exports import ExportKind, ExportLimits, ExportSource, export_contacts
 from otodoke.segments.management.commands._common import (
     definition_error,
@@ -24,8 +27,10 @@ from otodoke.segments.management.commands._common import (
 from otodoke.segments.schema import DefinitionError
 
 
-class Command(BaseCommand):
-    help = "Export LINE user IDs, or Business Manager e-mail/phone files, for a segment."
+class Command(OtodokeCommand):
+    help = gettext_noop(
+        "Export LINE user IDs, or Business Manager e-mail/phone files, for a segment."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("kind", choices=[k.value for k in ExportKind])
@@ -78,9 +83,14 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False))
             return
-        self.stdout.write(f"{result.rows} rows in {len(result.files)} file(s):")
+        self.stdout.write(
+            _("%(rows)s rows in %(files)s file(s):")
+            % {"rows": result.rows, "files": len(result.files)}
+        )
         for path in result.files:
             self.stdout.write(f"  {path}")
         for reason, n in sorted(result.skipped.items()):
-            self.stdout.write(f"  skipped {n}: {reason}")
-        self.stdout.write(f"report: {result.report}")
+            self.stdout.write(
+                "  " + _("skipped %(count)s: %(reason)s") % {"count": n, "reason": reason}
+            )
+        self.stdout.write(_("report: %(file)s") % {"file": result.report})

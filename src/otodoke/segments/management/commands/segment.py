@@ -7,10 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from otodoke.api.commandline import CliCaller, add_common, caller_for, fail, read_json, run
 from otodoke.api.routers import segments as api
+from otodoke.core.commands import OtodokeCommand
 from otodoke.segments.management.commands._common import (
     definition_error,
     get_segment,
@@ -23,16 +26,19 @@ from otodoke.segments.services import count_segment, preview_segment
 from otodoke.segments.summary import summarize
 
 
-class Command(BaseCommand):
-    help = (
+class Command(OtodokeCommand):
+    help = gettext_noop(
         "Count or preview a segment definition; write the definition JSON Schema; list, "
         "create, get, update and delete saved segments."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        for name in ("count", "preview"):
-            p = sub.add_parser(name)
+        for name, text in (
+            ("count", "count a definition or a saved segment: total and reachable on LINE"),
+            ("preview", "the first contacts a definition matches (personal data masked)"),
+        ):
+            p = sub.add_parser(name, help=text)
             p.add_argument("--workspace", required=True, help="workspace slug")
             source = p.add_mutually_exclusive_group(required=True)
             source.add_argument("--definition", help="a definition JSON file")
@@ -100,7 +106,10 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(data, ensure_ascii=False))
         else:
             self.stdout.write(summarize(raw))
-            self.stdout.write(f"total {result.total}  reachable on LINE {result.reachable}")
+            self.stdout.write(
+                _("total %(total)s  reachable on LINE %(reachable)s")
+                % {"total": result.total, "reachable": result.reachable}
+            )
 
     def _preview(self, workspace: Any, definition: Any, options: dict[str, Any]) -> None:
         viewer = get_user(options["as_user"])
@@ -114,7 +123,10 @@ class Command(BaseCommand):
             }
             self.stdout.write(json.dumps(data, ensure_ascii=False))
             return
-        self.stdout.write(f"total {preview.count.total}  reachable {preview.count.reachable}")
+        self.stdout.write(
+            _("total %(total)s  reachable on LINE %(reachable)s")
+            % {"total": preview.count.total, "reachable": preview.count.reachable}
+        )
         for r in preview.rows:
             self.stdout.write(
                 f"{r.id:>8} {r.external_id or '-':<12} {r.name:<16} {r.line_status:<9} "
@@ -174,7 +186,12 @@ class Command(BaseCommand):
             api.delete(caller, segment_id)
             return {"deleted": segment_id}
 
-        run(self, options, delete, lambda _: [f"Deleted segment {segment_id}"])
+        run(
+            self,
+            options,
+            delete,
+            lambda _result: [_("Deleted segment %(id)s") % {"id": segment_id}],
+        )
 
     def _definition(self, options: dict[str, Any]) -> Any:
         data = read_json(self, options, options["definition"])
@@ -194,4 +211,4 @@ def _page_lines(found: api.SegmentPage) -> Iterator[str]:
     for s in found.items:
         yield f"{s.id:>6} {s.name}"
     if found.next_cursor:
-        yield f"more: --cursor {found.next_cursor}"
+        yield _("more: --cursor %(cursor)s") % {"cursor": found.next_cursor}
