@@ -163,6 +163,8 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# One queue per kind of work (otodoke.core.lanes); `otodoke worker` runs a lane for each, so a
+# long send never holds up webhook events or scenario steps.
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("OTODOKE_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),

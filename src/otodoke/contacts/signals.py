@@ -14,3 +14,7 @@ contact_erasing = Signal()
 tags_added = Signal()
 # workspace, events: [(contact ID, kind, amount, source, properties)] newly stored
 events_recorded = Signal()
+
+# Sent after a (non-dry-run) import that may have linked LINE user IDs, with `workspace`.
+# The LINE app checks the linked IDs' friend status against LINE (otodoke.line.verify).
+line_ids_imported = Signal()

@@ -28,9 +28,11 @@ from pydantic import ValidationError
 
 from otodoke.contacts.models import LINE_USER_ID_RE, Contact, LineStatus
 from otodoke.core import jsontext
-from otodoke.line import schema, signals
-from otodoke.line.client import LineApiError, LineClient, LineProfile
+from otodoke.line import profiles, schema, signals
+from otodoke.line.client import LineProfile
 from otodoke.line.models import WebhookEvent, WebhookStatus
+from otodoke.line.profiles import Prefetched as Prefetched
+from otodoke.line.profiles import prefetch
 from otodoke.line.signals import announce
 from otodoke.workspaces.models import Workspace
 
@@ -174,13 +176,6 @@ class Outcome:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Prefetched:
-    """What a processor needs from the network, fetched before the transaction opens."""
-
-    profile: LineProfile | None = None
-
-
 Processor = Callable[[WebhookEvent, Prefetched], Outcome]
 
 
@@ -245,23 +240,6 @@ def record_failure(pk: int, exc: BaseException) -> ProcessResult:
             next_attempt_at=retry_at,
         )
     return ProcessResult(WebhookStatus.FAILED, retry_at)
-
-
-def prefetch(event: WebhookEvent) -> Prefetched:
-    if event.event_type != "follow" or not event.source_user_id:
-        return Prefetched()
-    return Prefetched(profile=fetch_profile_quietly(event.workspace, event.source_user_id))
-
-
-def fetch_profile_quietly(workspace: Workspace, user_id: str) -> LineProfile | None:
-    """The profile, or None when LINE cannot give it: the friend status matters more than the
-    name, so a failed fetch must not fail the event (a friends sync fills names in later)."""
-    try:
-        with LineClient.for_workspace(workspace) as client:
-            return client.get_profile(user_id)
-    except LineApiError as exc:
-        logger.warning("Profile of %s not fetched: %s", user_id, exc.describe())
-        return None
 
 
 # --- contacts ------------------------------------------------------------------------------
@@ -347,7 +325,14 @@ def process_follow(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
             signals.friend_followed, event, contact.pk, refollow=bool(detail.follow.isUnblocked)
         )
     note = f"{kind}: contact {contact.pk} is {contact.line_status}"
-    if prefetched.profile is None:
+    if prefetched.profile is not None:
+        profiles.forget(event.workspace, [event.source_user_id])
+    elif prefetched.profile_error:
+        due = profiles.note_missing(event.workspace, event.source_user_id, prefetched.profile_error)
+        if due is not None:
+            profiles.schedule_retry(event.workspace.pk, due)
+        note += " (profile not fetched yet; retried later)"
+    else:
         note += " (profile not fetched)"
     return Outcome(note=note, payload={"is_unblocked": detail.follow.isUnblocked})
 

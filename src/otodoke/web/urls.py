@@ -97,6 +97,7 @@ workspace_patterns = [
     path("settings/", settings.general, name="settings"),
     path("settings/channel/", settings.channel, name="settings_channel"),
     path("settings/channel/verify/", settings.channel_verify, name="settings_channel_verify"),
+    path("settings/channel/link-check/", settings.link_check, name="settings_link_check"),
     path("settings/members/", members.members, name="settings_members"),
     path("settings/members/new/", members.member_create, name="member_create"),
     path("settings/members/invite/", members.member_invite, name="member_invite"),
