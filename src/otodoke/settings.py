@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "otodoke.line",
     "otodoke.segments",
     "otodoke.tracking",
+    "otodoke.scenarios",
     "otodoke.api",
     "django_htmx",
     "otodoke.web",
