@@ -7,6 +7,7 @@ from itertools import count
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from otodoke.contacts.models import Contact, Event
 from otodoke.scenarios.timed import (
@@ -220,3 +221,12 @@ def test_a_watched_segment_that_does_not_exist_is_a_problem(workspace: Workspace
     problems = params_problems(workspace, "segment_entered", {"segment_id": 999})
     assert [p.message for p in problems] == ["no segment 999 in this workspace"]
     assert params_problems(workspace, "inactivity", {"event": "visit", "days": 60}) == []
+
+
+def test_problems_are_in_the_users_language(workspace: Workspace) -> None:
+    with translation.override("ja"):
+        (ja,) = params_problems(workspace, "date_attribute", {"on": "attribute"})
+    with translation.override("en"):
+        (en,) = params_problems(workspace, "segment_entered", {})
+    assert ja.message == "日付が入っているカスタム項目（key）を指定してください"
+    assert en.message == "give either a segment definition or a saved segment (segment_id)"
