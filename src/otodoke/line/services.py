@@ -28,9 +28,10 @@ from pydantic import ValidationError
 
 from otodoke.contacts.models import LINE_USER_ID_RE, Contact, LineStatus
 from otodoke.core import jsontext
-from otodoke.line import schema
+from otodoke.line import schema, signals
 from otodoke.line.client import LineApiError, LineClient, LineProfile
 from otodoke.line.models import WebhookEvent, WebhookStatus
+from otodoke.line.signals import announce
 from otodoke.workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -338,6 +339,10 @@ def process_follow(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
         event.workspace, event.source_user_id, event.timestamp, prefetched.profile
     )
     kind = "unblock" if detail.follow.isUnblocked else "follow"
+    if contact.line_status == LineStatus.FOLLOWING:
+        announce(
+            signals.friend_followed, event, contact.pk, refollow=bool(detail.follow.isUnblocked)
+        )
     note = f"{kind}: contact {contact.pk} is {contact.line_status}"
     if prefetched.profile is None:
         note += " (profile not fetched)"
@@ -348,6 +353,7 @@ def process_unfollow(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
     if not event.source_user_id:
         return Outcome(WebhookStatus.IGNORED, "unfollow without a user ID")
     contact = record_unfollow(event.workspace, event.source_user_id, event.timestamp)
+    announce(signals.friend_unfollowed, event, contact.pk)
     return Outcome(note=f"unfollow: contact {contact.pk} is {contact.line_status}")
 
 
@@ -373,6 +379,8 @@ def process_postback(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
         payload["richmenu_switch"] = params
     elif params:
         payload["datetime_params"] = {k: v for k, v in params.items() if k in DATETIME_PARAMS}
+    if not must_stay_silent(event):
+        announce(signals.postback_received, event, None, data=detail.data)
     return Outcome(note="postback stored", payload=payload)
 
 
@@ -429,6 +437,8 @@ def process_message(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
                 lambda: invite_to_link.enqueue(workspace_id, user_id, token, until)
             )
             note += "; account-link invitation requested"
+        elif not must_stay_silent(event):
+            announce(signals.message_received, event, None, text=message.text)
     return Outcome(note=note, payload=payload)
 
 

@@ -261,3 +261,12 @@ class AutomationSettings(models.Model):
 
     def __str__(self) -> str:
         return f"automation settings of {self.workspace_id}"
+
+
+class TickChain(models.Model):
+    """The scheduler chain's marker (one row): when its next tick is due (see tasks.py)."""
+
+    next_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"next scenario tick at {self.next_at}"

@@ -136,6 +136,10 @@ def enrol(
                 run__in={r.run for r in rows},
                 status=EnrolmentStatus.ACTIVE,
             ).count()
+    if entered:
+        from otodoke.scenarios.tasks import kick
+
+        kick(workspace.pk)
     return entered
 
 
