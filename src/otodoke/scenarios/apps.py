@@ -11,6 +11,7 @@ class ScenariosConfig(AppConfig):
     def ready(self) -> None:
         # The lower apps (contacts, line, messaging) announce what happened with signals of
         # their own; this app listens, so none of them imports scenarios.
-        from otodoke.scenarios import hooks
+        from otodoke.scenarios import hooks, timed
 
         hooks.connect()
+        timed.connect()

@@ -41,14 +41,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Self
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from otodoke.contacts.models import Contact, Event, EventKind, is_event_kind
-from otodoke.scenarios.models import Enrolment, ScenarioVersion
+from otodoke.scenarios.models import Enrolment, ScenarioStatus, ScenarioVersion
 from otodoke.scenarios.triggers import active_versions, enrol
 from otodoke.segments import schema as seg
 from otodoke.segments.compiler import Clock, compile_definition
@@ -289,6 +290,12 @@ def params_problems(workspace: Workspace, kind: str, params: Any) -> list[seg.Pr
     return []
 
 
+def watch_interval() -> dt.timedelta:
+    """How often a full "entered a segment" evaluation runs at most (the scheduler ticks more
+    often than that; changes announced by signals are evaluated at once, per contact)."""
+    return dt.timedelta(seconds=float(getattr(settings, "OTODOKE_WATCH_REFRESH_SECONDS", 60)))
+
+
 # --- the scheduler ------------------------------------------------------------------------------
 
 
@@ -299,6 +306,10 @@ def due_now(
     version's watch: call it inside the transaction that enrols them."""
     if isinstance(params, SegmentEnteredParams):
         watch = ensure_watch(workspace, WATCH_OWNER, version_id, params.watched())
+        last = watch.last_evaluated_at
+        if last is not None and now - last < watch_interval():
+            # Evaluated in full moments ago; changes since came by `on_contacts_changed`.
+            return Due([], f"entered:{now.isoformat()}")
         return Due(refresh(watch, now).entered, f"entered:{now.isoformat()}")
     if isinstance(params, InactivityParams):
         return inactivity_due(
@@ -376,6 +387,26 @@ def tick(workspace: Workspace, now: dt.datetime) -> list[TickResult]:
     return results
 
 
+def tick_all(now: dt.datetime, *, workspace_id: int | None = None) -> list[TickResult]:
+    """`tick` for every workspace with an active time-based scenario (or the one given), and
+    for workspaces whose watches must be dropped. What the scenario scheduler runs first."""
+    versions = ScenarioVersion.objects.filter(
+        scenario__status=ScenarioStatus.ACTIVE,
+        scenario__current_version=F("pk"),
+        trigger__kind__in=list(TIMED_KINDS),
+    )
+    watched = SegmentWatch.objects.filter(owner_kind=WATCH_OWNER)
+    if workspace_id is not None:
+        versions = versions.filter(scenario__workspace_id=workspace_id)
+        watched = watched.filter(workspace_id=workspace_id)
+    ids = set(versions.values_list("scenario__workspace_id", flat=True))
+    ids |= set(watched.values_list("workspace_id", flat=True))
+    results: list[TickResult] = []
+    for workspace in Workspace.objects.filter(pk__in=ids).order_by("pk"):
+        results += tick(workspace, now)
+    return results
+
+
 def on_contacts_changed(workspace: Workspace, contact_ids: Iterable[int], now: dt.datetime) -> int:
     """The quick path of "entered a segment": re-evaluate only these contacts (their events,
     tags or attributes just changed) against every active `segment_entered` trigger and enrol
@@ -397,3 +428,25 @@ def on_contacts_changed(workspace: Workspace, contact_ids: Iterable[int], now: d
         except seg.DefinitionError as exc:
             log.warning("Scenario version %s: trigger not evaluated: %s", version.pk, exc)
     return total
+
+
+# --- signals: the quick path --------------------------------------------------------------------
+
+
+def _tags_added(workspace: Workspace, pairs: list[tuple[int, str]], at: Any, **_: Any) -> None:
+    on_contacts_changed(workspace, [contact_id for contact_id, _name in pairs], at)
+
+
+def _events_recorded(workspace: Workspace, events: list[Any], **_: Any) -> None:
+    from django.utils import timezone
+
+    on_contacts_changed(workspace, [e[0] for e in events], timezone.now())
+
+
+def connect() -> None:
+    """Listen to the contacts app's signals (AppConfig.ready): a tag or an event re-evaluates
+    that contact's "entered a segment" triggers at once."""
+    from otodoke.contacts import signals
+
+    signals.tags_added.connect(_tags_added, dispatch_uid="otodoke.scenarios.timed.tags")
+    signals.events_recorded.connect(_events_recorded, dispatch_uid="otodoke.scenarios.timed.events")

@@ -10,9 +10,11 @@ import pytest
 
 from otodoke.campaigns.tests.conftest import Line, make_contacts
 from otodoke.contacts.models import Contact, ContactTag, Tag
-from otodoke.scenarios import timed
+from otodoke.contacts.tagging import add_tags
+from otodoke.scenarios import scheduler, timed
 from otodoke.scenarios.models import Enrolment, EnrolmentStatus, Scenario, ScenarioVersion
 from otodoke.scenarios.services import activate_scenario, create_scenario, pause_scenario
+from otodoke.scenarios.tests.helpers import texts
 from otodoke.scenarios.timed import on_contacts_changed, tick
 from otodoke.segments.models import SegmentWatch
 from otodoke.segments.services import save_segment
@@ -221,3 +223,37 @@ def test_pausing_drops_the_watch_and_reactivation_takes_a_new_baseline(
     tick(workspace, t0 + dt.timedelta(minutes=2))
     tick(workspace, t0 + dt.timedelta(minutes=3))
     assert _enrolled(scenario) == []
+
+
+def test_the_scheduler_sends_the_birthday_coupon_once_over_line(
+    workspace: Workspace, line: Line
+) -> None:
+    january, march = make_contacts(workspace, line, 2)
+    Contact.objects.filter(pk=january.pk).update(birth_date=dt.date(1990, 1, 20))
+    Contact.objects.filter(pk=march.pk).update(birth_date=dt.date(1990, 3, 3))
+    _scenario(workspace, "date_attribute", {"on": "birthday_month", "at": "10:00"})
+    ten = dt.datetime(2027, 1, 1, 1, 0, tzinfo=UTC)  # 10:00 Tokyo, outside quiet hours
+    for minutes in (0, 1, 5):
+        scheduler.tick(now=ten + dt.timedelta(minutes=minutes))
+    assert texts(line.received(january.line_user_id or "")) == ["お誕生月おめでとうございます"]
+    assert line.received(march.line_user_id or "") == []
+
+
+def test_a_tag_added_enters_the_segment_trigger_without_waiting_for_a_tick(
+    workspace: Workspace, line: Line, settings: Any
+) -> None:
+    settings.OTODOKE_WATCH_REFRESH_SECONDS = 60
+    tagged, silent = make_contacts(workspace, line, 2)
+    scenario, _ = _scenario(workspace, "segment_entered", {"definition": VIP})
+    t0 = dt.datetime(2027, 3, 2, 1, 0, tzinfo=UTC)
+    tick(workspace, t0)
+    # Through the contacts app (which announces it): enrolled at once.
+    add_tags(workspace, [tagged.pk], ["VIP"], at=t0 + dt.timedelta(seconds=5))
+    assert [c for c, _r, _s in _enrolled(scenario)] == [tagged.pk]
+    # Written behind the app's back: only a full evaluation sees it, and that runs at most
+    # once a minute however often the scheduler ticks.
+    _tag(silent, "VIP", t0)
+    tick(workspace, t0 + dt.timedelta(seconds=30))
+    assert silent.pk not in {c for c, _r, _s in _enrolled(scenario)}
+    tick(workspace, t0 + dt.timedelta(seconds=60))
+    assert silent.pk in {c for c, _r, _s in _enrolled(scenario)}
