@@ -10,6 +10,7 @@ import pytest
 from django.utils import translation
 
 from otodoke.contacts.models import Contact, Event
+from otodoke.scenarios.services import ScenarioError, activate_scenario, create_scenario
 from otodoke.scenarios.timed import (
     birthday_due,
     birthday_month_due,
@@ -230,3 +231,20 @@ def test_problems_are_in_the_users_language(workspace: Workspace) -> None:
         (en,) = params_problems(workspace, "segment_entered", {})
     assert ja.message == "日付が入っているカスタム項目（key）を指定してください"
     assert en.message == "give either a segment definition or a saved segment (segment_id)"
+
+
+def test_activation_names_a_bad_time_based_trigger(workspace: Workspace) -> None:
+    scenario = create_scenario(
+        workspace,
+        name="renewal",
+        spec={
+            "trigger": {"kind": "date_attribute", "params": {"on": "attribute", "at": "9時"}},
+            "steps": [{"type": "send", "messages": [{"type": "text", "text": "更新のご案内"}]}],
+        },
+    )
+    with pytest.raises(ScenarioError) as caught:
+        activate_scenario(scenario)
+    paths = [p.path for p in caught.value.problems]
+    assert "$.trigger.params.at" in paths
+    scenario.refresh_from_db()
+    assert scenario.status == "draft"
