@@ -173,6 +173,7 @@ def _insert_members(table: str, watch_id: int, entered_at: Any, contact_ids: lis
     """One INSERT for any number of contacts: the IDs travel as one array parameter
     (PostgreSQL ``unnest``, SQLite ``json_each``), so there is no per-row statement and no
     limit on bound variables."""
+    ids: list[int] | str
     if connection.vendor == "postgresql":
         source, ids = "unnest(%s::bigint[]) AS ids(value)", contact_ids
     else:
