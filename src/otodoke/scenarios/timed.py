@@ -54,7 +54,13 @@ from otodoke.scenarios.triggers import active_versions, enrol
 from otodoke.segments import schema as seg
 from otodoke.segments.compiler import Clock, compile_definition
 from otodoke.segments.models import SegmentWatch
-from otodoke.segments.watches import drop_watch, ensure_watch, refresh, refresh_contacts
+from otodoke.segments.watches import (
+    drop_watch,
+    ensure_watch,
+    refresh,
+    refresh_contacts,
+    watch_for,
+)
 from otodoke.workspaces.models import Workspace
 
 log = logging.getLogger(__name__)
@@ -419,6 +425,10 @@ def on_contacts_changed(workspace: Workspace, contact_ids: Iterable[int], now: d
         try:
             params = parse_params("segment_entered", version.trigger.get("params", {}))
             assert isinstance(params, SegmentEnteredParams)
+            watch = watch_for(WATCH_OWNER, version.pk)
+            if watch is None or watch.last_evaluated_at is None:
+                # The first (baseline) evaluation is the tick's, not a webhook's to pay for.
+                continue
             with transaction.atomic():
                 watch = ensure_watch(workspace, WATCH_OWNER, version.pk, params.watched())
                 entered = refresh_contacts(watch, ids, now).entered

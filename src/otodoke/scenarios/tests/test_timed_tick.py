@@ -243,13 +243,18 @@ def test_a_tag_added_enters_the_segment_trigger_without_waiting_for_a_tick(
     workspace: Workspace, line: Line, settings: Any
 ) -> None:
     settings.OTODOKE_WATCH_REFRESH_SECONDS = 60
-    tagged, silent = make_contacts(workspace, line, 2)
-    scenario, _ = _scenario(workspace, "segment_entered", {"definition": VIP})
+    early, tagged, silent = make_contacts(workspace, line, 3)
+    scenario, version = _scenario(workspace, "segment_entered", {"definition": VIP})
     t0 = dt.datetime(2027, 3, 2, 1, 0, tzinfo=UTC)
+    # Before the first tick there is no baseline yet: a tag then does not start a scan in the
+    # writer's transaction; the tick's baseline counts the contact as already inside.
+    add_tags(workspace, [early.pk], ["VIP"], at=t0 - dt.timedelta(seconds=5))
+    assert not SegmentWatch.objects.filter(owner_id=version.pk).exists()
     tick(workspace, t0)
     # Through the contacts app (which announces it): enrolled at once.
     add_tags(workspace, [tagged.pk], ["VIP"], at=t0 + dt.timedelta(seconds=5))
     assert [c for c, _r, _s in _enrolled(scenario)] == [tagged.pk]
+    assert early.pk not in {c for c, _r, _s in _enrolled(scenario)}
     # Written behind the app's back: only a full evaluation sees it, and that runs at most
     # once a minute however often the scheduler ticks.
     _tag(silent, "VIP", t0)
