@@ -38,6 +38,8 @@ Data
 Sending
   campaign         create, test, schedule, send and cancel campaigns; status, recipients,
                    clicks
+  scenario         automations: create (JSON or template), activate, pause, archive, stats,
+                   a contact's enrolments; tick runs the scheduler once
 
 The API's operations take --workspace SLUG, --json (the API's JSON) and --as USERNAME (act as
 a staff login; needed to see or filter by personal data).

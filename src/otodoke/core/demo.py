@@ -165,6 +165,12 @@ def create_examples(workspace: Workspace) -> None:
         target={"include": [{"segment": segments[0].pk}]},
         actor=None,
     )
+    from otodoke.scenarios.presets import instantiate
+    from otodoke.scenarios.services import activate_scenario
+
+    # The welcome greets a new friend within seconds; birthday and 60-day run on their own.
+    for key in ("welcome_on_follow", "birthday_month_coupon", "come_back_after_60_days"):
+        activate_scenario(instantiate(workspace, key))
 
 
 def wait_for(url: str, *, timeout: float = 180.0) -> None:

@@ -15,3 +15,9 @@ class ScenariosConfig(AppConfig):
 
         hooks.connect()
         timed.connect()
+
+    def on_worker_start(self) -> None:
+        """`otodoke worker` calls this: the scheduler's task chain is queued (once)."""
+        from otodoke.scenarios.tasks import ensure_chain
+
+        ensure_chain()

@@ -303,7 +303,7 @@ class _Pass:
     def send(
         self, index: int, step: schema.SendMessage, group: list[Member]
     ) -> dict[int, list[Member]]:
-        quiet = timing.quiet_until(self.settings, self.now, self.tz)
+        quiet = timing.quiet_until(self.settings, self.now, self.tz) if step.quiet_hours else None
         if quiet is not None:
             self.park(group, index, quiet)
             self.result.held += len(group)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from django.utils.translation import gettext as _
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from otodoke.segments import schema as seg
 
@@ -30,6 +31,20 @@ TIMED_TRIGGERS = ("segment_entered", "date_attribute", "inactivity")
 TRIGGER_KINDS = (*EVENT_TRIGGERS, *TIMED_TRIGGERS)
 MAX_STEPS = 50
 TagName = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+def _event_kind(value: str) -> str:
+    from otodoke.contacts.models import is_event_kind
+
+    if not is_event_kind(value):
+        kinds = "visit, purchase, cart, signup, custom:<name>"
+        raise ValueError(
+            _("%(value)s is not an event kind (%(kinds)s)") % {"value": value, "kinds": kinds}
+        )
+    return value
+
+
+EventKind = Annotated[str, Field(min_length=1, max_length=60), AfterValidator(_event_kind)]
 
 
 class _Model(BaseModel):
@@ -53,7 +68,7 @@ class TagAdded(_Model):
 
 
 class EventReceived(_Model):
-    event: Annotated[str, Field(min_length=1, max_length=60)]
+    event: EventKind
     # The same tests as a segment's event condition: amount, source, or a property.
     where: Annotated[list[seg.PropertyFilter], Field(max_length=20)] = []
 
@@ -81,7 +96,7 @@ class PostbackReceived(_Model):
     @model_validator(mode="after")
     def _one(self) -> Self:
         if self.data is None and self.key is None:
-            raise ValueError("give data, or a key (and a value)")
+            raise ValueError(_("give data, or a key (and a value)"))
         return self
 
 
@@ -155,11 +170,11 @@ class Wait(_Model):
     @model_validator(mode="after")
     def _complete(self) -> Self:
         if self.mode == "duration" and not (self.days or self.hours or self.minutes):
-            raise ValueError("a wait needs days, hours or minutes")
+            raise ValueError(_("a wait needs days, hours or minutes"))
         if self.mode in ("time_of_day", "weekday") and self.at is None:
-            raise ValueError("give the time of day (at), e.g. 10:00")
+            raise ValueError(_("give the time of day (at), e.g. 10:00"))
         if self.mode == "weekday" and self.weekday is None:
-            raise ValueError("give the weekday (0 = Monday … 6 = Sunday)")
+            raise ValueError(_("give the weekday (0 = Monday … 6 = Sunday)"))
         return self
 
     @property
@@ -175,6 +190,9 @@ class SendMessage(_Model):
     messages: list[dict[str, Any]]
     track_links: bool = True
     notification_disabled: bool = False
+    # False: an immediate answer to the friend's own action (a welcome on follow, a reply to a
+    # keyword) goes out at once, even inside the workspace's quiet hours.
+    quiet_hours: bool = True
 
 
 class AddTag(_Model):
@@ -217,14 +235,14 @@ class Goal(_Model):
     """Converted when the contact has an event of `event` (with `where`) since entering, or
     matches `definition`."""
 
-    event: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+    event: EventKind | None = None
     where: Annotated[list[seg.PropertyFilter], Field(max_length=20)] = []
     definition: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _something(self) -> Self:
         if self.event is None and self.definition is None:
-            raise ValueError("a goal needs an event or a condition")
+            raise ValueError(_("a goal needs an event or a condition"))
         return self
 
 
@@ -239,7 +257,7 @@ class VersionSpec(_Model):
     @model_validator(mode="after")
     def _rules(self) -> Self:
         if self.entry_rule == "after_days" and self.reentry_days is None:
-            raise ValueError("entry rule after_days needs reentry_days")
+            raise ValueError(_("entry rule after_days needs reentry_days"))
         return self
 
 
@@ -305,12 +323,13 @@ def parse_spec(data: Any) -> VersionSpec:
     for i, step in enumerate(spec.steps):
         path = f"$.steps[{i}]"
         if isinstance(step, SendMessage):
-            for p in message_problems(step.messages):
-                problems.append(seg.Problem(f"{path}.{p.path}", p.message))
-            try:
-                check_templates(step.messages)
-            except TemplateProblem as exc:
-                problems.append(seg.Problem(f"{path}.{exc.path}", exc.message))
+            found = message_problems(step.messages)
+            problems += [seg.Problem(f"{path}.{p.path}", p.message) for p in found]
+            if not found:
+                try:
+                    check_templates(step.messages)
+                except TemplateProblem as exc:
+                    problems.append(seg.Problem(f"{path}.{exc.path}", exc.message))
         elif isinstance(step, Branch):
             definition(step.condition, f"{path}.condition")
             for name in ("then", "otherwise"):
@@ -319,8 +338,11 @@ def parse_spec(data: Any) -> VersionSpec:
                     problems.append(
                         seg.Problem(
                             f"{path}.{name}",
-                            f"a branch jumps forward: give a step index from {i + 1} to "
-                            f"{count} ({count} = the end); {target} is not one",
+                            _(
+                                "a branch jumps forward: give a step index from %(first)s to "
+                                "%(end)s (%(end)s = the end); %(target)s is not one"
+                            )
+                            % {"first": i + 1, "end": count, "target": target},
                         )
                     )
     if problems:

@@ -310,11 +310,15 @@ def mark_attempting(batch: SendBatch, now: dt.datetime) -> None:
 
 
 def record_outcome(
-    batch: SendBatch, token: uuid.UUID, out: SendOutcome, conf: EngineConf, started: dt.datetime
+    batch: SendBatch,
+    token: uuid.UUID,
+    out: SendOutcome,
+    conf: EngineConf,
+    started: dt.datetime,
+    now: dt.datetime,
 ) -> str:
     """Write what LINE said (only while this worker still holds the lease). Returns the
     batch's new status."""
-    now = timezone.now()
     # `batch.uncertain_since` is as it was before this attempt: an answered attempt leaves
     # it so, an unanswered one may have been accepted and starts the window.
     uncertain = batch.uncertain_since if out.answered else (batch.uncertain_since or started)
@@ -390,13 +394,13 @@ def dispatch(
                 if client is None:
                     client = clients[ws.pk] = LineClient.for_workspace(ws)
                 body = body_of(batch)
-                started = timezone.now()
+                started = now or timezone.now()
                 mark_attempting(batch, started)
                 out = send_one(client, batch, body)
                 if out.kind == "rate_limited":
                     rate = conf.rates.get(batch.endpoint, conf.rates["other"]) * conf.rate_share
                     ratelimit.drain(ratelimit.bucket_key(ws.channel_id, batch.endpoint), 1.0, rate)
-                status = record_outcome(batch, token, out, conf, started)
+                status = record_outcome(batch, token, out, conf, started, now or timezone.now())
                 if status == SendStatus.SENT:
                     result.sent += batch.recipient_count
                 elif status == SendStatus.FAILED:

@@ -38,12 +38,18 @@ from otodoke.workspaces.models import Workspace
 class ScenarioError(ValueError):
     """A scenario action that cannot be done; `problems` name each reason with its path."""
 
-    def __init__(self, problems: list[seg.Problem]) -> None:
+    def __init__(self, problems: list[seg.Problem], *, state: bool = False) -> None:
         self.problems = problems
+        # True: the definition is fine but the scenario's status does not allow the action.
+        self.state = state
         super().__init__("; ".join(str(p) for p in problems))
 
     def as_json(self) -> list[dict[str, str]]:
         return [{"path": p.path, "message": p.message} for p in self.problems]
+
+
+def _state_error(message: str) -> ScenarioError:
+    return ScenarioError([seg.Problem("$.status", message)], state=True)
 
 
 def _parse(spec: Any) -> schema.VersionSpec:
@@ -115,7 +121,7 @@ def update_scenario(
     """Change the name/description and/or the definition (see the module's versioning)."""
     scenario = Scenario.objects.select_for_update().get(pk=scenario.pk)
     if scenario.status == ScenarioStatus.ARCHIVED:
-        raise ScenarioError([seg.Problem("$", _("An archived scenario cannot be edited"))])
+        raise _state_error(_("An archived scenario cannot be edited"))
     if name is not None:
         if not name.strip():
             raise ScenarioError([seg.Problem("$.name", _("A scenario needs a name"))])
@@ -189,7 +195,7 @@ def activate_scenario(scenario: Scenario) -> Scenario:
     """draft/paused → active, after the check. Raises ScenarioError naming each problem."""
     scenario = Scenario.objects.select_for_update().get(pk=scenario.pk)
     if scenario.status == ScenarioStatus.ARCHIVED:
-        raise ScenarioError([seg.Problem("$", _("An archived scenario cannot be activated"))])
+        raise _state_error(_("An archived scenario cannot be activated"))
     problems = activation_problems(scenario)
     if problems:
         raise ScenarioError(problems)
@@ -201,6 +207,9 @@ def activate_scenario(scenario: Scenario) -> Scenario:
     scenario.status = ScenarioStatus.ACTIVE
     scenario.status_reason = ""
     scenario.save(update_fields=["status", "status_reason", "updated_at"])
+    from otodoke.scenarios.tasks import ensure_chain
+
+    transaction.on_commit(ensure_chain)
     return scenario
 
 
@@ -208,7 +217,7 @@ def pause_scenario(scenario: Scenario) -> Scenario:
     """active → paused: nobody enters and no step runs; contacts inside keep their place and
     carry on (late steps first) when it is activated again."""
     if scenario.status != ScenarioStatus.ACTIVE:
-        raise ScenarioError([seg.Problem("$.status", _("Only an active scenario can be paused"))])
+        raise _state_error(_("Only an active scenario can be paused"))
     Scenario.objects.filter(pk=scenario.pk).update(
         status=ScenarioStatus.PAUSED, updated_at=timezone.now()
     )

@@ -17,13 +17,15 @@ once per lapse (a new visit starts a new one).
 
 Triggers (the `trigger` JSON of a scenario version, ``{"kind": …, "params": {…}}``):
 
-* ``date_attribute`` with ``{"on": "birthday_month", "at": "10:00"}``: on the 1st of the
-  contact's birth month;
+* ``date_attribute`` with ``{"on": "birthday_month", "at": "10:00"}``: on the 1st (or
+  ``"day": N``) of the contact's birth month;
 * ``date_attribute`` with ``{"on": "birthday", "at": "10:00"}``: on the birthday (29 Feb on
   28 Feb in common years);
 * ``date_attribute`` with ``{"on": "attribute", "key": "contract_renewal", "offset_days": -30}``:
   N days before (negative) or after (positive) the date in a custom attribute, written
-  ``2027-04-01``, ``2027/04/01``, ``2027/4/1``, ``2027年4月1日`` or as an ISO date-time;
+  ``2027-04-01``, ``2027/04/01``, ``2027/4/1``, ``2027年4月1日`` or as an ISO date-time.
+  ``{"attribute": "birth_date", "match": "month" | "day", …}`` and ``{"attribute": "<key>",
+  "offset_days": N}`` are accepted for the same three;
 * ``inactivity`` with ``{"event": "visit", "days": 60, "at": "10:00"}``: the contact's last
   event of that kind was N days ago (visits and purchases use the rollups, which include an
   imported POS baseline; other kinds read the events), so nobody who never had one;
@@ -35,6 +37,7 @@ Triggers (the `trigger` JSON of a scenario version, ``{"kind": …, "params": {�
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import logging
 from collections.abc import Iterable
@@ -108,11 +111,15 @@ def _is_leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
-def birthday_month_due(workspace: Workspace, now: dt.datetime, *, at: dt.time = dt.time.min) -> Due:
-    """Contacts born in the current local month, on its 1st from `at` on."""
+def birthday_month_due(
+    workspace: Workspace, now: dt.datetime, *, at: dt.time = dt.time.min, day: int = 1
+) -> Due:
+    """Contacts born in the current local month, on its `day` (default the 1st; the last day
+    when the month is shorter) from `at` on."""
     _clock, local = _local(workspace, now)
     period = f"bday-month:{local:%Y-%m}"
-    if local.day != 1 or local.time() < at:
+    last = calendar.monthrange(local.year, local.month)[1]
+    if local.day != min(day, last) or local.time() < at:
         return Due(_nobody(), period)
     contacts = Contact.objects.filter(
         workspace=workspace, birth_date__isnull=False, birth_date__month=local.month
@@ -221,7 +228,25 @@ class DateAttributeParams(_Params):
     on: Literal["birthday_month", "birthday", "attribute"]
     key: seg.JsonKey | None = None
     offset_days: Annotated[int, Field(ge=-3650, le=3650)] = 0
+    # birthday_month: the day of the month it fires on (1 = the 1st; past the month's end,
+    # its last day).
+    day: Annotated[int, Field(ge=1, le=31)] = 1
     at: Clock24 = "00:00"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _attribute_form(cls, data: Any) -> Any:
+        """Also ``{"attribute": "birth_date", "match": "month" | "day"}`` and
+        ``{"attribute": "<custom key>", "offset_days": N}`` (the templates' spelling)."""
+        if not isinstance(data, dict) or "on" in data or "attribute" not in data:
+            return data
+        data = dict(data)
+        attribute, match = data.pop("attribute"), data.pop("match", "day")
+        if attribute == "birth_date":
+            data["on"] = "birthday_month" if match == "month" else "birthday"
+        else:
+            data["on"], data["key"] = "attribute", attribute
+        return data
 
     @model_validator(mode="after")
     def _key(self) -> Self:
@@ -324,7 +349,7 @@ def due_now(
     assert isinstance(params, DateAttributeParams)
     at = parse_time(params.at)
     if params.on == "birthday_month":
-        return birthday_month_due(workspace, now, at=at)
+        return birthday_month_due(workspace, now, at=at, day=params.day)
     if params.on == "birthday":
         return birthday_due(workspace, now, at=at)
     assert params.key is not None

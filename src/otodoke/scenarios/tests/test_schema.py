@@ -55,3 +55,19 @@ def test_a_bad_condition_names_its_path() -> None:
         }
     )
     assert any(p.startswith("$.conditions.where") for p in problems), problems
+
+
+def test_an_unknown_event_kind_is_refused() -> None:
+    problems = _problems(
+        {"trigger": {"kind": "event", "params": {"event": "buy"}}, "steps": [SEND]}
+    )
+    assert list(problems) == ["$.trigger.params.event"]
+    assert "not an event kind" in problems["$.trigger.params.event"]
+
+
+def test_problems_are_in_the_users_language() -> None:
+    from django.utils import translation
+
+    with translation.override("ja"):
+        problems = _problems({"trigger": {"kind": "friend_added"}, "steps": [{"type": "wait"}]})
+    assert problems == {"$.steps[0]": "待機には日数・時間・分のいずれかが必要です"}

@@ -97,6 +97,17 @@ def test_quiet_hours_follow_the_workspace_setting(workspace: Workspace, line: Li
     assert texts(line.received(c.line_user_id or "")) == ["夜でも"]
 
 
+def test_a_send_may_answer_at_once_inside_quiet_hours(workspace: Workspace, line: Line) -> None:
+    (c,) = make_contacts(workspace, line, 1)
+    greeting = {**text("ようこそ"), "quiet_hours": False}
+    _, version = active(workspace, [greeting, wait(hours=1), text("夜のおすすめ")])
+    late = dt.datetime(2026, 4, 1, 13, 30, tzinfo=dt.UTC)  # 22:30 in Tokyo
+    enrol(workspace, version, [c.pk], now=late, source="test")
+    tick(now=late)
+    tick(now=late + dt.timedelta(hours=1))
+    assert texts(line.received(c.line_user_id or "")) == ["ようこそ"]  # the second waits
+
+
 def test_tag_attribute_branch_and_exit_steps(workspace: Workspace, line: Line) -> None:
     vip, plain = make_contacts(workspace, line, 2)
     add_tags(workspace, [vip.pk], ["vip"])

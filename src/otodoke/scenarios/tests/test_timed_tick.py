@@ -13,6 +13,7 @@ from otodoke.contacts.models import Contact, ContactTag, Tag
 from otodoke.contacts.tagging import add_tags
 from otodoke.scenarios import scheduler, timed
 from otodoke.scenarios.models import Enrolment, EnrolmentStatus, Scenario, ScenarioVersion
+from otodoke.scenarios.presets import instantiate
 from otodoke.scenarios.services import activate_scenario, create_scenario, pause_scenario
 from otodoke.scenarios.tests.helpers import texts
 from otodoke.scenarios.timed import on_contacts_changed, tick
@@ -262,3 +263,27 @@ def test_a_tag_added_enters_the_segment_trigger_without_waiting_for_a_tick(
     assert silent.pk not in {c for c, _r, _s in _enrolled(scenario)}
     tick(workspace, t0 + dt.timedelta(seconds=60))
     assert silent.pk in {c for c, _r, _s in _enrolled(scenario)}
+
+
+def test_the_birthday_and_60_day_templates_send_on_their_day(
+    workspace: Workspace, line: Line
+) -> None:
+    born_in_january, lapsed, regular = make_contacts(workspace, line, 3)
+    Contact.objects.filter(pk=born_in_january.pk).update(birth_date=dt.date(1990, 1, 20))
+    Contact.objects.filter(pk=lapsed.pk).update(
+        last_visit_at=dt.datetime(2026, 11, 2, 18, 0, tzinfo=TOKYO)  # 60 days before 1 Jan
+    )
+    Contact.objects.filter(pk=regular.pk).update(
+        last_visit_at=dt.datetime(2026, 12, 20, 18, 0, tzinfo=TOKYO)
+    )
+    for key in ("birthday_month_coupon", "come_back_after_60_days"):
+        activate_scenario(instantiate(workspace, key))
+    ten = dt.datetime(2027, 1, 1, 1, 0, tzinfo=UTC)  # 1 January, 10:00 in Tokyo
+    scheduler.tick(now=ten - dt.timedelta(minutes=1))
+    assert line.received(born_in_january.line_user_id or "") == []
+    for minutes in (0, 1, 30):
+        scheduler.tick(now=ten + dt.timedelta(minutes=minutes))
+    (birthday,) = texts(line.received(born_in_january.line_user_id or ""))
+    assert "お誕生月おめでとうございます" in birthday
+    assert len(texts(line.received(lapsed.line_user_id or ""))) == 1
+    assert line.received(regular.line_user_id or "") == []

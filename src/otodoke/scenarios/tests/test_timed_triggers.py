@@ -12,6 +12,7 @@ from django.utils import translation
 from otodoke.contacts.models import Contact, Event
 from otodoke.scenarios.services import ScenarioError, activate_scenario, create_scenario
 from otodoke.scenarios.timed import (
+    DateAttributeParams,
     birthday_due,
     birthday_month_due,
     date_attribute_due,
@@ -248,3 +249,25 @@ def test_activation_names_a_bad_time_based_trigger(workspace: Workspace) -> None
     assert "$.trigger.params.at" in paths
     scenario.refresh_from_db()
     assert scenario.status == "draft"
+
+
+def test_the_templates_attribute_spelling_and_a_day_past_the_months_end(
+    workspace: Workspace,
+) -> None:
+    month = parse_params(
+        "date_attribute", {"attribute": "birth_date", "match": "month", "day": 31, "at": "10:00"}
+    )
+    assert isinstance(month, DateAttributeParams)
+    assert (month.on, month.day, month.at) == ("birthday_month", 31, "10:00")
+    renewal = parse_params("date_attribute", {"attribute": "renewal", "offset_days": -30})
+    assert isinstance(renewal, DateAttributeParams)
+    assert (renewal.on, renewal.key, renewal.offset_days) == ("attribute", "renewal", -30)
+    day = parse_params("date_attribute", {"attribute": "birth_date", "match": "day"})
+    assert isinstance(day, DateAttributeParams) and day.on == "birthday"
+
+    february = _contact(workspace, birth_date=dt.date(1990, 2, 14))
+    # "Day 31" in February 2027 is its last day, the 28th (10:00 Tokyo = 01:00 UTC).
+    on_28th = dt.datetime(2027, 2, 28, 1, 0, tzinfo=UTC)
+    assert _ids(due_now(workspace, "date_attribute", month, on_28th, version_id=1)) == {february.pk}
+    on_27th = on_28th - dt.timedelta(days=1)
+    assert _ids(due_now(workspace, "date_attribute", month, on_27th, version_id=1)) == set()

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -17,6 +18,11 @@ class Command(BaseCommand):
         parser.add_argument("--max-tasks", type=int, default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Apps with periodic work (the scenario scheduler) make sure it is queued.
+        for config in apps.get_app_configs():
+            start = getattr(config, "on_worker_start", None)
+            if callable(start):
+                start()
         worker_args = ["--queue-name", options["queues"], "--interval", str(options["interval"])]
         if options["batch"]:
             worker_args.append("--batch")
