@@ -11,9 +11,10 @@ class ScenariosConfig(AppConfig):
     def ready(self) -> None:
         # The lower apps (contacts, line, messaging) announce what happened with signals of
         # their own; this app listens, so none of them imports scenarios.
-        from otodoke.scenarios import hooks
+        from otodoke.scenarios import hooks, timed
 
         hooks.connect()
+        timed.connect()
 
     def on_worker_start(self) -> None:
         """`otodoke worker` calls this: the scheduler's task chain is queued (once)."""

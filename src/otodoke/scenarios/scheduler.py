@@ -350,6 +350,11 @@ def tick(
     moment = now or timezone.now()
     result = TickResult()
     quota: dict[int, int | None] = {}
+    # Time-based triggers (birthdays, inactivity, entered a segment) enrol first, so their
+    # first step goes out in this same pass.
+    from otodoke.scenarios.timed import tick_all
+
+    tick_all(moment, workspace_id=workspace_id)
     while True:
         token = claim(moment, workspace_id=workspace_id)
         rows = list(

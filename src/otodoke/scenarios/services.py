@@ -162,6 +162,10 @@ def activation_problems(scenario: Scenario) -> list[seg.Problem]:
     except schema.SpecError as exc:
         return list(exc.problems)
     workspace = scenario.workspace
+    from otodoke.scenarios.timed import TIMED_KINDS, params_problems
+
+    if parsed.trigger.kind in TIMED_KINDS:  # their params are the evaluator's to check
+        problems += params_problems(workspace, parsed.trigger.kind, parsed.trigger.params)
     token = workspace.channel_access_token
     if token is None or not token.reveal():
         problems.append(
