@@ -69,6 +69,10 @@ try:
     LINE_WEBHOOK_BATCH_SECONDS = float(os.environ.get("OTODOKE_WEBHOOK_BATCH_SECONDS", "0.5"))
 except ValueError as exc:
     raise ImproperlyConfigured("OTODOKE_WEBHOOK_BATCH_SECONDS must be a number of seconds") from exc
+# Scenarios: how often the scheduler's tick runs (a trigger also runs one at once), and how
+# often the full "entered a segment" / date / inactivity evaluation runs at most.
+OTODOKE_SCENARIO_TICK_SECONDS = env_int("OTODOKE_SCENARIO_TICK_SECONDS", default=10, minimum=1)
+OTODOKE_WATCH_REFRESH_SECONDS = env_int("OTODOKE_WATCH_REFRESH_SECONDS", default=60, minimum=1)
 
 INSTALLED_APPS = [
     # Django's admin, for superusers only (otodoke.core.adminsite); mounted when OTODOKE_ADMIN.
