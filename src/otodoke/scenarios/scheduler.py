@@ -22,6 +22,7 @@ from django.utils import timezone
 from otodoke.contacts.models import Contact, Event, LineStatus, TagSource
 from otodoke.contacts.tagging import add_tags, remove_tags
 from otodoke.scenarios import schema, sending, timing
+from otodoke.scenarios.dispatch import dispatch
 from otodoke.scenarios.models import (
     AutomationSettings,
     Enrolment,
@@ -368,7 +369,7 @@ def tick(
         if len(rows) < CLAIM:
             break
     if send:
-        result.dispatch = sending.dispatch(
+        result.dispatch = dispatch(
             now=now, workspace_id=workspace_id, budget_seconds=budget_seconds
         )
     return result

@@ -12,21 +12,18 @@ retry with the same key; 429 = back off (or, the monthly limit, hold); other 4xx
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from otodoke.campaigns import ratelimit
 from otodoke.campaigns.conf import EngineConf, engine_conf
-from otodoke.campaigns.line_send import SEND_PATHS, SendOutcome, classify, request_body
+from otodoke.campaigns.line_send import SendOutcome, request_body
 from otodoke.campaigns.planning import digest
 from otodoke.campaigns.quota import fetch_quota
 from otodoke.line.client import LineApiError, LineClient, backoff_delay
@@ -277,38 +274,6 @@ def body_of(batch: SendBatch) -> dict[str, Any]:
     return request_body(batch.endpoint, batch.messages, to, batch.notification_disabled)
 
 
-def _wait_for_token(channel: str, endpoint: str, conf: EngineConf, deadline: float) -> bool:
-    rate = conf.rates.get(endpoint, conf.rates["other"]) * conf.rate_share
-    key = ratelimit.bucket_key(channel, endpoint)
-    while True:
-        granted, wait = ratelimit.take_tokens(key, rate=rate, capacity=max(1.0, rate / 4), wanted=1)
-        if granted:
-            return True
-        if time.monotonic() + wait > deadline:
-            return False
-        time.sleep(min(max(wait, 0.001), 0.5))
-
-
-def send_one(client: LineClient, batch: SendBatch, body: dict[str, Any]) -> SendOutcome:
-    try:
-        response = client.call(
-            "POST", SEND_PATHS[batch.endpoint], json_body=body, retry_key=str(batch.retry_key)
-        )
-    except LineApiError as exc:
-        return classify(exc)
-    return SendOutcome(
-        "sent", True, http_status=response.status, request_id=response.request_id or ""
-    )
-
-
-def mark_attempting(batch: SendBatch, now: dt.datetime) -> None:
-    """Written before the request leaves: an attempt we never hear back from is uncertain."""
-    SendBatch.objects.filter(pk=batch.pk).update(
-        attempts=F("attempts") + 1, uncertain_since=Coalesce("uncertain_since", now)
-    )
-    batch.attempts += 1
-
-
 def record_outcome(
     batch: SendBatch,
     token: uuid.UUID,
@@ -356,77 +321,11 @@ def record_outcome(
     return status
 
 
-def _hold(workspace_id: int, reason: str) -> None:
+def hold(workspace_id: int, reason: str) -> None:
     Scenario.objects.filter(workspace_id=workspace_id, status="active").update(status_reason=reason)
 
 
-def dispatch(
-    *,
-    now: dt.datetime | None = None,
-    budget_seconds: float = 30.0,
-    workspace_id: int | None = None,
-    conf: EngineConf | None = None,
-) -> DispatchResult:
-    """Send every claimable batch until none is left or the budget is spent."""
-    conf = conf or engine_conf()
-    result = DispatchResult()
-    deadline = time.monotonic() + budget_seconds
-    clients: dict[int, LineClient] = {}
-    try:
-        while time.monotonic() < deadline:
-            moment = now or timezone.now()
-            expire_stale(moment, conf)
-            token, batches = claim_batches(
-                now=moment, limit=50, conf=conf, workspace_id=workspace_id
-            )
-            if not batches:
-                break
-            for position, batch in enumerate(batches):
-                ws = batch.workspace
-                if ws.pk in result.held or not _wait_for_token(
-                    ws.channel_id, batch.endpoint, conf, deadline
-                ):
-                    _release(batches[position:], token)
-                    if ws.pk in result.held:
-                        continue
-                    return result
-                client = clients.get(ws.pk)
-                if client is None:
-                    client = clients[ws.pk] = LineClient.for_workspace(ws)
-                body = body_of(batch)
-                started = now or timezone.now()
-                mark_attempting(batch, started)
-                out = send_one(client, batch, body)
-                if out.kind == "rate_limited":
-                    rate = conf.rates.get(batch.endpoint, conf.rates["other"]) * conf.rate_share
-                    ratelimit.drain(ratelimit.bucket_key(ws.channel_id, batch.endpoint), 1.0, rate)
-                status = record_outcome(batch, token, out, conf, started, now or timezone.now())
-                if status == SendStatus.SENT:
-                    result.sent += batch.recipient_count
-                elif status == SendStatus.FAILED:
-                    result.failed += batch.recipient_count
-                else:
-                    result.retrying += batch.recipient_count
-                if out.kind == "quota":
-                    result.held.add(ws.pk)
-                    _hold(ws.pk, hold_reason())
-                elif out.kind == "auth":
-                    result.held.add(ws.pk)
-                    _hold(
-                        ws.pk,
-                        _("LINE refused the channel access token: %(error)s")
-                        % {"error": out.error[:300]},
-                    )
-            if now is not None:
-                # A fixed clock (tests): one pass, backed-off batches wait for a later tick.
-                break
-    finally:
-        for client in clients.values():
-            client.close()
-    return result
-
-
-def _release(batches: list[SendBatch], token: uuid.UUID) -> None:
+def release(batches: list[SendBatch], token: uuid.UUID) -> None:
     SendBatch.objects.filter(id__in=[b.pk for b in batches], lease_token=token).update(
         status=SendStatus.PENDING, lease_token=None, lease_until=None
     )

@@ -252,7 +252,8 @@ class StepStats:
 
 def scenario_stats(scenario: Scenario) -> dict[str, Any]:
     """Enrolments by status (and converted), and per step of the current version: contacts
-    waiting at it, messages sent / failed / not yet sent."""
+    waiting for it, messages sent / failed / not yet sent, and who exited or converted while
+    waiting for it."""
     by_status = dict(
         Enrolment.objects.filter(scenario=scenario)
         .values_list("status")
@@ -268,6 +269,17 @@ def scenario_stats(scenario: Scenario) -> dict[str, Any]:
             .annotate(n=Count("id"))
             .order_by()
         )
+        # Who left or converted while waiting for each step (the step they did not get to).
+        left: dict[tuple[int, str], int] = {
+            (i, st): n
+            for i, st, n in Enrolment.objects.filter(
+                version=version,
+                status__in=[EnrolmentStatus.EXITED, EnrolmentStatus.CONVERTED],
+            )
+            .values_list("step_index", "status")
+            .annotate(n=Count("id"))
+            .order_by()
+        }
         sends: dict[tuple[int, str], int] = {
             (i, s): n
             for i, s, n in StepSend.objects.filter(version=version)
@@ -286,6 +298,8 @@ def scenario_stats(scenario: Scenario) -> dict[str, Any]:
                     + sends.get((i, SendStatus.UNKNOWN), 0),
                     "pending": sends.get((i, SendStatus.PENDING), 0)
                     + sends.get((i, SendStatus.IN_FLIGHT), 0),
+                    "exited": left.get((i, EnrolmentStatus.EXITED), 0),
+                    "converted": left.get((i, EnrolmentStatus.CONVERTED), 0),
                 }
             )
     exits = dict(

@@ -91,6 +91,8 @@ class StepStatsOut(Schema):
     sent: int
     failed: int
     pending: int
+    exited: int
+    converted: int
 
 
 class StatsOut(Counts):

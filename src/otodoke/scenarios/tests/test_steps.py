@@ -15,7 +15,7 @@ from otodoke.contacts.models import Contact, ContactTag, LineStatus
 from otodoke.contacts.tagging import add_tags
 from otodoke.scenarios.models import Enrolment, EnrolmentStatus, SendBatch, StepSend
 from otodoke.scenarios.scheduler import tick
-from otodoke.scenarios.services import set_quiet_hours
+from otodoke.scenarios.services import scenario_stats, set_quiet_hours
 from otodoke.scenarios.tests.helpers import NOON, active, text, texts, wait
 from otodoke.scenarios.triggers import enrol
 from otodoke.workspaces.models import Workspace
@@ -143,7 +143,9 @@ def test_a_purchase_after_entering_converts_and_stops_the_reminders(
 ) -> None:
     (c,) = make_contacts(workspace, line, 1)
     goal = {"event": "purchase"}
-    _, version = active(workspace, [text("クーポン"), wait(days=1), text("リマインド")], goal=goal)
+    scenario, version = active(
+        workspace, [text("クーポン"), wait(days=1), text("リマインド")], goal=goal
+    )
     enrol(workspace, version, [c.pk], now=NOON, source="test")
     tick(now=NOON)
 
@@ -164,6 +166,9 @@ def test_a_purchase_after_entering_converts_and_stops_the_reminders(
 
     tick(now=NOON + 2 * DAY)
     assert texts(line.received(c.line_user_id or "")) == ["クーポン"]
+    stats = scenario_stats(scenario)
+    assert stats["converted"] == 1
+    assert [(s["sent"], s["converted"]) for s in stats["steps"]] == [(1, 0), (0, 0), (0, 1)]
 
 
 def test_a_purchase_before_entering_is_not_the_goal(workspace: Workspace, line: Line) -> None:
@@ -205,3 +210,14 @@ def test_a_deleted_contact_leaves(workspace: Workspace, line: Line) -> None:
     enrolment = Enrolment.objects.get()
     assert (enrolment.status, enrolment.exit_reason) == ("exited", "deleted")
     assert SendBatch.objects.count() == 0
+
+
+def test_one_tick_sends_every_due_step_beyond_one_claim_window(
+    workspace: Workspace, line: Line, settings: Any
+) -> None:
+    settings.OTODOKE_SEND_CONCURRENCY = 4  # a claim takes 4 batches at a time
+    contacts = make_contacts(workspace, line, 10)
+    _, version = active(workspace, [text("{{ name }}さん")])  # personalised: 10 pushes
+    enrol(workspace, version, [c.pk for c in contacts], now=NOON, source="test")
+    assert tick(now=NOON).dispatch.sent == 10
+    assert line.copies() == {c.line_user_id: 1 for c in contacts}
