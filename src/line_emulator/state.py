@@ -110,7 +110,9 @@ class WebhookDelivery:
 
     @property
     def succeeded(self) -> bool:
-        return any(a.error is None for a in self.attempts)
+        # An attempt still waiting for a slot or for the bot's answer has neither a status
+        # nor an error yet: it is not a success.
+        return any(a.error is None and a.status_code is not None for a in self.attempts)
 
 
 @dataclass

@@ -42,11 +42,6 @@ class Command(OtodokeCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        # Apps with periodic work (the scenario scheduler) make sure it is queued.
-        for config in apps.get_app_configs():
-            start = getattr(config, "on_worker_start", None)
-            if callable(start):
-                start()
         if options["threads"] < 1:
             raise CommandError(_("--threads must be 1 or more."))
         try:
@@ -56,6 +51,12 @@ class Command(OtodokeCommand):
                 _("Unknown queue: %(names)s. The queues are: %(known)s.")
                 % {"names": exc, "known": ", ".join(lanes.queues())}
             ) from exc
+        # Once the lanes are known to be right: apps with periodic work (the scenario
+        # scheduler) make sure it is queued.
+        for config in apps.get_app_configs():
+            start = getattr(config, "on_worker_start", None)
+            if callable(start):
+                start()
         # db_worker's own log setup: "Starting worker …" and each task's start and end.
         DbWorkerCommand().configure_logging(options["verbosity"])
         code = lanes.run_lanes(
