@@ -8,7 +8,16 @@ from ninja import NinjaAPI
 from otodoke.api import errors
 from otodoke.api.auth import TokenAuth
 from otodoke.api.parsing import StrictJsonParser
-from otodoke.api.routers import audiences, campaigns, contacts, events, me, segments, tags
+from otodoke.api.routers import (
+    audiences,
+    campaigns,
+    contacts,
+    events,
+    imports,
+    me,
+    segments,
+    tags,
+)
 
 DESCRIPTION = """
 Otodoke's REST API for shops, POS systems and sites.
@@ -20,8 +29,8 @@ workspace (create one with `otodoke api-token create`). A token acts for its wor
 
 | scope | permission | allows |
 |---|---|---|
-| `read` | view | reading contacts, tags, events, segments, audiences, campaigns |
-| `write` | edit | contacts, events, tags, segments, audiences, draft campaigns |
+| `read` | view | reading contacts, tags, events, segments, audiences, campaigns, imports |
+| `write` | edit | contacts, events, tags, segments, audiences, draft campaigns, CSV imports |
 | `send` | send | test sends, sending, scheduling and cancelling campaigns |
 | `pii` | view personal data | LINE user IDs, phone numbers, e-mail addresses (see below) |
 | `export` | export | audience files for LINE's upload screens (LINE user IDs, e-mails, phones) |
@@ -79,6 +88,7 @@ api.add_router("/events", events.router, tags=["Events"])
 api.add_router("/tags", tags.router, tags=["Tags"])
 api.add_router("/segments", segments.router, tags=["Segments"])
 api.add_router("/audiences", audiences.router, tags=["Audiences"])
+api.add_router("/imports", imports.router, tags=["Imports"])
 api.add_router("/campaigns", campaigns.router, tags=["Campaigns"])
 
 urlpatterns: list[URLPattern | URLResolver] = [
