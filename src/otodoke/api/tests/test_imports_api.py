@@ -209,3 +209,13 @@ def test_the_import_operations_are_in_the_openapi_schema(api: Callable[..., ApiC
     )
     form = paths["/api/v1/imports"]["post"]["requestBody"]["content"]["multipart/form-data"]
     assert {"kind", "file", "mapping", "tag_separator"} <= set(form["schema"]["properties"])
+
+
+def test_a_refusal_is_in_japanese_by_default_and_names_the_file(
+    api: Callable[..., ApiClient],
+) -> None:
+    response = upload(api("write"), b"PK\x03\x04\x14\x00\x06\x00")
+
+    error = error_of(response)
+    assert "CSV ではありません" in error["message"] and "Excel" in error["message"]
+    assert error["details"] == [{"path": "file", "message": error["message"]}]
