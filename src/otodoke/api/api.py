@@ -13,6 +13,7 @@ from otodoke.api.routers import (
     campaigns,
     contacts,
     events,
+    imports,
     me,
     scenarios,
     segments,
@@ -29,8 +30,8 @@ workspace (create one with `otodoke api-token create`). A token acts for its wor
 
 | scope | permission | allows |
 |---|---|---|
-| `read` | view | reading contacts, tags, events, segments, audiences, campaigns |
-| `write` | edit | contacts, events, tags, segments, audiences, draft campaigns |
+| `read` | view | reading contacts, tags, events, segments, audiences, campaigns, imports |
+| `write` | edit | contacts, events, tags, segments, audiences, draft campaigns, CSV imports |
 | `send` | send | test sends, sending, scheduling and cancelling campaigns |
 | `pii` | view personal data | LINE user IDs, phone numbers, e-mail addresses (see below) |
 | `export` | export | audience files for LINE's upload screens (LINE user IDs, e-mails, phones) |
@@ -88,6 +89,7 @@ api.add_router("/events", events.router, tags=["Events"])
 api.add_router("/tags", tags.router, tags=["Tags"])
 api.add_router("/segments", segments.router, tags=["Segments"])
 api.add_router("/audiences", audiences.router, tags=["Audiences"])
+api.add_router("/imports", imports.router, tags=["Imports"])
 api.add_router("/campaigns", campaigns.router, tags=["Campaigns"])
 api.add_router("/scenarios", scenarios.router, tags=["Scenarios"])
 

@@ -133,7 +133,7 @@ def _run_job(job_id: int, path: str) -> str:
             job.workspace,
             AuditAction.IMPORTED,
             actor=job.created_by,
-            label=None if job.created_by else "import",
+            label=None if job.created_by else str(job.options.get("actor_label") or "import"),
             target=job.file_name,
             details={"job": job.pk, "kind": job.kind, **job.summary(), "errors": None},
         )

@@ -6,6 +6,9 @@ folder (the SQLite test database lives there as a file so a real worker subproce
 
 import os
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 _REPO = Path(__file__).resolve().parents[3]
 
@@ -26,3 +29,13 @@ def pytest_unconfigure(config: object) -> None:
     run_dir = Path(os.environ["OTODOKE_DATA_DIR"])
     if run_dir.parent == _REPO / "var" / "test":
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """The production hasher spends about a second per password on purpose (more on a loaded
+    machine); tests create staff and log in a lot. Every test gets a fast hasher: none asserts
+    which hasher production uses, and processes a test starts keep the real one. The real
+    hashers stay listed after it, so a password a process hashed still checks here."""
+    fast = "django.contrib.auth.hashers.MD5PasswordHasher"
+    settings.PASSWORD_HASHERS = [fast, *(h for h in settings.PASSWORD_HASHERS if h != fast)]

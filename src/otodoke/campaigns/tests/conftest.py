@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -9,9 +11,13 @@ from typing import Any
 import httpx
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import translation
 
 from line_emulator.testing import TEST_CHANNEL_ID, TEST_TOKEN, EmulatorServer
+from otodoke.campaigns import engine, services
+from otodoke.campaigns.models import Campaign, Delivery, DeliveryStatus
 from otodoke.contacts.models import Contact, LineStatus
 from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.roles import Role
@@ -154,3 +160,49 @@ def make_contacts(
 
 
 TEXT = [{"type": "text", "text": "春のキャンペーンのお知らせ"}]
+
+
+def send_all(
+    workspace: Workspace,
+    messages: list[dict[str, Any]] = TEXT,
+    target: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> tuple[Campaign, Delivery]:
+    """A campaign to `target` (every friend by default), sent by a trusted caller."""
+    campaign = services.create_campaign(
+        workspace,
+        name="spring",
+        messages=messages,
+        target=target or {"all_friends": True},
+        actor=None,
+        **kwargs,
+    )
+    delivery = services.send_campaign(campaign, actor=None)
+    return campaign, delivery
+
+
+def run(delivery_id: int) -> str:
+    """Run the delivery's engine steps until it leaves `sending` (as the worker would)."""
+    status = ""
+    for _ in range(60):
+        status = engine.run_delivery(delivery_id)
+        if status != DeliveryStatus.SENDING:
+            return status
+    return status
+
+
+def cli(*args: str) -> Any:
+    """`otodoke campaign ARGS --workspace salon --json`, its JSON answer."""
+    out = io.StringIO()
+    call_command("campaign", *args, "--workspace", "salon", "--json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def cli_refused(*args: str) -> dict[str, Any]:
+    """The API-shaped error a refused `otodoke campaign ARGS --json` prints."""
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("campaign", *args, "--workspace", "salon", "--json", stdout=out)
+    body = json.loads(out.getvalue())
+    assert set(body) == {"error"}, body
+    return dict(body["error"])

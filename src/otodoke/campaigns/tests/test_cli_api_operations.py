@@ -7,7 +7,6 @@ import io
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -15,27 +14,12 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from otodoke.campaigns.models import Campaign, CampaignStatus
-from otodoke.campaigns.tests.conftest import TEXT, Line, make_contacts, member
+from otodoke.campaigns.tests.conftest import TEXT, Line, cli, cli_refused, make_contacts, member
 from otodoke.tracking.services import create_tracked_link, record_click
 from otodoke.workspaces.models import AuditAction, AuditLog, Workspace
 from otodoke.workspaces.roles import Role
 
 pytestmark = pytest.mark.django_db
-
-
-def run(*args: str) -> Any:
-    out = io.StringIO()
-    call_command("campaign", *args, "--workspace", "salon", "--json", stdout=out)
-    return json.loads(out.getvalue())
-
-
-def refused(*args: str) -> dict[str, Any]:
-    out = io.StringIO()
-    with pytest.raises(CommandError):
-        call_command("campaign", *args, "--workspace", "salon", "--json", stdout=out)
-    body = json.loads(out.getvalue())
-    assert set(body) == {"error"}, body
-    return dict(body["error"])
 
 
 @pytest.fixture
@@ -49,46 +33,46 @@ def test_create_test_send_then_send_by_id_and_read_results(
     workspace: Workspace, line: Line, message: str
 ) -> None:
     contacts = make_contacts(workspace, line, 3)
-    draft = run("create", "--name", "春", "--message", message, "--all-friends")
+    draft = cli("create", "--name", "春", "--message", message, "--all-friends")
     assert (draft["status"], draft["messages"], draft["live"]) == ("draft", TEXT, None)
     cid = str(draft["id"])
-    tested = run("test", cid, "--contacts", str(contacts[0].pk), "--inline")
+    tested = cli("test", cid, "--contacts", str(contacts[0].pk), "--inline")
     assert (tested["kind"], tested["status"], tested["sent"]) == ("test", "done", 1)
-    sent = run("send", cid, "--inline", "--wait")
+    sent = cli("send", cid, "--inline", "--wait")
     assert sent["status"] == "sent" and sent["live"]["sent"] == 3
     assert line.copies() == {c.line_user_id: 2 if c == contacts[0] else 1 for c in contacts}
     assert AuditLog.objects.get(action=AuditAction.CAMPAIGN_SENT).actor_label == "cli"
-    recipients = run("recipients", cid, "--status", "sent")
+    recipients = cli("recipients", cid, "--status", "sent")
     assert sorted(r["contact_id"] for r in recipients["items"]) == [c.pk for c in contacts]
     # The operator sees no LINE user IDs; that takes a login with the permission.
     assert {r["line_user_id"] for r in recipients["items"]} == {None}
     link = create_tracked_link(workspace, "https://shop.example/sale", campaign_id=draft["id"])
     record_click(link, contact=contacts[1])
-    clicks = run("clicks", cid)
+    clicks = cli("clicks", cid)
     assert [(c["contact_id"], c["url"]) for c in clicks["items"]] == [
         (contacts[1].pk, "https://shop.example/sale")
     ]
-    assert [c["id"] for c in run("list")["items"]] == [draft["id"]]
-    assert run("get", cid)["links"][0]["clicks"] == 1
+    assert [c["id"] for c in cli("list")["items"]] == [draft["id"]]
+    assert cli("get", cid)["links"][0]["clicks"] == 1
     # A campaign goes out once.
-    assert refused("send", cid)["code"] == "invalid_state"
+    assert cli_refused("send", cid)["code"] == "invalid_state"
 
 
 def test_schedule_then_cancel_and_their_refusals(
     workspace: Workspace, line: Line, message: str
 ) -> None:
-    draft = run("create", "--name", "夏", "--message", message, "--all-friends")
+    draft = cli("create", "--name", "夏", "--message", message, "--all-friends")
     cid = str(draft["id"])
     past = (timezone.now() - timedelta(hours=1)).isoformat()
-    assert refused("schedule", cid, "--at", past)["details"][0]["path"] == "at"
+    assert cli_refused("schedule", cid, "--at", past)["details"][0]["path"] == "at"
     member(workspace, "operator", Role.VIEWER)
     soon = (timezone.now() + timedelta(days=1)).isoformat()
-    assert refused("schedule", cid, "--at", soon, "--as", "operator")["code"] == "forbidden"
-    scheduled = run("schedule", cid, "--at", soon)
+    assert cli_refused("schedule", cid, "--at", soon, "--as", "operator")["code"] == "forbidden"
+    scheduled = cli("schedule", cid, "--at", soon)
     assert scheduled["status"] == "scheduled" and scheduled["scheduled_at"]
-    cancelled = run("cancel", cid)
+    cancelled = cli("cancel", cid)
     assert cancelled["status"] == "cancelled"
-    assert refused("cancel", cid)["code"] == "invalid_state"
+    assert cli_refused("cancel", cid)["code"] == "invalid_state"
     assert not line.copies()
 
 
@@ -97,16 +81,16 @@ def test_create_refuses_invalid_messages_and_targets_with_paths(
 ) -> None:
     long = tmp_path / "long.json"
     long.write_text(json.dumps([{"type": "text", "text": "x" * 5001}]))
-    error = refused("create", "--name", "x", "--message", str(long), "--all-friends")
+    error = cli_refused("create", "--name", "x", "--message", str(long), "--all-friends")
     assert error["code"] == "invalid_messages" and error["details"][0]["path"] == "messages[0].text"
     ok = tmp_path / "ok.json"
     ok.write_text(json.dumps(TEXT))
-    error = refused("create", "--name", "x", "--message", str(ok), "--segment", "999")
+    error = cli_refused("create", "--name", "x", "--message", str(ok), "--segment", "999")
     assert error["code"] == "invalid_target"
     assert error["details"][0]["path"] == "target.include[0].segment"
-    assert refused("create", "--name", "x", "--message", str(ok))["code"] == "validation_error"
-    assert refused("get", "999")["code"] == "not_found"
-    assert refused("test", "999", "--contacts", "1")["code"] == "not_found"
+    assert cli_refused("create", "--name", "x", "--message", str(ok))["code"] == "validation_error"
+    assert cli_refused("get", "999")["code"] == "not_found"
+    assert cli_refused("test", "999", "--contacts", "1")["code"] == "not_found"
     assert not Campaign.objects.exists()
 
 
@@ -115,9 +99,9 @@ def test_send_by_id_needs_approval_when_the_workspace_requires_it(
 ) -> None:
     workspace.require_approval = True
     workspace.save()
-    draft = run("create", "--name", "秋", "--message", message, "--all-friends")
+    draft = cli("create", "--name", "秋", "--message", message, "--all-friends")
     assert draft["needs_approval"] is True
-    assert refused("send", str(draft["id"]))["code"] == "approval_required"
+    assert cli_refused("send", str(draft["id"]))["code"] == "approval_required"
     assert Campaign.objects.get().status == CampaignStatus.DRAFT
 
 
@@ -142,14 +126,14 @@ def test_a_cli_test_send_defaults_to_the_saved_test_recipients(
     from otodoke.campaigns.models import TestRecipient
 
     contacts = make_contacts(workspace, line, 3)
-    cid = str(run("create", "--name", "春", "--message", message, "--all-friends")["id"])
+    cid = str(cli("create", "--name", "春", "--message", message, "--all-friends")["id"])
     out = io.StringIO()
     with pytest.raises(CommandError, match="--contacts"):  # none saved: nobody is guessed
         call_command("campaign", "test", cid, "--workspace", "salon", stdout=out)
     assert line.copies() == {}
     TestRecipient.objects.create(workspace=workspace, contact=contacts[1])
 
-    tested = run("test", cid, "--inline")
+    tested = cli("test", cid, "--inline")
 
     assert (tested["status"], tested["sent"]) == ("done", 1)
     assert line.copies() == {contacts[1].line_user_id: 1}

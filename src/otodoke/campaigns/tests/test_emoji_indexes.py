@@ -9,8 +9,7 @@ from __future__ import annotations
 import pytest
 
 from otodoke.campaigns.models import DeliveryStatus
-from otodoke.campaigns.tests.conftest import Line, make_contacts
-from otodoke.campaigns.tests.test_engine import run, send_all
+from otodoke.campaigns.tests.conftest import Line, make_contacts, run, send_all
 from otodoke.messaging.personalize import compile_messages, recipient_context
 from otodoke.messaging.validation import utf16_len
 from otodoke.workspaces.models import Workspace

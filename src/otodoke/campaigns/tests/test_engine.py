@@ -18,33 +18,11 @@ from otodoke.campaigns.models import (
     DeliveryStatus,
     RecipientStatus,
 )
-from otodoke.campaigns.tests.conftest import TEXT, Line, make_contacts
+from otodoke.campaigns.tests.conftest import Line, make_contacts, run, send_all
 from otodoke.contacts.models import LineStatus
 from otodoke.workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
-
-
-def send_all(workspace: Workspace, messages=TEXT, target=None, **kwargs):  # type: ignore[no-untyped-def]
-    campaign = services.create_campaign(
-        workspace,
-        name="spring",
-        messages=messages,
-        target=target or {"all_friends": True},
-        actor=None,
-        **kwargs,
-    )
-    delivery = services.send_campaign(campaign, actor=None)
-    return campaign, delivery
-
-
-def run(delivery_id: int) -> str:
-    status = ""
-    for _ in range(60):
-        status = engine.run_delivery(delivery_id)
-        if status != DeliveryStatus.SENDING:
-            return status
-    return status
 
 
 def test_each_recipient_gets_one_copy_in_batches(workspace: Workspace, line: Line) -> None:

@@ -12,8 +12,7 @@ from otodoke.campaigns.models import (
     DeliveryStatus,
     Endpoint,
 )
-from otodoke.campaigns.tests.conftest import Line, make_contacts
-from otodoke.campaigns.tests.test_engine import run, send_all
+from otodoke.campaigns.tests.conftest import Line, make_contacts, run, send_all
 from otodoke.workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db

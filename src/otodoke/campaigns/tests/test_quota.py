@@ -14,8 +14,7 @@ from otodoke.campaigns.models import (
     DeliveryRecipient,
     DeliveryStatus,
 )
-from otodoke.campaigns.tests.conftest import TEXT, Line, make_contacts, member
-from otodoke.campaigns.tests.test_engine import run, send_all
+from otodoke.campaigns.tests.conftest import TEXT, Line, make_contacts, member, run, send_all
 from otodoke.workspaces.models import AuditAction, AuditLog, Workspace
 from otodoke.workspaces.roles import Role
 

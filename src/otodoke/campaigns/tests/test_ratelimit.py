@@ -13,8 +13,7 @@ import pytest
 
 from otodoke.campaigns import ratelimit
 from otodoke.campaigns.models import DeliveryStatus
-from otodoke.campaigns.tests.conftest import Line, make_contacts
-from otodoke.campaigns.tests.test_engine import run, send_all
+from otodoke.campaigns.tests.conftest import Line, make_contacts, run, send_all
 from otodoke.testing.processes import process_env
 from otodoke.workspaces.models import Workspace
 

@@ -2,38 +2,28 @@
 
 from __future__ import annotations
 
-import io
-import json
 from typing import Any
 
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.test import Client
 
 from otodoke.api.services import create_token
 from otodoke.campaigns import engine
 from otodoke.campaigns.conf import engine_conf
 from otodoke.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
-from otodoke.campaigns.tests.conftest import Line, make_contacts, member
-from otodoke.campaigns.tests.test_engine import run, send_all
+from otodoke.campaigns.tests.conftest import (
+    Line,
+    cli,
+    cli_refused,
+    make_contacts,
+    member,
+    run,
+    send_all,
+)
 from otodoke.workspaces.models import AuditAction, AuditLog, Workspace
 from otodoke.workspaces.roles import Role
 
 pytestmark = pytest.mark.django_db
-
-
-def cli(*args: str) -> Any:
-    out = io.StringIO()
-    call_command("campaign", *args, "--workspace", "salon", "--json", stdout=out)
-    return json.loads(out.getvalue())
-
-
-def cli_refused(*args: str) -> dict[str, Any]:
-    out = io.StringIO()
-    with pytest.raises(CommandError):
-        call_command("campaign", *args, "--workspace", "salon", "--json", stdout=out)
-    return dict(json.loads(out.getvalue())["error"])
 
 
 def paused_by_lines_monthly_limit(workspace: Workspace, line: Line) -> tuple[Campaign, Delivery]:

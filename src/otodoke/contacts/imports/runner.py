@@ -262,6 +262,33 @@ def _batches(
         progress(source.total_bytes, source.total_bytes, report)
 
 
+def resolve_columns(
+    kind: ImportKind, header: list[str], explicit: Mapping[str, str]
+) -> tuple[ColumnMap, str]:
+    """Which field each column of `header` feeds (synonyms, then `explicit`), and the prefix
+    unknown columns may be kept under; refuses a mapping naming a missing column or an unknown
+    field, and a file without the kind's required columns. The API checks an upload with this
+    before it queues the job, so such a file is refused at once."""
+    synonyms, prefix = {
+        ImportKind.CONTACTS: (row_parsers.CONTACT_SYNONYMS, "attributes"),
+        ImportKind.EVENTS: (row_parsers.EVENT_SYNONYMS, "properties"),
+        ImportKind.LINKS: (row_parsers.LINK_SYNONYMS, "-"),
+    }[kind]
+    columns = resolve_mapping(header, synonyms, explicit, extras_prefix=prefix)
+    required = {
+        ImportKind.CONTACTS: ("external_id",),
+        ImportKind.EVENTS: ("customer_id", "occurred_at"),
+        ImportKind.LINKS: ("external_id", "line_user_id"),
+    }[kind]
+    missing = [f for f in required if f not in columns.fields]
+    if missing:
+        raise ImportFileError(
+            _("No column for %(fields)s (columns: %(header)s)")
+            % {"fields": ", ".join(missing), "header": ", ".join(header)}
+        )
+    return columns, prefix
+
+
 def _run(
     workspace: Workspace,
     kind: ImportKind,
@@ -272,23 +299,7 @@ def _run(
     tag_separator: re.Pattern[str] = row_parsers.TAG_SEPARATORS,
     on_mapping: MappingListener | None = None,
 ) -> None:
-    synonyms, prefix = {
-        ImportKind.CONTACTS: (row_parsers.CONTACT_SYNONYMS, "attributes"),
-        ImportKind.EVENTS: (row_parsers.EVENT_SYNONYMS, "properties"),
-        ImportKind.LINKS: (row_parsers.LINK_SYNONYMS, "-"),
-    }[kind]
-    columns = resolve_mapping(source.header, synonyms, explicit, extras_prefix=prefix)
-    required = {
-        ImportKind.CONTACTS: ("external_id",),
-        ImportKind.EVENTS: ("customer_id", "occurred_at"),
-        ImportKind.LINKS: ("external_id", "line_user_id"),
-    }[kind]
-    missing = [f for f in required if f not in columns.fields]
-    if missing:
-        raise ImportFileError(
-            _("No column for %(fields)s (columns: %(header)s)")
-            % {"fields": ", ".join(missing), "header": ", ".join(source.header)}
-        )
+    columns, prefix = resolve_columns(kind, source.header, explicit)
     report.mapping = describe_mapping(columns, prefix)
     if on_mapping is not None:
         on_mapping(report.mapping)

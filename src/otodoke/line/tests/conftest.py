@@ -180,3 +180,24 @@ def submit(browser: httpx.Client, url: str, **answers: str) -> httpx.Response:
         url,
         data={"csrfmiddlewaretoken": token, "link_token": link_token, **answers},
     )
+
+
+# The `customer` fixture's right answers on the verification page.
+BY_PHONE = {"external_id": "M-1001", "phone": "090-1234-5678"}
+BY_BIRTH_DATE = {"external_id": "M-1001", "birth_date": "1990-04-01"}
+
+
+def answer(url: str, *, forwarded_for: str | None = None, **answers: str) -> httpx.Response:
+    """A fresh browser opens the verification page at `url` and submits `answers` once."""
+    headers = {"x-forwarded-for": forwarded_for} if forwarded_for else {}
+    with httpx.Client(timeout=10, headers=headers) as browser:
+        return submit(browser, url, **answers)
+
+
+def link_through_line(browser: httpx.Client, url: str, **answers: str) -> httpx.Response:
+    """Answer the verification page, then open LINE's page it redirects to (the emulator,
+    which sends the accountLink webhook back); returns the verification page's answer."""
+    answered = submit(browser, url, **answers)
+    assert answered.status_code == 302, answered.text
+    assert browser.get(answered.headers["location"]).status_code == 200
+    return answered

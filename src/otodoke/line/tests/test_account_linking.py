@@ -19,7 +19,17 @@ from otodoke.line.models import (
     WebhookEvent,
     WebhookStatus,
 )
-from otodoke.line.tests.conftest import LINKING_USER, event, post_signed, run_tasks, submit
+from otodoke.line.tests.conftest import (
+    BY_BIRTH_DATE,
+    BY_PHONE,
+    LINKING_USER,
+    answer,
+    event,
+    link_through_line,
+    post_signed,
+    run_tasks,
+    submit,
+)
 from otodoke.workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,7 +51,7 @@ def test_full_account_link_flow_links_and_merges(
     with httpx.Client(timeout=10) as browser:
         form = browser.get(invite.url)
         assert "会員番号" in form.text  # Japanese by default
-        answered = submit(browser, invite.url, external_id="M-1001", phone="090-1234-5678")
+        answered = submit(browser, invite.url, **BY_PHONE)
         assert answered.status_code == 302
         location = answered.headers["location"]
         assert location.startswith(f"{emulator.url}/dialog/bot/accountLink?")
@@ -77,9 +87,7 @@ def test_birth_date_works_instead_of_the_phone(
     workspace: Workspace,
 ) -> None:
     invite = issue_account_link(workspace, USER)
-    with httpx.Client(timeout=10) as browser:
-        answered = submit(browser, invite.url, external_id="M-1001", birth_date="1990-04-01")
-    assert answered.status_code == 302
+    assert answer(invite.url, **BY_BIRTH_DATE).status_code == 302
 
 
 def test_wrong_membership_number_is_refused(
@@ -87,8 +95,7 @@ def test_wrong_membership_number_is_refused(
 ) -> None:
     invite = issue_account_link(workspace, USER)
 
-    with httpx.Client(timeout=10) as browser:
-        answered = submit(browser, invite.url, external_id="M-9999", phone="090-1234-5678")
+    answered = answer(invite.url, **(BY_PHONE | {"external_id": "M-9999"}))
 
     assert answered.status_code == 400
     assert "location" not in answered.headers
@@ -104,7 +111,7 @@ def test_too_many_attempts_lock_the_link_even_for_the_right_answer(
         for guess in range(MAX_ATTEMPTS_PER_TOKEN):
             wrong = submit(browser, invite.url, external_id=f"M-{guess}", phone="09012345678")
             assert wrong.status_code == 400
-        locked = submit(browser, invite.url, external_id="M-1001", phone="090-1234-5678")
+        locked = submit(browser, invite.url, **BY_PHONE)
 
     assert locked.status_code == 429
     assert "10分" in locked.text  # told plainly, in Japanese, how long to wait
@@ -121,8 +128,7 @@ def test_a_reused_nonce_links_nothing(
 ) -> None:
     invite = issue_account_link(workspace, USER)
     with httpx.Client(timeout=10) as browser:
-        answered = submit(browser, invite.url, external_id="M-1001", phone="090-1234-5678")
-        browser.get(answered.headers["location"])
+        link_through_line(browser, invite.url, **BY_PHONE)
     run_tasks()
     nonce = AccountLinkNonce.objects.get().nonce
     # Someone replays the nonce for another LINE user (signed: it comes through LINE).
@@ -184,7 +190,7 @@ def test_a_failed_link_result_links_nothing(
 ) -> None:
     invite = issue_account_link(workspace, USER)
     with httpx.Client(timeout=10) as browser:
-        answered = submit(browser, invite.url, external_id="M-1001", phone="090-1234-5678")
+        answered = submit(browser, invite.url, **BY_PHONE)
         # Someone else's LINE app opens the link: LINE answers `failed`, with no source.
         impostor = browser.get(answered.headers["location"] + f"&as={OTHER_USER}")
     assert impostor.status_code == 403

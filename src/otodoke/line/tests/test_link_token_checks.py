@@ -15,7 +15,15 @@ from otodoke.contacts.models import Contact
 from otodoke.line import linking
 from otodoke.line.linking import issue_account_link
 from otodoke.line.models import AccountLinkNonce, IssuedLinkToken, LinkVerificationAttempt
-from otodoke.line.tests.conftest import LINKING_USER, open_form, run_tasks, submit
+from otodoke.line.tests.conftest import (
+    BY_BIRTH_DATE,
+    LINKING_USER,
+    answer,
+    link_through_line,
+    open_form,
+    run_tasks,
+    submit,
+)
 from otodoke.workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,8 +69,7 @@ def test_a_forged_token_is_refused_even_with_a_valid_csrf_token(
             data={
                 "csrfmiddlewaretoken": csrf,
                 "link_token": "forged-token-abcdefghijklmnop",
-                "external_id": "M-1001",
-                "birth_date": "1990-04-01",
+                **BY_BIRTH_DATE,
             },
         )
     assert answered.status_code == 404
@@ -92,8 +99,7 @@ def test_a_token_line_has_consumed_is_refused(
 ) -> None:
     invite = issue_account_link(workspace, LINKING_USER)
     with httpx.Client(timeout=10) as browser:
-        answered = submit(browser, invite.url, external_id="M-1001", birth_date="1990-04-01")
-        assert browser.get(answered.headers["location"]).status_code == 200
+        link_through_line(browser, invite.url, **BY_BIRTH_DATE)
         run_tasks()
         again = browser.get(invite.url)
 
@@ -118,11 +124,6 @@ def ip_limit_of_three(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(linking, "MAX_ATTEMPTS_PER_FRIEND", 100)
 
 
-def _right_answer(url: str, forwarded_for: str) -> httpx.Response:
-    with httpx.Client(timeout=10, headers={"x-forwarded-for": forwarded_for}) as browser:
-        return submit(browser, url, external_id="M-1001", birth_date="1990-04-01")
-
-
 def test_rotating_x_forwarded_for_does_not_reset_the_ip_limit(
     settings: Settings,
     ip_limit_of_three: None,
@@ -135,7 +136,7 @@ def test_rotating_x_forwarded_for_does_not_reset_the_ip_limit(
     invite = issue_account_link(workspace, LINKING_USER)
     _wrong_guesses(invite.url, 3, forwarded_for=["198.51.100.1", "198.51.100.2", "198.51.100.3"])
 
-    locked = _right_answer(invite.url, "198.51.100.4")
+    locked = answer(invite.url, forwarded_for="198.51.100.4", **BY_BIRTH_DATE)
 
     assert locked.status_code == 429
     assert set(LinkVerificationAttempt.objects.values_list("ip_address", flat=True)) == {
@@ -155,8 +156,8 @@ def test_behind_a_trusted_proxy_each_client_ip_has_its_own_limit(
     invite = issue_account_link(workspace, LINKING_USER)
     _wrong_guesses(invite.url, 3, forwarded_for=["198.51.100.1"] * 3)
 
-    assert _right_answer(invite.url, "198.51.100.1").status_code == 429
-    assert _right_answer(invite.url, "203.0.113.7").status_code == 302
+    assert answer(invite.url, forwarded_for="198.51.100.1", **BY_BIRTH_DATE).status_code == 429
+    assert answer(invite.url, forwarded_for="203.0.113.7", **BY_BIRTH_DATE).status_code == 302
 
 
 def test_ten_bad_guesses_by_one_customer_do_not_block_another(
@@ -169,8 +170,7 @@ def test_ten_bad_guesses_by_one_customer_do_not_block_another(
     _wrong_guesses(guesser.url, 10)  # same IP as everyone else here (127.0.0.1)
 
     other = issue_account_link(workspace, OTHER_USER)
-    with httpx.Client(timeout=10) as browser:
-        answered = submit(browser, other.url, external_id="M-2002", birth_date="1985-05-05")
+    answered = answer(other.url, external_id="M-2002", birth_date="1985-05-05")
 
     assert answered.status_code == 302
 
@@ -184,8 +184,7 @@ def test_a_new_invitation_does_not_give_a_guesser_fresh_attempts(
     spent = linking.MAX_ATTEMPTS_PER_FRIEND - (linking.MAX_ATTEMPTS_PER_TOKEN + 1)
     _wrong_guesses(second.url, spent)
 
-    with httpx.Client(timeout=10) as browser:
-        locked = submit(browser, second.url, external_id="M-1001", birth_date="1990-04-01")
+    locked = answer(second.url, **BY_BIRTH_DATE)
 
     assert locked.status_code == 429
     assert not AccountLinkNonce.objects.exists()
