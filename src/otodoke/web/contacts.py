@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 from otodoke.campaigns.models import DeliveryKind, DeliveryRecipient, ExclusionReason
 from otodoke.contacts.models import (
     CUSTOM_KIND_PREFIX,
+    ConsentChange,
     Contact,
     ContactTag,
     Event,
@@ -145,6 +146,11 @@ class TagBadge:
 def contact_tags(contact: Contact) -> list[TagBadge]:
     rows = ContactTag.objects.filter(contact=contact).select_related("tag").order_by("tag__name")
     return [TagBadge(r.tag.name, r.added_at, r.get_source_display()) for r in rows]
+
+
+def consent_history(contact: Contact, *, limit: int = 20) -> list[ConsentChange]:
+    """Who changed the marketing consent by hand and when, newest first."""
+    return list(ConsentChange.objects.filter(contact=contact)[:limit])
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from otodoke.web.views import (
     campaigns,
     campaigns_actions,
     contacts,
+    contacts_edit,
     contacts_privacy,
     members,
     settings,
@@ -25,6 +26,22 @@ workspace_patterns = [
         "contacts/<int:contact_id>/link-invite/",
         contacts.contact_link_invite,
         name="contact_link_invite",
+    ),
+    path("contacts/<int:contact_id>/edit/", contacts_edit.contact_edit, name="contact_edit"),
+    path(
+        "contacts/<int:contact_id>/tags/add/",
+        contacts_edit.contact_tag_add,
+        name="contact_tag_add",
+    ),
+    path(
+        "contacts/<int:contact_id>/tags/remove/",
+        contacts_edit.contact_tag_remove,
+        name="contact_tag_remove",
+    ),
+    path(
+        "contacts/<int:contact_id>/consent/",
+        contacts_edit.contact_consent,
+        name="contact_consent",
     ),
     path(
         "contacts/<int:contact_id>/unlink/", contacts_privacy.contact_unlink, name="contact_unlink"

@@ -84,6 +84,9 @@ def contact_detail(request: HttpRequest, access: WorkspaceAccess, contact_id: in
         "can_invite_to_link": access.can(Permission.SEND) and invite_problem(contact) is None,
         "can_unlink": access.can(Permission.EDIT) and is_linked(contact),
         "can_delete": access.can(Permission.DELETE_CONTACTS),
+        "can_edit": access.can(Permission.EDIT),
+        "tag_suggestions": queries.tag_names(access.workspace),
+        "consent_history": queries.consent_history(contact),
     }
     return render_page(request, "web/contacts/detail.html", context)
 
