@@ -24,6 +24,7 @@ from otodoke.contacts.models import (
 )
 from otodoke.segments.models import Segment
 from otodoke.segments.services import contacts_matching
+from otodoke.segments.tags import filter_tag_names
 from otodoke.web.pii import mask_email, mask_line_user_id, mask_phone
 from otodoke.workspaces.models import Workspace
 
@@ -71,8 +72,17 @@ def search_contacts(
     return contacts.order_by("-updated_at", "-id")
 
 
-def tag_names(workspace: Workspace) -> list[str]:
-    return list(Tag.objects.filter(workspace=workspace).values_list("name", flat=True))
+def tag_names(workspace: Workspace, *, chosen: str = "") -> list[str]:
+    """The tag filter's and the tag suggestions' names: click-tracking tags only when one is
+    the chosen filter (a link to "who clicked" still works)."""
+    names = filter_tag_names(workspace)
+    if (
+        chosen
+        and chosen not in names
+        and Tag.objects.filter(workspace=workspace, name=chosen).exists()
+    ):
+        names.append(chosen)
+    return names
 
 
 def segment_choices(workspace: Workspace) -> QuerySet[Segment]:

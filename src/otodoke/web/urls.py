@@ -13,6 +13,7 @@ from otodoke.web.views import (
     members,
     settings,
     shell,
+    tags,
 )
 
 app_name = "web"
@@ -57,6 +58,10 @@ workspace_patterns = [
         contacts.import_job_errors,
         name="import_job_errors",
     ),
+    path("tags/", tags.tag_list, name="tags"),
+    path("tags/<int:tag_id>/rename/", tags.tag_rename, name="tag_rename"),
+    path("tags/<int:tag_id>/merge/", tags.tag_merge, name="tag_merge"),
+    path("tags/<int:tag_id>/delete/", tags.tag_delete, name="tag_delete"),
     *segments_urls.urlpatterns,
     path("campaigns/", campaigns.campaign_list, name="campaigns"),
     path("campaigns/new/", campaigns.campaign_new, name="campaign_new"),

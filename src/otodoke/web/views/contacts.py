@@ -43,7 +43,7 @@ def contact_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     show_pii = access.can(Permission.VIEW_PII)
     form = ContactFilterForm(
         request.GET or None,
-        tags=queries.tag_names(access.workspace),
+        tags=queries.tag_names(access.workspace, chosen=request.GET.get("tag", "")),
         segments=queries.segment_choices(access.workspace),
     )
     chosen = form.to_filter()
