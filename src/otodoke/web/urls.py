@@ -68,6 +68,7 @@ workspace_patterns = [
     path("campaigns/new/preview/", campaigns.compose_preview, name="campaign_compose_preview"),
     path("campaigns/new/estimate/", campaigns.compose_estimate, name="campaign_compose_estimate"),
     path("campaigns/<int:campaign_id>/", campaigns.campaign_detail, name="campaign"),
+    path("campaigns/<int:campaign_id>/edit/", campaigns.campaign_edit, name="campaign_edit"),
     path(
         "campaigns/<int:campaign_id>/estimate/",
         campaigns.campaign_estimate,
