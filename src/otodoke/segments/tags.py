@@ -16,10 +16,10 @@ from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from otodoke.contacts.models import ContactTag, Tag
+from otodoke.contacts.tagging import CLICK_TAG_PREFIX
 from otodoke.segments.models import Segment
 from otodoke.workspaces.models import Workspace
 
-CLICK_TAG_PREFIX = "clicked:"
 MAX_TAG_NAME = 100
 
 
