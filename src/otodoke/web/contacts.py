@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from otodoke.campaigns.models import DeliveryKind, DeliveryRecipient, ExclusionReason
+from otodoke.contacts.cleaning import domestic_phone
 from otodoke.contacts.models import (
     CUSTOM_KIND_PREFIX,
     ConsentChange,
@@ -127,7 +128,7 @@ def contact_card(contact: Contact, *, show_pii: bool) -> ContactCard:
         birth_date=contact.birth_date,
         prefecture=contact.prefecture,
         email=contact.email if show_pii else mask_email(contact.email),
-        phone=contact.phone if show_pii else mask_phone(contact.phone),
+        phone=domestic_phone(contact.phone) if show_pii else mask_phone(contact.phone),
         line_user_id=(
             (contact.line_user_id or "") if show_pii else mask_line_user_id(contact.line_user_id)
         ),

@@ -42,7 +42,7 @@ class ContactEditForm(forms.Form):
     email = forms.CharField(label=_("E-mail"), required=False, max_length=254)
 
     def __init__(self, *args: Any, contact: Contact, include_pii: bool, **kwargs: Any) -> None:
-        if not args and "initial" not in kwargs:
+        if "initial" not in kwargs:
             kwargs["initial"] = initial_values(contact)
         super().__init__(*args, **kwargs)
         self.contact = contact
@@ -148,7 +148,7 @@ def initial_values(contact: Contact) -> dict[str, Any]:
         "gender": contact.gender,
         "birth_date": contact.birth_date.isoformat() if contact.birth_date else "",
         "prefecture": contact.prefecture,
-        "phone": contact.phone,
+        "phone": cleaning.domestic_phone(contact.phone),
         "email": contact.email,
     }
 

@@ -55,7 +55,9 @@ def test_manager_edits_fields_with_the_importers_cleaning(
 ) -> None:
     contact = hanako(workspace)
     manager = client_as(Role.MANAGER)
-    assert "担当" in manager.get(edit_url(contact)).content.decode()
+    form_page = manager.get(edit_url(contact)).content.decode()
+    assert 'value="山田花子"' in form_page and 'value="C-001"' in form_page
+    assert 'value="担当"' in form_page and 'value="佐藤"' in form_page
 
     response = manager.post(
         edit_url(contact),

@@ -70,4 +70,5 @@ def test_staff_edit_fields_and_attributes_in_chromium(
     expect(page.get_by_text("連絡先を保存しました。")).to_be_visible()
     contact.refresh_from_db()
     assert contact.phone == "+817019529228"
+    assert contact.name == "山田花子" and contact.external_id == "C-1"  # shown, so kept
     assert contact.attributes == {"担当": "鈴木", "好きな色": "緑"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import cast
 
 from django.contrib import messages
@@ -128,7 +129,9 @@ def import_upload(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse
     if request.method == "POST" and form.is_valid():
         handle = imports.store_upload(access.workspace, form.cleaned_data["file"])
         target = reverse("web:import_map", args=[access.workspace.slug])
-        params = {"kind": form.cleaned_data["kind"], "f": handle}
+        # The user's own file name travels with the handle so the job page shows it.
+        name = Path(form.cleaned_data["file"].name or "").name[:255]
+        params = {"kind": form.cleaned_data["kind"], "f": handle, "name": name}
         return redirect(f"{target}?{urlencode(params)}")
     context = {
         "access": access,
@@ -143,7 +146,12 @@ def import_upload(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse
 def import_map(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     handle = data.get("f", "")
-    context: dict[str, object] = {"access": access, "section": "contacts", "handle": handle}
+    context: dict[str, object] = {
+        "access": access,
+        "section": "contacts",
+        "handle": handle,
+        "file_name": data.get("name", "")[:255],
+    }
     try:
         kind = ImportKind(data.get("kind", ""))
         proposal = imports.propose_mapping(kind, imports.stored_path(access.workspace, handle))
@@ -160,6 +168,7 @@ def import_map(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
                 mapping=imports.explicit_mapping(proposal, form.chosen()),
                 actor=access.user,
                 tag_separator=form.tag_separator(),
+                file_name=data.get("name", "")[:255],
             )
         except ImportFileError as exc:
             context["failure"] = str(exc)
