@@ -17,7 +17,12 @@ from otodoke.campaigns.tests.conftest import Line, make_contacts
 from otodoke.campaigns.tests.test_engine import run, send_all
 from otodoke.contacts.models import Contact
 from otodoke.contacts.tagging import add_tags
-from otodoke.messaging.personalize import BusinessData, recipient_context, uses_variable
+from otodoke.messaging.personalize import (
+    BusinessData,
+    compile_messages,
+    recipient_context,
+    uses_variable,
+)
 from otodoke.workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
@@ -87,3 +92,6 @@ def test_templates_compare_numbers_and_look_into_tags() -> None:
         [{"type": "text", "text": "{% if 'VIP' in tags %}特別{% endif %}"}], "tags"
     )
     assert not uses_variable([{"type": "text", "text": "{{ name }}"}], "tags")
+    text = "{% if total_spent >= 100000 and 'VIP' in tags %}特別{% endif %}{{ total_spent }}円"
+    rendered = compile_messages([{"type": "text", "text": text}]).render(context)
+    assert rendered == [{"type": "text", "text": "特別123,456円"}]
