@@ -1,7 +1,9 @@
 """Personalisation placeholders (`{{ name | default("お客様") }}`, `{{ attributes.rank }}`).
 
 Templates run in Jinja2's sandbox over a whitelist context built by `recipient_context`: the
-recipient's name and custom attributes as plain strings, numbers and booleans. A template can
+recipient's name, custom attributes and business data (customer number, last visit, visits,
+total spent, tags) as plain strings, numbers and booleans (an amount that prints with
+separators, a tag list that prints joined). A template can
 reach nothing else (no loader, no globals beyond Jinja's harmless ones, no objects with
 methods), cannot build huge strings, and never raises at send time for a missing value: an
 undefined name renders empty unless `default(...)` gives a fallback. Syntax errors are caught
