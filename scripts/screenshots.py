@@ -366,6 +366,12 @@ def main() -> int:
         builder_segment = segment_ids[SEGMENTS[0][0]]
         vip_segment = segment_ids[SEGMENTS[1][0]]
         seed_audiences(vip_segment)
+        from otodoke.core.demo import ensure_scenarios
+        from otodoke.scenarios.models import Scenario
+        from otodoke.workspaces.models import Workspace
+
+        ensure_scenarios(Workspace.objects.get(slug="demo-salon"))
+        welcome = Scenario.objects.get(template="welcome_on_follow")
         from otodoke.contacts.models import Contact
 
         contact = (
@@ -408,6 +414,9 @@ def main() -> int:
                     ("viewer", False, "/w/demo-salon/contacts/", "contacts-viewer-masked"),
                     ("owner", True, "/w/demo-salon/", "dashboard-phone"),
                     ("owner", False, "/w/demo-salon/segments/", "segments"),
+                    ("owner", False, "/w/demo-salon/scenarios/", "scenarios"),
+                    ("owner", False, f"/w/demo-salon/scenarios/{welcome.pk}/", "scenario-editor"),
+                    ("owner", False, "/w/demo-salon/scenarios/new/", "scenario-templates"),
                     ("owner", False, "/w/demo-salon/audiences/", "audiences"),
                     (
                         "owner",

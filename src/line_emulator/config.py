@@ -109,7 +109,13 @@ class WebhookConfig:
     # Automatic redelivery of failed webhooks (off by default, like LINE's console setting).
     redelivery: bool = False
     redelivery_attempts: int = 3
+    # The wait before the first redelivery; each further one waits twice as long (LINE does
+    # not publish its schedule; it backs off too), at most `redelivery_max_interval_seconds`.
     redelivery_interval_seconds: float = 1.0
+    redelivery_max_interval_seconds: float = 60.0
+    # Webhook POSTs in flight at once, first deliveries and redeliveries together; the rest
+    # wait their turn (a receiver that was down must not face thousands at once).
+    max_concurrency: int = 20
 
 
 @dataclass

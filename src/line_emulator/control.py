@@ -46,6 +46,7 @@ async def state(request: Request) -> Response:
             "faults": asdict(emulator.config.faults),
             "latency": asdict(emulator.config.latency),
             "scripted_faults": emulator.scripted_faults,
+            "scripted_answers": emulator.scripted_answers,
             "webhook": asdict(emulator.config.webhook),
             "rate_limits": _rate_limits_json(emulator),
             "requests": len(emulator.requests),
@@ -98,6 +99,43 @@ async def fault_script(request: Request) -> Response:
             raise LineError(400, f"faults must be a list of {[*FAULT_KINDS, 'none']}")
         emulator.scripted_faults.extend(kinds)
     return JSONResponse({"scripted_faults": emulator.scripted_faults})
+
+
+async def answer_script(request: Request) -> Response:
+    """POST {"answers": [{"method": "GET", "path": "/v2/bot/followers/ids", "status": 200,
+    "body": {...}}, ...]} answers the next request with that method and path with `body`
+    instead of the real answer, once per entry, in order; DELETE clears the script."""
+    emulator = get_emulator(request)
+    if request.method == "DELETE":
+        emulator.scripted_answers.clear()
+    else:
+        body = await read_json_object(request)
+        answers = body.get("answers")
+        if not isinstance(answers, list) or not answers:
+            raise LineError(400, "answers must be a non-empty list")
+        checked: list[dict[str, Any]] = []
+        for index, answer in enumerate(answers):
+            if (
+                not isinstance(answer, dict)
+                or not isinstance(answer.get("method"), str)
+                or not isinstance(answer.get("path"), str)
+                or not str(answer.get("path")).startswith("/")
+                or not isinstance(answer.get("status", 200), int)
+                or "body" not in answer
+            ):
+                raise LineError(
+                    400, f"answers[{index}] needs method, path (/…), body and an int status"
+                )
+            checked.append(
+                {
+                    "method": answer["method"].upper(),
+                    "path": answer["path"],
+                    "status": answer.get("status", 200),
+                    "body": answer["body"],
+                }
+            )
+        emulator.scripted_answers.extend(checked)
+    return JSONResponse({"scripted_answers": emulator.scripted_answers})
 
 
 async def responses(request: Request) -> Response:
@@ -193,6 +231,7 @@ routes: list[BaseRoute] = [
     Route(f"{PREFIX}/clock/advance", clock, methods=["POST"]),
     Route(f"{PREFIX}/faults", faults, methods=["GET", "PUT"]),
     Route(f"{PREFIX}/faults/script", fault_script, methods=["POST", "DELETE"]),
+    Route(f"{PREFIX}/answers/script", answer_script, methods=["POST", "DELETE"]),
     Route(f"{PREFIX}/responses", responses, methods=["GET", "DELETE"]),
     Route(f"{PREFIX}/rate-limits", rate_limits, methods=["GET", "PUT"]),
     Route(f"{PREFIX}/webhook-settings", webhook_settings, methods=["GET", "PUT"]),

@@ -15,6 +15,7 @@ import asyncio
 import logging
 from typing import Any, Final
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from line_emulator.http import RATE_LIMIT_MESSAGE, RETRY_KEY_HEADER
@@ -32,6 +33,13 @@ FAULT_KINDS: Final = (
     "drop-before",
     "drop-after",
 )
+
+
+# The request log's status for a request whose client went away before it was answered
+# (it timed out or closed the connection while the request was still being read).
+CLIENT_CLOSED: Final = "client_closed"
+# … and for one the emulator failed to answer because of an error of its own.
+SERVER_ERROR: Final = "server_error"
 
 
 class DroppedConnection(Exception):  # noqa: N818  # it is an event, not an error of ours
@@ -56,6 +64,14 @@ def draw_fault(emulator: Emulator) -> str | None:
         return "drop-after" if rng.random() < faults.drop_after_accept else "drop-before"
     if faults.error_400 and rng.random() < faults.error_400:
         return "400"
+    return None
+
+
+def take_scripted_answer(emulator: Emulator, method: str, path: str) -> dict[str, Any] | None:
+    """The first scripted answer for this method and path, removed from the script."""
+    for index, answer in enumerate(emulator.scripted_answers):
+        if answer["method"] == method and answer["path"] == path:
+            return emulator.scripted_answers.pop(index)
     return None
 
 
@@ -97,6 +113,26 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         record = _record(emulator, scope)
+        try:
+            await self._answer(scope, receive, send, record)
+        except ClientDisconnect:
+            # The client went away before its request was read to the end (it timed out, or
+            # closed on purpose): nothing was processed and nobody is left to answer.
+            if not record.status:
+                record.status = CLIENT_CLOSED
+        except Exception:
+            if not record.status:
+                record.status = SERVER_ERROR  # the emulator's own bug; uvicorn answers 500
+            raise
+        finally:
+            if not record.status:
+                # The app ended without answering and without an error (cancelled).
+                record.status = CLIENT_CLOSED
+
+    async def _answer(
+        self, scope: Scope, receive: Receive, send: Send, record: ResponseRecord
+    ) -> None:
+        emulator = self.emulator
         raw_send = send
 
         async def send_counted(message: Message) -> None:
@@ -111,6 +147,11 @@ class FaultMiddleware:
             delay_ms += emulator.random.random() * latency.jitter_ms
         if delay_ms > 0:
             await asyncio.sleep(delay_ms / 1000)
+        answer = take_scripted_answer(emulator, str(scope["method"]), str(scope["path"]))
+        if answer is not None:
+            record.fault = "scripted-answer"
+            await send_json(send, int(answer["status"]), answer["body"])
+            return
         kind = draw_fault(emulator)
         if kind is None:
             await self.app(scope, receive, send)
@@ -178,7 +219,7 @@ async def _drop(send: Send) -> None:
 class _HideDroppedConnections(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, DroppedConnection)
+        return not isinstance(exc, DroppedConnection | ClientDisconnect)
 
 
 def quiet_dropped_connection_logs() -> None:

@@ -159,6 +159,10 @@ class Emulator:
         self.reply_tokens: dict[str, ReplyToken] = {}
         # Scripted faults consumed one per LINE API request before random ones are drawn.
         self.scripted_faults: list[str] = []
+        # Scripted answers ({method, path, status, body}), each given once, in place of the
+        # real one, to the next request with that method and path: LINE's rarer misbehaviour
+        # (a repeated cursor, a malformed ID) that clients must survive.
+        self.scripted_answers: list[dict[str, Any]] = []
         self.responses: deque[ResponseRecord] = deque(maxlen=RESPONSE_LOG_SIZE)
         self.extensions: dict[str, Any] = {}
         for channel_config in config.channels:

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from line_emulator.config import WebhookConfig
 from line_emulator.state import (
     Channel,
     Emulator,
@@ -66,13 +67,33 @@ def make_event(
     return event
 
 
+def redelivery_delay(config: WebhookConfig, n: int) -> float:
+    """Seconds before redelivery number `n` (0-based): doubling, capped."""
+    delay: float = config.redelivery_interval_seconds * (2**n)
+    return min(delay, config.redelivery_max_interval_seconds)
+
+
 class WebhookSender:
     """Posts events to a channel's webhook URL and records each attempt's outcome."""
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
-        self.client = httpx.AsyncClient(follow_redirects=False)
+        # No pool limit of its own: `_slots` bounds what is in flight, so a request never
+        # waits for a pooled connection (httpx's PoolTimeout) inside its 2 s.
+        self.client = httpx.AsyncClient(
+            follow_redirects=False, limits=httpx.Limits(max_connections=None)
+        )
         self._tasks: set[asyncio.Task[None]] = set()
+        self._slots_size = 0
+        self._slots = asyncio.Semaphore(1)
+
+    def slots(self) -> asyncio.Semaphore:
+        """The semaphore bounding webhook POSTs in flight (resized when the setting changes;
+        POSTs holding the old one finish on it)."""
+        size = max(1, int(self.emulator.config.webhook.max_concurrency))
+        if size != self._slots_size:
+            self._slots, self._slots_size = asyncio.Semaphore(size), size
+        return self._slots
 
     async def aclose(self) -> None:
         for task in self._tasks:
@@ -96,8 +117,8 @@ class WebhookSender:
 
     async def _redeliver_later(self, channel: Channel, delivery: WebhookDelivery) -> None:
         config = self.emulator.config.webhook
-        for _ in range(config.redelivery_attempts):
-            await asyncio.sleep(config.redelivery_interval_seconds)
+        for n in range(config.redelivery_attempts):
+            await asyncio.sleep(redelivery_delay(config, n))
             if await self.attempt(channel, delivery, is_redelivery=True):
                 return
 
@@ -146,12 +167,13 @@ class WebhookSender:
             "user-agent": "LineBotWebhook/2.0",
         }
         try:
-            response = await self.client.post(
-                url,
-                content=body,
-                headers=headers,
-                timeout=self.emulator.config.webhook.timeout_seconds,
-            )
+            async with self.slots():
+                response = await self.client.post(
+                    url,
+                    content=body,
+                    headers=headers,
+                    timeout=self.emulator.config.webhook.timeout_seconds,
+                )
         except httpx.TimeoutException as exc:
             attempt.error, attempt.detail = "request_timeout", type(exc).__name__
             return

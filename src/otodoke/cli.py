@@ -117,6 +117,13 @@ COMMANDS: list[tuple[str, list[tuple[str, str]]]] = [
                     "recipients, clicks"
                 ),
             ),
+            (
+                "scenario",
+                gettext_noop(
+                    "automations: create (JSON or template), activate, pause, archive, stats, "
+                    "a contact's enrolments; tick runs the scheduler once"
+                ),
+            ),
         ],
     ),
 ]

@@ -69,6 +69,10 @@ try:
     LINE_WEBHOOK_BATCH_SECONDS = float(os.environ.get("OTODOKE_WEBHOOK_BATCH_SECONDS", "0.5"))
 except ValueError as exc:
     raise ImproperlyConfigured("OTODOKE_WEBHOOK_BATCH_SECONDS must be a number of seconds") from exc
+# Scenarios: how often the scheduler's tick runs (a trigger also runs one at once), and how
+# often the full "entered a segment" / date / inactivity evaluation runs at most.
+OTODOKE_SCENARIO_TICK_SECONDS = env_int("OTODOKE_SCENARIO_TICK_SECONDS", default=10, minimum=1)
+OTODOKE_WATCH_REFRESH_SECONDS = env_int("OTODOKE_WATCH_REFRESH_SECONDS", default=60, minimum=1)
 
 INSTALLED_APPS = [
     # Django's admin, for superusers only (otodoke.core.adminsite); mounted when OTODOKE_ADMIN.
@@ -92,6 +96,7 @@ INSTALLED_APPS = [
     "otodoke.line",
     "otodoke.segments",
     "otodoke.tracking",
+    "otodoke.scenarios",
     "otodoke.api",
     "django_htmx",
     "otodoke.web",
@@ -162,9 +167,12 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# One queue per kind of work (otodoke.core.lanes); `otodoke worker` runs a lane for each, so a
+# long send never holds up webhook events or scenario steps.
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("OTODOKE_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default", "sends", "webhooks", "automation"],
     }
 }
 

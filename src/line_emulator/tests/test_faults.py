@@ -151,3 +151,36 @@ def test_every_answer_is_tallied_with_the_clients_port(
     assert all(isinstance(r["client_port"], int) for r in log["requests"])
     httpx.delete(f"{emulator.url}/_emulator/responses")
     assert httpx.get(f"{emulator.url}/_emulator/responses").json()["counts"] == {}
+
+
+def test_a_scripted_answer_replaces_the_next_matching_request_once(
+    api: httpx.Client, control: httpx.Client, emulator: EmulatorServer
+) -> None:
+    users = make_friends(control, 2)
+    canned = {"userIds": ["", "bad"], "next": "same"}
+    scripted = httpx.post(
+        f"{emulator.url}/_emulator/answers/script",
+        json={"answers": [{"method": "get", "path": "/v2/bot/followers/ids", "body": canned}]},
+    )
+    assert scripted.status_code == 200
+    assert api.get("/v2/bot/profile/" + users[0]).status_code == 200  # other paths: real
+
+    first = api.get("/v2/bot/followers/ids")
+    second = api.get("/v2/bot/followers/ids")
+
+    assert first.json() == canned
+    assert set(second.json()["userIds"]) == set(users)  # used once, then the real answer
+    log = httpx.get(f"{emulator.url}/_emulator/responses").json()["requests"]
+    faults = [r["fault"] for r in log if r["path"] == "/v2/bot/followers/ids"]
+    assert faults == ["scripted-answer", None]
+
+
+def test_a_malformed_answer_script_is_refused_naming_the_entry(
+    emulator: EmulatorServer,
+) -> None:
+    response = httpx.post(
+        f"{emulator.url}/_emulator/answers/script",
+        json={"answers": [{"method": "GET", "path": "/v2/bot/info", "body": {}}, {"path": "x"}]},
+    )
+    assert response.status_code == 400
+    assert "answers[1]" in response.text

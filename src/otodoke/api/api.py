@@ -8,7 +8,16 @@ from ninja import NinjaAPI
 from otodoke.api import errors
 from otodoke.api.auth import TokenAuth
 from otodoke.api.parsing import StrictJsonParser
-from otodoke.api.routers import audiences, campaigns, contacts, events, me, segments, tags
+from otodoke.api.routers import (
+    audiences,
+    campaigns,
+    contacts,
+    events,
+    me,
+    scenarios,
+    segments,
+    tags,
+)
 
 DESCRIPTION = """
 Otodoke's REST API for shops, POS systems and sites.
@@ -80,6 +89,7 @@ api.add_router("/tags", tags.router, tags=["Tags"])
 api.add_router("/segments", segments.router, tags=["Segments"])
 api.add_router("/audiences", audiences.router, tags=["Audiences"])
 api.add_router("/campaigns", campaigns.router, tags=["Campaigns"])
+api.add_router("/scenarios", scenarios.router, tags=["Scenarios"])
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/", api.urls),

@@ -15,6 +15,7 @@ from otodoke.contacts import bulk
 from otodoke.contacts.inputs import EventInput, Result, RowError
 from otodoke.contacts.models import Contact, Event, is_event_kind, validate_event_kind
 from otodoke.contacts.rollups import recompute_rollups
+from otodoke.contacts.signals import events_recorded
 from otodoke.workspaces.models import Workspace
 
 # Rows per transaction and per statement; below SQLite's parameter limit for the key lookups.
@@ -80,7 +81,12 @@ def _memo_dumps(dumps: bulk.Adapter) -> bulk.Adapter:
     return cached
 
 
-def _ingest_chunk(workspace: Workspace, chunk: list[EventInput], result: Result) -> set[int]:
+def _ingest_chunk(
+    workspace: Workspace,
+    chunk: list[EventInput],
+    result: Result,
+    new_events: list[tuple[int, str, int | None, str, Any]],
+) -> set[int]:
     events = _resolve_contacts(workspace, chunk, result)
     keyed: dict[str, EventInput] = {}
     unkeyed: list[EventInput] = []
@@ -135,6 +141,10 @@ def _ingest_chunk(workspace: Workspace, chunk: list[EventInput], result: Result)
         result.created += len(unkeyed)
         affected.update(e.contact_id or 0 for e in unkeyed)
     affected.discard(0)
+    fresh = [e for ext_id, e in keyed.items() if ext_id not in stored] + unkeyed
+    new_events.extend(
+        (e.contact_id, e.kind, e.amount, e.source, e.properties) for e in fresh if e.contact_id
+    )
     return affected
 
 
@@ -148,9 +158,13 @@ def ingest_events(
     for chunk in _chunked(events, CHUNK):
         with transaction.atomic():
             result = Result()
-            affected = _ingest_chunk(workspace, chunk, result)
+            new_events: list[tuple[int, str, int | None, str, Any]] = []
+            affected = _ingest_chunk(workspace, chunk, result, new_events)
             if recompute:
                 recompute_rollups(affected)
+            if new_events:
+                # After the rollups, so listeners (scenario goals) see them current.
+                events_recorded.send(sender=Event, workspace=workspace, events=new_events)
             result.contact_ids = affected
             total.add(result)
     return total

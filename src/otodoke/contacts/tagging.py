@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from otodoke.contacts.models import ContactTag, Tag, TagSource
+from otodoke.contacts.signals import tags_added
 from otodoke.workspaces.models import Workspace
 
 LINE_TAG = "line"
@@ -46,9 +47,32 @@ def add_tag_pairs(
         ContactTag(contact_id=cid, tag_id=tid, added_at=when, source=source)
         for cid, tid in sorted(rows)
     ]
+    new = _not_yet_tagged(rows) if tags_added.has_listeners() else set()
     # ignore_conflicts: an existing (contact, tag) row is kept as it is, so re-tagging is a no-op.
     ContactTag.objects.bulk_create(objs, ignore_conflicts=True, batch_size=BATCH)
+    if new:
+        names = {tid: name for name, tid in tag_ids.items()}
+        tags_added.send(
+            sender=ContactTag,
+            workspace=workspace,
+            pairs=sorted((cid, names[tid]) for cid, tid in new),
+            source=str(source),
+            at=when,
+        )
     return len(objs)
+
+
+def _not_yet_tagged(rows: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The (contact, tag) pairs of `rows` that are not stored yet."""
+    new = set(rows)
+    ordered = sorted(rows)
+    for start in range(0, len(ordered), 900):
+        chunk = ordered[start : start + 900]
+        existing = ContactTag.objects.filter(
+            contact_id__in={c for c, _ in chunk}, tag_id__in={t for _, t in chunk}
+        ).values_list("contact_id", "tag_id")
+        new.difference_update(existing)
+    return new
 
 
 def add_tags(

@@ -213,6 +213,34 @@ def create_examples(workspace: Workspace) -> None:
         target={"include": [{"segment": segments[0].pk}]},
         actor=None,
     )
+    ensure_scenarios(workspace)
+
+
+# The demo's automations: the birthday and 60-day scenarios run, and the welcome answers a follow.
+DEMO_SCENARIOS = ("birthday_month_coupon", "come_back_after_60_days", "welcome_on_follow")
+
+
+def ensure_scenarios(workspace: Workspace) -> list[str]:
+    """Create and activate the demo's scenarios from the templates, once (a scenario already
+    made from a template is left as the staff changed it); also on a demo database made before
+    scenarios existed. The welcome's first step ignores quiet hours, so following the account
+    from the emulator's phone page gets the greeting within seconds at any hour. Returns what
+    was refused (left as a draft whose page names the problem)."""
+    from otodoke.scenarios import presets
+    from otodoke.scenarios.models import Scenario
+    from otodoke.scenarios.services import ScenarioError, activate_scenario
+
+    made = set(Scenario.objects.filter(workspace=workspace).values_list("template", flat=True))
+    refused: list[str] = []
+    for key in DEMO_SCENARIOS:
+        if key in made:
+            continue
+        scenario = presets.instantiate(workspace, key)
+        try:
+            activate_scenario(scenario)
+        except ScenarioError as exc:
+            refused.append(f"{scenario.name}: {exc}")
+    return refused
 
 
 def wait_for(url: str, *, timeout: float = 180.0) -> None:

@@ -8,7 +8,9 @@ class LineConfig(AppConfig):
     verbose_name = _("LINE")
 
     def ready(self) -> None:
-        from otodoke.contacts.signals import contact_erasing
+        from otodoke.contacts.signals import contact_erasing, line_ids_imported
         from otodoke.line import privacy
+        from otodoke.line.verify import on_line_ids_imported
 
         contact_erasing.connect(privacy.on_contact_erasing, dispatch_uid="line-erasing")
+        line_ids_imported.connect(on_line_ids_imported, dispatch_uid="line.verify_imported_links")

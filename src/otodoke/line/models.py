@@ -170,3 +170,72 @@ class LinkVerificationAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.link_token[:8]}… from {self.ip_address} ({self.created_at:%H:%M:%S})"
+
+
+class MissingProfile(models.Model):
+    """A friend whose LINE profile could not be fetched when they followed (timeout, 5xx, 429):
+    the follow was applied without a name, and the profile is fetched again later, with
+    backoff (`otodoke.line.profiles`). Removed once fetched, or once LINE says there is none
+    to give (404: no longer a friend)."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="missing_profiles"
+    )
+    line_user_id = models.CharField(max_length=64)
+    attempts = models.PositiveIntegerField(default=0)
+    # When the next fetch is due; None once automatic attempts are used up.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("missing LINE profile")
+        verbose_name_plural = _("missing LINE profiles")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "line_user_id"], name="missing_profile_once_per_friend"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "next_attempt_at"], name="missingprofile_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"profile of {self.line_user_id} ({self.attempts} attempts)"
+
+
+class LinkCheckStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Checking")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class LinkCheck(models.Model):
+    """One check of linked LINE user IDs whose friend status is unknown (imported links: no
+    follow webhook ever comes for someone who followed long ago), against LINE's follower-ID
+    list or its profile endpoint (`otodoke.line.verify`)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="link_checks")
+    status = models.CharField(
+        max_length=10, choices=LinkCheckStatus, default=LinkCheckStatus.QUEUED
+    )
+    # "import", "cli" or the staff login who pressed the button.
+    requested_by = models.CharField(max_length=150, blank=True)
+    # "followers" (LINE's follower-ID list) or "profile" (one profile call per ID).
+    method = models.CharField(max_length=10, blank=True)
+    checked = models.PositiveIntegerField(default=0)
+    following = models.PositiveIntegerField(default=0)
+    not_found = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("LINE friend check")
+        verbose_name_plural = _("LINE friend checks")
+
+    def __str__(self) -> str:
+        return f"link check {self.pk} ({self.status})"

@@ -1,12 +1,18 @@
 """A contact deleted on request: what we stored about their LINE account goes too (raw
-webhook events, link tokens and verification attempts name their LINE user ID)."""
+webhook events, link tokens, verification attempts and profile retries name their LINE user
+ID)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from otodoke.contacts.models import Contact
-from otodoke.line.models import IssuedLinkToken, LinkVerificationAttempt, WebhookEvent
+from otodoke.line.models import (
+    IssuedLinkToken,
+    LinkVerificationAttempt,
+    MissingProfile,
+    WebhookEvent,
+)
 
 
 def on_contact_erasing(sender: Any, *, contact: Contact, **kwargs: Any) -> dict[str, int]:
@@ -17,4 +23,5 @@ def on_contact_erasing(sender: Any, *, contact: Contact, **kwargs: Any) -> dict[
     events, _ = WebhookEvent.objects.filter(**mine, source_user_id=user_id).delete()
     IssuedLinkToken.objects.filter(**mine, line_user_id=user_id).delete()
     LinkVerificationAttempt.objects.filter(**mine, line_user_id=user_id).delete()
+    MissingProfile.objects.filter(**mine, line_user_id=user_id).delete()
     return {"webhook_events": events}

@@ -28,10 +28,12 @@ from pydantic import ValidationError
 
 from otodoke.contacts.models import LINE_USER_ID_RE, Contact, LineStatus
 from otodoke.core import jsontext
-from otodoke.line import schema
-from otodoke.line.client import LineApiError, LineClient, LineProfile
+from otodoke.line import profiles, schema, signals
+from otodoke.line.client import LineProfile
 from otodoke.line.models import WebhookEvent, WebhookStatus
-from otodoke.line.signals import friend_unfollowed
+from otodoke.line.profiles import Prefetched as Prefetched
+from otodoke.line.profiles import prefetch
+from otodoke.line.signals import announce
 from otodoke.workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -174,13 +176,6 @@ class Outcome:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Prefetched:
-    """What a processor needs from the network, fetched before the transaction opens."""
-
-    profile: LineProfile | None = None
-
-
 Processor = Callable[[WebhookEvent, Prefetched], Outcome]
 
 
@@ -247,23 +242,6 @@ def record_failure(pk: int, exc: BaseException) -> ProcessResult:
     return ProcessResult(WebhookStatus.FAILED, retry_at)
 
 
-def prefetch(event: WebhookEvent) -> Prefetched:
-    if event.event_type != "follow" or not event.source_user_id:
-        return Prefetched()
-    return Prefetched(profile=fetch_profile_quietly(event.workspace, event.source_user_id))
-
-
-def fetch_profile_quietly(workspace: Workspace, user_id: str) -> LineProfile | None:
-    """The profile, or None when LINE cannot give it: the friend status matters more than the
-    name, so a failed fetch must not fail the event (a friends sync fills names in later)."""
-    try:
-        with LineClient.for_workspace(workspace) as client:
-            return client.get_profile(user_id)
-    except LineApiError as exc:
-        logger.warning("Profile of %s not fetched: %s", user_id, exc.describe())
-        return None
-
-
 # --- contacts ------------------------------------------------------------------------------
 
 
@@ -325,7 +303,9 @@ def record_unfollow(workspace: Workspace, user_id: str, at: datetime) -> Contact
         contact.line_unfollowed_at = at
     contact.line_status = friend_status(contact.line_followed_at, contact.line_unfollowed_at)
     contact.save(update_fields=["line_unfollowed_at", "line_status", "updated_at"])
-    friend_unfollowed.send(sender=Contact, contact=contact, at=at)
+    signals.friend_unfollowed.send(
+        sender=Contact, contact=contact, contact_id=contact.pk, workspace=workspace, at=at
+    )
     return contact
 
 
@@ -340,8 +320,19 @@ def process_follow(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
         event.workspace, event.source_user_id, event.timestamp, prefetched.profile
     )
     kind = "unblock" if detail.follow.isUnblocked else "follow"
+    if contact.line_status == LineStatus.FOLLOWING:
+        announce(
+            signals.friend_followed, event, contact.pk, refollow=bool(detail.follow.isUnblocked)
+        )
     note = f"{kind}: contact {contact.pk} is {contact.line_status}"
-    if prefetched.profile is None:
+    if prefetched.profile is not None:
+        profiles.forget(event.workspace, [event.source_user_id])
+    elif prefetched.profile_error:
+        due = profiles.note_missing(event.workspace, event.source_user_id, prefetched.profile_error)
+        if due is not None:
+            profiles.schedule_retry(event.workspace.pk, due)
+        note += " (profile not fetched yet; retried later)"
+    else:
         note += " (profile not fetched)"
     return Outcome(note=note, payload={"is_unblocked": detail.follow.isUnblocked})
 
@@ -375,6 +366,8 @@ def process_postback(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
         payload["richmenu_switch"] = params
     elif params:
         payload["datetime_params"] = {k: v for k, v in params.items() if k in DATETIME_PARAMS}
+    if not must_stay_silent(event):
+        announce(signals.postback_received, event, None, data=detail.data)
     return Outcome(note="postback stored", payload=payload)
 
 
@@ -434,6 +427,8 @@ def process_message(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
             note += "; account-link invitation requested"
         elif user_id and is_unlink_keyword(message.text):
             note += request_unlink_page(event, user_id)
+        elif not must_stay_silent(event):
+            announce(signals.message_received, event, None, text=message.text)
     return Outcome(note=note, payload=payload)
 
 

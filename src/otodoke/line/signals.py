@@ -1,8 +1,38 @@
-"""What the LINE side tells other apps, without importing them."""
+"""LINE friends' actions, for apps above this one (scenarios) to act on without this app
+importing them. Sent inside the webhook event's processing transaction; each signal gets
+`workspace`, `contact_id` and `at` (the event's time) plus what is listed."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.dispatch import Signal
 
-# Sent inside the transaction that records an unfollow (block): contact=Contact, at=datetime.
+from otodoke.contacts.models import Contact
+from otodoke.line.models import WebhookEvent
+
+friend_followed = Signal()  # + refollow (an unblock)
+# Sent once, by record_unfollow, inside the transaction that records the block:
+# contact=Contact, contact_id, workspace and at (the event's time).
 friend_unfollowed = Signal()
+message_received = Signal()  # + text
+postback_received = Signal()  # + data
+
+
+def announce(signal: Signal, event: WebhookEvent, contact_id: int | None, **extra: Any) -> None:
+    """Send `signal` for the event's contact (looked up by its LINE user when not given)."""
+    if contact_id is None and event.source_user_id:
+        contact_id = (
+            Contact.objects.filter(workspace=event.workspace, line_user_id=event.source_user_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
+    if contact_id is None:
+        return
+    signal.send(
+        sender=WebhookEvent,
+        workspace=event.workspace,
+        contact_id=contact_id,
+        at=event.timestamp,
+        **extra,
+    )

@@ -16,8 +16,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from otodoke.contacts.models import Contact, LineStatus
+from otodoke.contacts.models import LINE_USER_ID_RE, Contact, LineStatus
 from otodoke.line.client import LineApiError, LineClient, LineProfile, with_backoff
+from otodoke.line.profiles import forget as forget_missing_profiles
 from otodoke.workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ class SyncReport:
     profiles_fetched: int = 0
     profiles_missing: int = 0
     profiles_updated: int = 0
+    # Follower IDs LINE sent that are not LINE user IDs (U + 32 lowercase hex): skipped.
+    invalid_ids: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,12 +64,25 @@ def fetch_profiles(
         return dict(zip(user_ids, pool.map(one, user_ids), strict=True))
 
 
+def valid_user_ids(user_ids: list[str]) -> tuple[list[str], int]:
+    """The IDs that are LINE user IDs, deduplicated, and how many were not. The bulk insert
+    below skips model validation, so an empty or malformed ID would otherwise become a
+    "following" contact and end up in a multicast's `to`."""
+    valid = list(dict.fromkeys(u for u in user_ids if LINE_USER_ID_RE.fullmatch(u)))
+    invalid = sum(1 for u in user_ids if not LINE_USER_ID_RE.fullmatch(u))
+    if invalid:
+        logger.warning("LINE listed %s follower IDs that are not LINE user IDs; skipped", invalid)
+    return valid, invalid
+
+
 def record_followers(workspace: Workspace, user_ids: list[str]) -> tuple[int, int]:
-    """Make every ID a following contact; returns (created, re-followed).
+    """Make every ID a following contact; returns (created, re-followed). IDs that are not
+    LINE user IDs are left out (see `valid_user_ids`).
 
     Inserts go through the unique constraint (`ignore_conflicts`), so a follow webhook handled
     at the same moment cannot produce a second contact.
     """
+    user_ids, _invalid = valid_user_ids(user_ids)
     now = timezone.now()
     with transaction.atomic():
         before = Contact.objects.filter(workspace=workspace, line_user_id__in=user_ids).count()
@@ -107,6 +123,7 @@ def store_profiles(workspace: Workspace, profiles: dict[str, LineProfile | None]
             changed.append(contact)
     # Only profile columns are written, so a concurrent follow/unfollow is not overwritten.
     Contact.objects.bulk_update(changed, list(PROFILE_FIELDS), batch_size=500)
+    forget_missing_profiles(workspace, list(found))  # a follow's failed fetch need not be retried
     return len(changed)
 
 
@@ -126,8 +143,10 @@ def sync_friends(
         pages = line.iter_follower_ids(
             limit=page_limit, retry=lambda call: with_backoff(call, on_wait=_log_wait)
         )
-        for user_ids in pages:
+        for listed in pages:
             report.pages += 1
+            user_ids, invalid = valid_user_ids(listed)
+            report.invalid_ids += invalid
             report.followers += len(user_ids)
             created, refollowed = record_followers(workspace, user_ids)
             report.created += created

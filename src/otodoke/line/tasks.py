@@ -7,10 +7,11 @@ from typing import Any
 
 from django.tasks import task
 
+from otodoke.core import lanes
 from otodoke.line.models import WebhookEvent
 
 
-@task()
+@task(queue_name=lanes.WEBHOOKS)
 def process_webhook_events(workspace_id: int, webhook_event_ids: list[str]) -> dict[str, int]:
     """Process the stored events of one webhook delivery, oldest first.
 
@@ -35,7 +36,7 @@ def process_webhook_events(workspace_id: int, webhook_event_ids: list[str]) -> d
     return counts
 
 
-@task()
+@task(queue_name=lanes.WEBHOOKS)
 def process_pending_webhooks(workspace_id: int) -> dict[str, int]:
     """Drain every pending event of a workspace (enqueued, coalesced, after webhook commits)."""
     from otodoke.line.services import drain_pending
@@ -46,7 +47,7 @@ def process_pending_webhooks(workspace_id: int) -> dict[str, int]:
     return counts
 
 
-@task()
+@task(queue_name=lanes.WEBHOOKS)
 def retry_webhook_event(pk: int) -> str:
     from otodoke.line.services import process_event
 
@@ -56,7 +57,7 @@ def retry_webhook_event(pk: int) -> str:
     return result.status
 
 
-@task()
+@task(queue_name=lanes.DEFAULT)
 def sync_friends(workspace_id: int) -> dict[str, Any]:
     from otodoke.line.sync import sync_friends as run_sync
     from otodoke.workspaces.models import Workspace
@@ -65,7 +66,7 @@ def sync_friends(workspace_id: int) -> dict[str, Any]:
     return run_sync(workspace).as_dict()
 
 
-@task()
+@task(queue_name=lanes.WEBHOOKS)
 def invite_to_link(
     workspace_id: int, line_user_id: str, reply_token: str = "", reply_until: float = 0.0
 ) -> str:
@@ -85,7 +86,7 @@ def invite_to_link(
     )
 
 
-@task()
+@task(queue_name=lanes.WEBHOOKS)
 def offer_unlink_page(
     workspace_id: int, line_user_id: str, reply_token: str = "", reply_until: float = 0.0
 ) -> str:
@@ -100,3 +101,22 @@ def offer_unlink_page(
         reply_token=reply_token,
         reply_until=reply_until,
     )
+
+
+# Not on the webhooks lane: when LINE is slow these calls wait, and webhook events must not.
+@task(queue_name=lanes.DEFAULT)
+def retry_missing_profiles(workspace_id: int) -> dict[str, int]:
+    """Fetch again the profiles a follow could not get (timeouts, 5xx, 429), with backoff and
+    within LINE's profile rate limit; queues its own next run while some are left."""
+    from otodoke.line.profiles import retry_due
+
+    return retry_due(workspace_id).as_dict()
+
+
+@task(queue_name=lanes.DEFAULT)
+def verify_links(check_id: int) -> dict[str, Any]:
+    """Ask LINE whether linked IDs of unknown friend status are friends (a LinkCheck)."""
+    from otodoke.line.verify import run_check
+
+    check = run_check(check_id)
+    return {"status": check.status, "following": check.following, "checked": check.checked}

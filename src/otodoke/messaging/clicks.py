@@ -8,6 +8,7 @@ from django.utils import timezone
 from otodoke.contacts.models import Contact, TagSource
 from otodoke.contacts.tagging import add_tags
 from otodoke.messaging.links import parse_click_token
+from otodoke.messaging.signals import link_clicked
 from otodoke.tracking.models import TrackedLink
 from otodoke.tracking.services import record_click
 
@@ -32,4 +33,12 @@ def register_click(token: str, *, user_agent: str = "") -> str | None:
     record_click(link, contact=contact, user_agent=user_agent, now=now)
     if contact is not None:
         add_tags(link.workspace, [contact.pk], [click_tag(link)], source=TagSource.AUTO, at=now)
+        link_clicked.send(
+            sender=TrackedLink,
+            workspace=link.workspace,
+            contact_id=contact.pk,
+            link_id=link.pk,
+            campaign_id=link.campaign_id,
+            at=now,
+        )
     return link.url

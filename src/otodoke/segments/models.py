@@ -82,3 +82,49 @@ class AudienceMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.audience_id}:{self.contact_id}"
+
+
+class SegmentWatch(models.Model):
+    """Who currently matches a definition, kept for one owner so "entered" and "left" are a diff.
+
+    The owner is another domain's row, named by kind and id ("scenario_version", 12 or
+    "richmenu_rule", 3), so segments import nothing from its owners. `services` never read
+    this: only `watches.refresh` / `watches.refresh_contacts` write members."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    owner_kind = models.CharField(max_length=40)
+    owner_id = models.PositiveBigIntegerField()
+    definition = models.JSONField()
+    # First evaluation records the current members without reporting them as entered.
+    baseline = models.BooleanField(default=True)
+    # The last full evaluation (None: never evaluated, so the first one is the baseline).
+    last_evaluated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner_kind", "owner_id"], name="one_watch_per_owner")
+        ]
+        indexes = [models.Index(fields=["workspace", "owner_kind"], name="segwatch_ws_kind")]
+
+    def __str__(self) -> str:
+        return self.owner
+
+    @property
+    def owner(self) -> str:
+        return f"{self.owner_kind}:{self.owner_id}"
+
+
+class SegmentWatchMember(models.Model):
+    watch = models.ForeignKey(SegmentWatch, on_delete=models.CASCADE, related_name="members")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    entered_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # Also the index of the diff's anti-joins: (watch_id, contact_id) probes.
+            models.UniqueConstraint(fields=["watch", "contact"], name="one_watch_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.watch_id}:{self.contact_id}"

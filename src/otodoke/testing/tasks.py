@@ -2,7 +2,9 @@
 
 from django.tasks import task
 
+from otodoke.core import lanes
 
-@task()
+
+@task(queue_name=lanes.DEFAULT)
 def echo(note: str) -> str:
     return note

@@ -3,6 +3,7 @@ between staff and a browser tab never silently switches workspace."""
 
 from django.urls import include, path
 
+from otodoke.scenarios import urls as scenarios_urls
 from otodoke.web import segments_urls
 from otodoke.web.views import (
     campaigns,
@@ -63,6 +64,7 @@ workspace_patterns = [
     path("tags/<int:tag_id>/merge/", tags.tag_merge, name="tag_merge"),
     path("tags/<int:tag_id>/delete/", tags.tag_delete, name="tag_delete"),
     *segments_urls.urlpatterns,
+    *scenarios_urls.urlpatterns,
     path("campaigns/", campaigns.campaign_list, name="campaigns"),
     path("campaigns/new/", campaigns.campaign_new, name="campaign_new"),
     path("campaigns/new/preview/", campaigns.compose_preview, name="campaign_compose_preview"),
@@ -118,6 +120,7 @@ workspace_patterns = [
     path("settings/", settings.general, name="settings"),
     path("settings/channel/", settings.channel, name="settings_channel"),
     path("settings/channel/verify/", settings.channel_verify, name="settings_channel_verify"),
+    path("settings/channel/link-check/", settings.link_check, name="settings_link_check"),
     path("settings/members/", members.members, name="settings_members"),
     path("settings/members/new/", members.member_create, name="member_create"),
     path("settings/members/invite/", members.member_invite, name="member_invite"),

@@ -33,6 +33,7 @@ from otodoke.contacts.models import (
     Tag,
     TagSource,
 )
+from otodoke.contacts.signals import line_ids_imported
 from otodoke.core.statistics import refresh_statistics
 from otodoke.workspaces.models import Workspace
 
@@ -191,6 +192,8 @@ def run_import(
     if not dry_run:
         # Segments right after an import must not run on a planner's guesses (issue 12.4).
         refresh_statistics(*TOUCHED_TABLES[kind])
+        if kind in (ImportKind.LINKS, ImportKind.CONTACTS):
+            line_ids_imported.send(sender=run_import, workspace=workspace)
     return report
 
 

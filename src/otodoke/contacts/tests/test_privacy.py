@@ -25,7 +25,7 @@ from otodoke.campaigns.models import Delivery, DeliveryKind, DeliveryRecipient, 
 from otodoke.contacts import privacy
 from otodoke.contacts.models import Contact, ContactTag, Event, LineStatus, LinkedVia
 from otodoke.contacts.tagging import LINE_TAG, add_tags
-from otodoke.line.models import IssuedLinkToken, WebhookEvent
+from otodoke.line.models import IssuedLinkToken, MissingProfile, WebhookEvent
 from otodoke.segments.models import Audience, AudienceMember
 from otodoke.segments.services import contacts_matching
 from otodoke.tracking.models import Click
@@ -133,6 +133,8 @@ def person(workspace: Workspace) -> dict[str, Any]:
         token="tok",
         expires_at=timezone.now() + timedelta(minutes=10),
     )
+    # A profile fetch that failed at their follow, waiting for its retry (issue 12.28).
+    MissingProfile.objects.create(workspace=workspace, line_user_id=USER_ID, attempts=1)
     return {"contact": contact, "other": other, "delivery": delivery, "link": link, "aud": audience}
 
 

@@ -114,9 +114,21 @@ class LineClient:
     # --- bot and users ---------------------------------------------------------------------
 
     def get_profile(self, user_id: str) -> LineProfile:
-        """404 (a LineApiError, permanent) when the user blocked the OA or is no friend."""
+        """404 (a LineApiError, permanent) when the user blocked the OA or is no friend.
+
+        A profile for another user than the one asked for is refused (permanent): storing it
+        would give this friend someone else's name."""
         response = self.messaging.request("GET", f"/v2/bot/profile/{_path_part(user_id)}")
-        return LineProfile.from_body(response.body)
+        profile = LineProfile.from_body(response.body)
+        if profile.user_id != user_id:
+            raise LineApiError(
+                response.status,
+                f"LINE answered the profile of {profile.user_id or 'no user'!r} when asked "
+                f"for {user_id!r}",
+                request_id=response.request_id,
+                permanent=True,
+            )
+        return profile
 
     def get_follower_page(
         self, start: str | None = None, *, limit: int = FOLLOWER_PAGE_LIMIT
@@ -142,8 +154,11 @@ class LineClient:
 
         A page may be shorter than `limit` even when more follow (LINE says so), so only the
         absence of `next` ends the walk. `retry` wraps each page call (e.g. `with_backoff`).
+        A `next` LINE already sent in this walk would start it over and never end: that
+        raises a permanent LineApiError after the page that carried it.
         """
         start: str | None = None
+        seen: set[str] = set()
         while True:
             cursor = start
 
@@ -154,6 +169,15 @@ class LineClient:
             yield page.user_ids
             if not page.next:
                 return
+            if page.next in seen:
+                raise LineApiError(
+                    200,
+                    f"LINE sent the follower-ID cursor {page.next[:40]!r} a second time; the "
+                    f"walk stopped after {len(seen) + 1} pages instead of looping for ever",
+                    request_id=page.request_id,
+                    permanent=True,
+                )
+            seen.add(page.next)
             start = page.next
 
     def issue_link_token(self, user_id: str) -> str:

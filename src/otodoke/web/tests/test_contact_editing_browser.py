@@ -31,7 +31,7 @@ def test_staff_add_and_remove_a_contacts_tags_in_chromium(
     expect(tags.get_by_test_id("tag")).to_contain_text("VIP")
     suggestions = page.locator("#tag-suggestions option")
     expect(suggestions).to_have_count(2)
-    page.get_by_label("タグを追加").fill("カット会員")
+    page.get_by_label("タグを付ける").fill("カット会員")
     page.get_by_test_id("tag-add").get_by_role("button", name="追加").click()
 
     expect(page.get_by_text("タグ「カット会員」を付けました。")).to_be_visible()

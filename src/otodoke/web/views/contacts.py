@@ -20,6 +20,7 @@ from otodoke.contacts.models import Contact, ImportJob, ImportKind
 from otodoke.contacts.privacy import is_linked
 from otodoke.line.client import LineApiError
 from otodoke.line.invites import LinkInviteRefused, invite_problem, send_link_invite
+from otodoke.scenarios.presenters import contact_enrolments
 from otodoke.segments.schema import DefinitionError
 from otodoke.web import contacts as queries
 from otodoke.web import imports
@@ -82,6 +83,7 @@ def contact_detail(request: HttpRequest, access: WorkspaceAccess, contact_id: in
         "tags": queries.contact_tags(contact),
         "events": queries.contact_events(contact),
         "campaigns": queries.contact_campaigns(contact),
+        "enrolments": contact_enrolments(contact.pk),
         "can_invite_to_link": access.can(Permission.SEND) and invite_problem(contact) is None,
         "can_unlink": access.can(Permission.EDIT) and is_linked(contact),
         "can_delete": access.can(Permission.DELETE_CONTACTS),

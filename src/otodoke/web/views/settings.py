@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from otodoke.line import verify
 from otodoke.line.failures import retry_event_now, unfinished_events
 from otodoke.line.models import WebhookEvent, WebhookStatus
 from otodoke.web import audit_text, services
@@ -75,8 +76,23 @@ def channel(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
         form=form,
         secret_masked=workspace.channel_secret.masked(),
         token_masked=workspace.channel_access_token.masked(),
+        unknown_links=verify.unknown_links(workspace).count(),
+        link_check=verify.latest_check(workspace),
     )
     return render_page(request, "web/settings/channel.html", context)
+
+
+@require_POST
+@workspace_view(Permission.MANAGE_SETTINGS)
+def link_check(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
+    """Queue a check of the unknown linked IDs against LINE (issue 12.5); the page shows it."""
+    workspace = access.workspace
+    if not verify.unknown_links(workspace).exists():
+        messages.info(request, _("No linked LINE ID has an unknown friend status."))
+    else:
+        verify.request_check(workspace, requested_by=request.user.get_username())
+        messages.success(request, _("Checking with LINE. The result appears below."))
+    return redirect("web:settings_channel", slug=workspace.slug)
 
 
 @require_POST

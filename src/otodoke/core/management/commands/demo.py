@@ -73,6 +73,8 @@ class Command(OtodokeCommand):
                 self.stdout.write(_("Creating demo customers (first start only)…"))
             friends = demo.demo_friends(workspace, contacts=options["contacts"])
             demo.register_friends(emulator_url, workspace.channel_id, friends)
+            for refused in demo.ensure_scenarios(workspace):
+                self.stderr.write(f"Scenario left as a draft: {refused}")
             processes.start(
                 "web", [sys.executable, "-m", "otodoke", "serve", "--port", str(port)], env
             )

@@ -11,13 +11,15 @@ from otodoke.line.client import LineApiError
 from otodoke.line.invites import LinkInviteRefused, send_link_invite
 from otodoke.line.sync import DEFAULT_CONCURRENCY, SyncReport, sync_friends
 from otodoke.line.tasks import sync_friends as sync_friends_task
+from otodoke.line.verify import METHODS, request_check, verify_links
 from otodoke.workspaces.models import Workspace
 
 
 class Command(OtodokeCommand):
     help = gettext_noop(
         "LINE channel operations: sync-friends pulls followers and profiles from LINE; "
-        "link-invite sends a friend the account-link invitation."
+        "link-invite sends a friend the account-link invitation; verify-links asks LINE "
+        "whether imported links are friends."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -44,6 +46,22 @@ class Command(OtodokeCommand):
         who.add_argument("--contact", type=int, help="contact ID")
         who.add_argument("--line-user-id", help="the friend's LINE user ID (U…)")
         invite.add_argument("--json", action="store_true", help="print a JSON result")
+        verify = sub.add_parser(
+            "verify-links",
+            help="ask LINE whether linked IDs of unknown friend status (imports) are friends",
+        )
+        verify.add_argument("--workspace", required=True, help="workspace slug")
+        verify.add_argument(
+            "--method",
+            choices=METHODS,
+            default="auto",
+            help="followers: LINE's follower-ID list (verified accounts); profile: one call per "
+            "ID; auto: profile for up to 5,000 IDs, else followers",
+        )
+        verify.add_argument(
+            "--background", action="store_true", help="enqueue a task instead of running here"
+        )
+        verify.add_argument("--json", action="store_true", help="print a JSON result")
 
     def handle(self, *args: Any, **options: Any) -> None:
         workspace = Workspace.objects.filter(slug=options["workspace"]).first()
@@ -51,6 +69,9 @@ class Command(OtodokeCommand):
             raise CommandError(_("No workspace %(slug)r") % {"slug": options["workspace"]})
         if options["action"] == "link-invite":
             self.link_invite(workspace, options)
+            return
+        if options["action"] == "verify-links":
+            self.verify_links(workspace, options)
             return
         if options["background"]:
             result = sync_friends_task.enqueue(workspace.pk)
@@ -118,5 +139,28 @@ class Command(OtodokeCommand):
             self.style.SUCCESS(
                 _("Invitation sent to contact %(id)s (LINE request %(request)s); link: %(url)s")
                 % {"id": sent.contact_id, "request": sent.request_id, "url": sent.url}
+            )
+        )
+
+    def verify_links(self, workspace: Workspace, options: dict[str, Any]) -> None:
+        if options["background"]:
+            check = request_check(workspace, requested_by="cli")
+            self.stdout.write(_("Friend check %(id)s queued.") % {"id": check.pk})
+            return
+        try:
+            report = verify_links(workspace, method=options["method"])
+        except LineApiError as exc:
+            raise CommandError(exc.describe()) from exc
+        if options["json"]:
+            self.stdout.write(json.dumps(report.as_dict()))
+            return
+        self.stdout.write(
+            self.style.SUCCESS(
+                _(
+                    "Checked %(checked)s linked LINE IDs of unknown friend status: %(following)s "
+                    "are friends, %(not_found)s were not found (not a friend, blocked, or no "
+                    "profile consent; they stay unknown), %(failed)s could not be checked."
+                )
+                % report.as_dict()
             )
         )

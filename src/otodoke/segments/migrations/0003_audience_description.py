@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('segments', '0001_initial'),
+        ('segments', '0002_segment_watches'),
     ]
 
     operations = [
