@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 from django.db import connection
@@ -30,12 +31,15 @@ from otodoke.campaigns.models import (
 )
 from otodoke.campaigns.targets import is_all_friends, target_conditions
 from otodoke.contacts.models import Contact, LineStatus
+from otodoke.contacts.tagging import tag_names_by_contact
 from otodoke.messaging.links import click_url, find_links, rewrite_links
 from otodoke.messaging.personalize import (
+    BusinessData,
     TemplateProblem,
     compile_messages,
     is_personalised,
     recipient_context,
+    uses_variable,
 )
 from otodoke.messaging.validation import limit_problems
 
@@ -158,6 +162,32 @@ def _plain_batches(
     return "+".join(sorted({b.endpoint for b in batches}))
 
 
+def _with_tags(
+    rows: Iterator[tuple[Any, ...]], needs_tags: bool
+) -> Iterator[tuple[int, int, str, Any, dict[str, Any], tuple[str, ...]]]:
+    """The recipients' rows with their business data, and their tags loaded per chunk of
+    RENDER_CHUNK rows in one query (only when a template reads `tags`): never per recipient."""
+    chunk: list[tuple[Any, ...]] = []
+
+    def flush() -> Iterator[tuple[int, int, str, Any, dict[str, Any], tuple[str, ...]]]:
+        tags = tag_names_by_contact([r[1] for r in chunk]) if needs_tags else {}
+        for rid, contact_id, name, attributes, number, last_visit, visits, spent in chunk:
+            business = {
+                "customer_number": number or "",
+                "last_visit_at": last_visit,
+                "visit_count": visits,
+                "total_spent": spent,
+            }
+            yield rid, contact_id, name, attributes, business, tuple(tags.get(contact_id, ()))
+
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= RENDER_CHUNK:
+            yield from flush()
+            chunk = []
+    yield from flush()
+
+
 def _personalised_batches(
     delivery: Delivery, messages: list[dict[str, Any]], batch_size: int
 ) -> str:
@@ -177,11 +207,27 @@ def _personalised_batches(
     rows = (
         DeliveryRecipient.objects.filter(delivery=delivery, status=RecipientStatus.PENDING)
         .order_by("id")
-        .values_list("id", "contact_id", "contact__name", "contact__attributes")
+        .values_list(
+            "id",
+            "contact_id",
+            "contact__name",
+            "contact__attributes",
+            "contact__external_id",
+            "contact__last_visit_at",
+            "contact__visit_count",
+            "contact__total_spent",
+        )
     )
-    for rid, contact_id, name, attributes in rows.iterator(chunk_size=RENDER_CHUNK):
+    tz = campaign.workspace.tzinfo
+    today = timezone.now().astimezone(tz).date()
+    needs_tags = uses_variable(messages, "tags")
+    for rid, contact_id, name, attributes, known, tags in _with_tags(
+        rows.iterator(chunk_size=RENDER_CHUNK), needs_tags
+    ):
+        business = BusinessData(**known, tags=tags)
+        context = recipient_context(name or "", attributes, business, tz=tz, today=today)
         try:
-            out = compiled.render(recipient_context(name or "", attributes))
+            out = compiled.render(context)
         except TemplateProblem as exc:
             failed[str(exc)[:200]].append(rid)
             continue

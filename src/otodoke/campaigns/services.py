@@ -98,6 +98,45 @@ def create_campaign(
     )
 
 
+@transaction.atomic
+def update_draft(
+    campaign: Campaign,
+    *,
+    name: str,
+    messages: Any,
+    target: dict[str, Any],
+    actor: AnyUser | None,
+    track_links: bool = True,
+    notification_disabled: bool = False,
+) -> Campaign:
+    """Change a draft, checked like a new one. Once a send is scheduled or has started the
+    campaign is what was sent and cannot change (copy it instead). Changing the messages or
+    the target withdraws an approval: the approver approved what they saw."""
+    if actor is not None:
+        require(actor, campaign.workspace, Permission.EDIT)
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if locked.status != CampaignStatus.DRAFT:
+        raise CampaignStateError(
+            _(
+                "This campaign is %(status)s and can no longer be edited; "
+                "copy it to a new draft instead."
+            )
+            % {"status": locked.get_status_display()}
+        )
+    check_target(target)
+    checked = _check_messages(messages)
+    if locked.approved_at is not None and (checked != locked.messages or target != locked.target):
+        locked.approved_by = None
+        locked.approved_at = None
+    locked.name = name
+    locked.messages = checked
+    locked.target = target
+    locked.track_links = track_links
+    locked.notification_disabled = notification_disabled
+    locked.save()
+    return locked
+
+
 def _enqueue(delivery: Delivery) -> None:
     from otodoke.campaigns.tasks import run_delivery
 

@@ -180,6 +180,20 @@ def clean_phone(value: str, region: str = "JP") -> str:
     return found
 
 
+def domestic_phone(e164: str) -> str:
+    """+817019529228 → 070-1952-9228: how a Japanese number is written in Japan. Numbers of
+    other countries keep the international form; anything unparsable is shown as stored."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, "JP")
+    except phonenumbers.NumberParseException:
+        return e164
+    if number.country_code != 81:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
 # Plain addresses (nearly all of them) pass this; anything unusual goes to Django's validator.
 _SIMPLE_EMAIL_RE = re.compile(
     r"^[A-Za-z0-9._+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$"

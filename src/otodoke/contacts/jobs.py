@@ -33,11 +33,13 @@ def create_job(
     *,
     created_by: User | None = None,
     options: dict[str, Any] | None = None,
+    file_name: str = "",
 ) -> ImportJob:
+    """`file_name` is the name the user knows the file by (the upload's), else the path's."""
     return ImportJob.objects.create(
         workspace=workspace,
         kind=ImportKind(kind),
-        file_name=path.name,
+        file_name=(file_name or path.name)[:255],
         total_bytes=path.stat().st_size,
         options=options or {},
         created_by=created_by,

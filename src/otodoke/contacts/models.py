@@ -359,3 +359,24 @@ class ImportJob(models.Model):
             "errors": self.errors,
             "error_count": self.error_count,
         }
+
+
+class ConsentChange(models.Model):
+    """One change of a contact's marketing consent made by staff: who, when, to what. The
+    contact page shows these as the consent's history."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consent_changes")
+    consent = models.BooleanField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    # Kept as text too, so the history still names the member after their login is deleted.
+    changed_by_label = models.CharField(max_length=150)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["contact", "-changed_at"], name="consent_contact_time")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.consent} @ {self.changed_at:%Y-%m-%d %H:%M}"

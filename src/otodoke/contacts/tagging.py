@@ -14,6 +14,9 @@ from otodoke.workspaces.models import Workspace
 
 LINE_TAG = "line"
 BATCH = 5000
+# Click tracking tags a contact `clicked:<link token>`; they are kept out of tag lists.
+CLICK_TAG_PREFIX = "clicked:"
+IN_CHUNK = 900  # under SQLite's default limit of bound parameters
 
 
 def ensure_tags(workspace: Workspace, names: Iterable[str]) -> dict[str, int]:
@@ -97,3 +100,19 @@ def remove_tags(workspace: Workspace, contact_ids: Iterable[int], names: Iterabl
             tag__name__in=list(names),
         ).delete()[0]
     return deleted
+
+
+def tag_names_by_contact(contact_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Each contact's tag names (click tags left out), by name; one query per 900 contacts."""
+    ids = list(contact_ids)
+    found: dict[int, list[str]] = {}
+    for start in range(0, len(ids), IN_CHUNK):
+        rows = (
+            ContactTag.objects.filter(contact_id__in=ids[start : start + IN_CHUNK])
+            .exclude(tag__name__startswith=CLICK_TAG_PREFIX)
+            .order_by("contact_id", "tag__name")
+            .values_list("contact_id", "tag__name")
+        )
+        for contact_id, name in rows:
+            found.setdefault(contact_id, []).append(name)
+    return found

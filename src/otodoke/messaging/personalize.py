@@ -1,7 +1,9 @@
 """Personalisation placeholders (`{{ name | default("お客様") }}`, `{{ attributes.rank }}`).
 
 Templates run in Jinja2's sandbox over a whitelist context built by `recipient_context`: the
-recipient's name and custom attributes as plain strings, numbers and booleans. A template can
+recipient's name, custom attributes and business data (customer number, last visit, visits,
+total spent, tags) as plain strings, numbers and booleans (an amount that prints with
+separators, a tag list that prints joined). A template can
 reach nothing else (no loader, no globals beyond Jinja's harmless ones, no objects with
 methods), cannot build huge strings, and never raises at send time for a missing value: an
 undefined name renders empty unless `default(...)` gives a fallback. Syntax errors are caught
@@ -10,7 +12,8 @@ when the campaign is saved (`check_templates`).
 The sandbox alone bounds what a template can reach, not how long it runs: two nested
 `{% for %}` over `range(100000)` would hold a worker for minutes before MAX_RENDERED cut the
 output. So `check_templates` also walks the parsed template and admits only a small language:
-`{{ name }}`, attribute and item lookups (`attributes.rank`, `attributes["会員ランク"]`),
+`{{ name }}` and the business data (`{{ visit_count }}` …, see `recipient_context`), attribute
+and item lookups (`attributes.rank`, `attributes["会員ランク"]`),
 constants, the filters in `ALLOWED_FILTERS` with constant or lookup arguments, and
 `{% if %}`/`{% elif %}`/`{% else %}` with comparisons, `and`/`or`/`not` and `is defined`.
 Loops, macros, `set`, includes, calls and arithmetic are refused when the campaign is saved,
@@ -23,6 +26,7 @@ import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -220,14 +224,73 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def recipient_context(name: str, attributes: dict[str, Any] | None) -> dict[str, Any]:
-    """The whole world a template sees. Empty values are left out so `default()` applies."""
+class Yen(int):
+    """An amount that prints with separators (`{{ total_spent }}円` → 30,000円) and still
+    compares as a number (`{% if total_spent >= 10000 %}`)."""
+
+    def __str__(self) -> str:
+        return f"{int(self):,}"
+
+
+class TagList(list[str]):
+    """Tag names that print as 「VIP、カット会員」 and still answer `"VIP" in tags`."""
+
+    def __str__(self) -> str:
+        return "、".join(self)
+
+
+@dataclass(frozen=True)
+class BusinessData:
+    """What the shop knows about the recipient beyond name and custom attributes: read from
+    the contact's own columns (and its tags) by the caller, set-based."""
+
+    customer_number: str = ""
+    last_visit_at: datetime | None = None
+    visit_count: int = 0
+    total_spent: int = 0
+    tags: tuple[str, ...] = ()
+
+
+def recipient_context(
+    name: str,
+    attributes: dict[str, Any] | None,
+    business: BusinessData | None = None,
+    *,
+    tz: tzinfo | None = None,
+    today: date | None = None,
+) -> dict[str, Any]:
+    """The whole world a template sees. Empty values are left out so `default()` applies.
+
+    With `business`: `customer_number`, `last_visit_date` (2026/11/30 in `tz`, the workspace's
+    time zone), `days_since_last_visit` (whole local days until `today`), `visit_count`,
+    `total_spent` (yen, printed with separators) and `tags` (printed joined with 「、」)."""
     context: dict[str, Any] = {}
     if name:
         context["name"] = name
     attrs = {str(k): _plain(v) for k, v in (attributes or {}).items() if v not in (None, "")}
     context["attributes"] = attrs
+    if business is not None:
+        if business.customer_number:
+            context["customer_number"] = business.customer_number
+        if business.last_visit_at is not None:
+            zone = tz or UTC
+            visited = business.last_visit_at.astimezone(zone).date()
+            context["last_visit_date"] = f"{visited:%Y/%m/%d}"
+            now = today or datetime.now(zone).date()
+            context["days_since_last_visit"] = max((now - visited).days, 0)
+        context["visit_count"] = int(business.visit_count)
+        context["total_spent"] = Yen(business.total_spent)
+        context["tags"] = TagList(business.tags)
     return context
+
+
+def uses_variable(messages: list[dict[str, Any]], variable: str) -> bool:
+    """True iff some template of the messages reads `variable` (so a send loads it)."""
+    return any(
+        _is_template(text) and variable in meta.find_undeclared_variables(ENV.parse(text))
+        for index, message in enumerate(messages)
+        for _path, text in _walk(message, f"messages[{index}]")
+    )
 
 
 # Index-based fields: a text message's `emojis[].index` is the UTF-16 position of a `$` in

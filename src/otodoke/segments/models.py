@@ -51,6 +51,7 @@ class Audience(models.Model):
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audiences")
     name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
     source = models.CharField(max_length=10, choices=AudienceSource)
     # Where it came from (segment ID and definition, file name and line counts): no PII.
     source_details = models.JSONField(default=dict, blank=True)

@@ -16,8 +16,14 @@ from otodoke.campaigns.models import Campaign, Delivery, DeliveryKind
 from otodoke.campaigns.quota import QuotaState as Quota
 from otodoke.campaigns.targets import target_conditions
 from otodoke.contacts.models import Contact
+from otodoke.contacts.tagging import tag_names_by_contact
 from otodoke.messaging.links import URL_RE
-from otodoke.messaging.personalize import TemplateProblem, compile_messages, recipient_context
+from otodoke.messaging.personalize import (
+    BusinessData,
+    TemplateProblem,
+    compile_messages,
+    recipient_context,
+)
 from otodoke.messaging.validation import MessageValidationError, validate_messages
 from otodoke.segments.models import Audience, Segment
 from otodoke.web.line_info import month_quota
@@ -222,6 +228,20 @@ def sample_contacts(workspace: Workspace) -> list[Contact]:
     )
 
 
+def sample_context(workspace: Workspace, sample: Contact | None) -> dict[str, Any]:
+    """The preview's context: the send's own, for one contact."""
+    if sample is None:
+        return recipient_context("", {})
+    business = BusinessData(
+        customer_number=sample.external_id or "",
+        last_visit_at=sample.last_visit_at,
+        visit_count=sample.visit_count,
+        total_spent=sample.total_spent,
+        tags=tuple(tag_names_by_contact([sample.pk]).get(sample.pk, ())),
+    )
+    return recipient_context(sample.name, sample.attributes, business, tz=workspace.tzinfo)
+
+
 def preview(
     workspace: Workspace, messages: list[dict[str, Any]], sample: Contact | None
 ) -> Preview:
@@ -230,7 +250,7 @@ def preview(
     issues = message_issues(messages)
     if any(i.index is None for i in issues) or not messages:
         return Preview([], sample, issues)
-    context = recipient_context(sample.name if sample else "", sample.attributes if sample else {})
+    context = sample_context(workspace, sample)
     try:
         rendered = compile_messages(messages).render(context)
     except TemplateProblem as exc:
@@ -253,6 +273,14 @@ def placeholders(workspace: Workspace) -> list[tuple[str, str]]:
     fallback = _("customer")
     # Jinja braces are built by concatenation: no format string has to escape them.
     picks = [(_("Name"), "{{ name | default(" + json.dumps(fallback, ensure_ascii=False) + ") }}")]
+    picks += [
+        (_("Customer number"), "{{ customer_number }}"),
+        (_("Last visit"), "{{ last_visit_date }}"),
+        (_("Days since the last visit"), "{{ days_since_last_visit }}"),
+        (_("Visits"), "{{ visit_count }}"),
+        (_("Total spent (yen)"), "{{ total_spent }}円"),
+        (_("Tags"), "{{ tags }}"),
+    ]
     picks += [
         (key, "{{ attributes[" + json.dumps(key, ensure_ascii=False) + "] }}")
         for key in sorted(keys)

@@ -12,8 +12,10 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from otodoke.campaigns.models import DeliveryKind, DeliveryRecipient, ExclusionReason
+from otodoke.contacts.cleaning import domestic_phone
 from otodoke.contacts.models import (
     CUSTOM_KIND_PREFIX,
+    ConsentChange,
     Contact,
     ContactTag,
     Event,
@@ -23,6 +25,7 @@ from otodoke.contacts.models import (
 )
 from otodoke.segments.models import Segment
 from otodoke.segments.services import contacts_matching
+from otodoke.segments.tags import filter_tag_names
 from otodoke.web.pii import mask_email, mask_line_user_id, mask_phone
 from otodoke.workspaces.models import Workspace
 
@@ -70,8 +73,17 @@ def search_contacts(
     return contacts.order_by("-updated_at", "-id")
 
 
-def tag_names(workspace: Workspace) -> list[str]:
-    return list(Tag.objects.filter(workspace=workspace).values_list("name", flat=True))
+def tag_names(workspace: Workspace, *, chosen: str = "") -> list[str]:
+    """The tag filter's and the tag suggestions' names: click-tracking tags only when one is
+    the chosen filter (a link to "who clicked" still works)."""
+    names = filter_tag_names(workspace)
+    if (
+        chosen
+        and chosen not in names
+        and Tag.objects.filter(workspace=workspace, name=chosen).exists()
+    ):
+        names.append(chosen)
+    return names
 
 
 def segment_choices(workspace: Workspace) -> QuerySet[Segment]:
@@ -116,7 +128,7 @@ def contact_card(contact: Contact, *, show_pii: bool) -> ContactCard:
         birth_date=contact.birth_date,
         prefecture=contact.prefecture,
         email=contact.email if show_pii else mask_email(contact.email),
-        phone=contact.phone if show_pii else mask_phone(contact.phone),
+        phone=domestic_phone(contact.phone) if show_pii else mask_phone(contact.phone),
         line_user_id=(
             (contact.line_user_id or "") if show_pii else mask_line_user_id(contact.line_user_id)
         ),
@@ -145,6 +157,11 @@ class TagBadge:
 def contact_tags(contact: Contact) -> list[TagBadge]:
     rows = ContactTag.objects.filter(contact=contact).select_related("tag").order_by("tag__name")
     return [TagBadge(r.tag.name, r.added_at, r.get_source_display()) for r in rows]
+
+
+def consent_history(contact: Contact, *, limit: int = 20) -> list[ConsentChange]:
+    """Who changed the marketing consent by hand and when, newest first."""
+    return list(ConsentChange.objects.filter(contact=contact)[:limit])
 
 
 @dataclass(frozen=True)

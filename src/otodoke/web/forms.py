@@ -15,7 +15,9 @@ from otodoke.workspaces.roles import Role
 
 
 def _time_zone_choices() -> list[tuple[str, str]]:
-    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+    """Asia/Tokyo first (nearly every workspace), then the rest alphabetically."""
+    rest = sorted(zoneinfo.available_timezones() - {"Asia/Tokyo"})
+    return [(name, name) for name in ["Asia/Tokyo", *rest]]
 
 
 class CredentialsForm(forms.Form):

@@ -147,6 +147,7 @@ def start_import(
     mapping: dict[str, str],
     actor: User,
     tag_separator: str = "auto",
+    file_name: str = "",
 ) -> ImportJob:
     require(actor, workspace, Permission.EDIT)
     path = stored_path(workspace, handle)
@@ -154,7 +155,9 @@ def start_import(
     with transaction.atomic():
         # The upload is ours (not a file the user keeps): the job deletes it when it ends.
         options["delete_file"] = True
-        job = jobs.create_job(workspace, kind, path, created_by=actor, options=options)
+        job = jobs.create_job(
+            workspace, kind, path, created_by=actor, options=options, file_name=file_name
+        )
         # The worker must see the committed job row.
         transaction.on_commit(lambda: run_import_job.enqueue(job.pk, str(path)))
     return job

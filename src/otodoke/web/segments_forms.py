@@ -69,3 +69,10 @@ class AudienceUploadForm(forms.Form):
         if upload.size > MAX_ID_FILE_BYTES:
             raise forms.ValidationError(_("The file is larger than 100 MB."))
         return upload
+
+
+class AudienceForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    description = forms.CharField(
+        label=_("Description"), required=False, max_length=2000, widget=forms.Textarea
+    )

@@ -29,6 +29,8 @@ urlpatterns = [
         name="audience_from_contacts",
     ),
     path("audiences/<int:audience_id>/", audiences.audience_detail, name="audience"),
+    path("audiences/<int:audience_id>/rename/", audiences.audience_rename, name="audience_rename"),
+    path("audiences/<int:audience_id>/delete/", audiences.audience_delete, name="audience_delete"),
     path(
         "audiences/<int:audience_id>/export/",
         segments_export.audience_export,

@@ -9,10 +9,12 @@ from otodoke.web.views import (
     campaigns,
     campaigns_actions,
     contacts,
+    contacts_edit,
     contacts_privacy,
     members,
     settings,
     shell,
+    tags,
 )
 
 app_name = "web"
@@ -26,6 +28,22 @@ workspace_patterns = [
         "contacts/<int:contact_id>/link-invite/",
         contacts.contact_link_invite,
         name="contact_link_invite",
+    ),
+    path("contacts/<int:contact_id>/edit/", contacts_edit.contact_edit, name="contact_edit"),
+    path(
+        "contacts/<int:contact_id>/tags/add/",
+        contacts_edit.contact_tag_add,
+        name="contact_tag_add",
+    ),
+    path(
+        "contacts/<int:contact_id>/tags/remove/",
+        contacts_edit.contact_tag_remove,
+        name="contact_tag_remove",
+    ),
+    path(
+        "contacts/<int:contact_id>/consent/",
+        contacts_edit.contact_consent,
+        name="contact_consent",
     ),
     path(
         "contacts/<int:contact_id>/unlink/", contacts_privacy.contact_unlink, name="contact_unlink"
@@ -41,6 +59,10 @@ workspace_patterns = [
         contacts.import_job_errors,
         name="import_job_errors",
     ),
+    path("tags/", tags.tag_list, name="tags"),
+    path("tags/<int:tag_id>/rename/", tags.tag_rename, name="tag_rename"),
+    path("tags/<int:tag_id>/merge/", tags.tag_merge, name="tag_merge"),
+    path("tags/<int:tag_id>/delete/", tags.tag_delete, name="tag_delete"),
     *segments_urls.urlpatterns,
     *scenarios_urls.urlpatterns,
     path("campaigns/", campaigns.campaign_list, name="campaigns"),
@@ -48,6 +70,7 @@ workspace_patterns = [
     path("campaigns/new/preview/", campaigns.compose_preview, name="campaign_compose_preview"),
     path("campaigns/new/estimate/", campaigns.compose_estimate, name="campaign_compose_estimate"),
     path("campaigns/<int:campaign_id>/", campaigns.campaign_detail, name="campaign"),
+    path("campaigns/<int:campaign_id>/edit/", campaigns.campaign_edit, name="campaign_edit"),
     path(
         "campaigns/<int:campaign_id>/estimate/",
         campaigns.campaign_estimate,

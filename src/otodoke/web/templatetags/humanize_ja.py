@@ -15,3 +15,13 @@ def num(value: object) -> str:
     if isinstance(value, int | float):
         return f"{value:,}"
     return str(value)
+
+
+@register.filter
+def yen(value: object) -> str:
+    """30000 → "30,000円" (how prices are written in Japan, in both languages); None → "—"."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, int | float):
+        return f"{value:,}円"
+    return f"{value}円"

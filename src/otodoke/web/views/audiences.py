@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from otodoke.segments import audience_edit
 from otodoke.segments.audiences import (
     create_audience_from_contacts,
     create_audience_from_file,
@@ -21,7 +22,7 @@ from otodoke.web import segments as queries
 from otodoke.web.access import WorkspaceAccess, workspace_view
 from otodoke.web.forms_contacts import AudiencePickForm
 from otodoke.web.htmx import render_page
-from otodoke.web.segments_forms import AudienceUploadForm, SnapshotForm
+from otodoke.web.segments_forms import AudienceForm, AudienceUploadForm, SnapshotForm
 from otodoke.workspaces.roles import Permission
 
 # The page lists the first problems; the rest are counted (line numbers point into the
@@ -141,3 +142,33 @@ def audience_detail(
         "more": more,
     }
     return render_page(request, "web/audiences/detail.html", context, partial="members")
+
+
+@require_POST
+@workspace_view(Permission.EDIT)
+def audience_rename(
+    request: HttpRequest, access: WorkspaceAccess, audience_id: int
+) -> HttpResponse:
+    audience = get_object_or_404(Audience, pk=audience_id, workspace=access.workspace)
+    form = AudienceForm(request.POST)
+    if form.is_valid():
+        audience_edit.rename_audience(audience, **form.cleaned_data)
+        messages.success(request, _("Audience saved."))
+    else:
+        messages.error(request, _("Give the audience a name (at most 200 characters)."))
+    return redirect("web:audience", slug=access.workspace.slug, audience_id=audience.pk)
+
+
+@require_POST
+@workspace_view(Permission.EDIT)
+def audience_delete(
+    request: HttpRequest, access: WorkspaceAccess, audience_id: int
+) -> HttpResponse:
+    audience = get_object_or_404(Audience, pk=audience_id, workspace=access.workspace)
+    try:
+        audience_edit.delete_audience(audience)
+    except audience_edit.AudienceInUse as exc:
+        messages.error(request, str(exc))
+        return redirect("web:audience", slug=access.workspace.slug, audience_id=audience.pk)
+    messages.success(request, _("Deleted “%(name)s”.") % {"name": audience.name})
+    return redirect("web:audiences", slug=access.workspace.slug)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -104,20 +105,66 @@ def _compose_context(
 
 @workspace_view(Permission.EDIT)
 def campaign_new(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
-    workspace = access.workspace
     copy_of = None
     if request.GET.get("copy", "").isdigit():
-        copy_of = Campaign.objects.filter(workspace=workspace, pk=int(request.GET["copy"])).first()
+        copy_of = Campaign.objects.filter(
+            workspace=access.workspace, pk=int(request.GET["copy"])
+        ).first()
+    return _compose(request, access, source=copy_of, editing=None)
+
+
+@workspace_view(Permission.EDIT)
+def campaign_edit(request: HttpRequest, access: WorkspaceAccess, campaign_id: int) -> HttpResponse:
+    """The composer on an existing draft: saving changes it in place."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id, workspace=access.workspace)
+    if campaign.status != CampaignStatus.DRAFT:
+        flash.error(
+            request,
+            _(
+                "This campaign is %(status)s and can no longer be edited; "
+                "copy it to a new draft instead."
+            )
+            % {"status": campaign.get_status_display()},
+        )
+        return redirect("web:campaign", slug=access.workspace.slug, campaign_id=campaign.pk)
+    return _compose(request, access, source=campaign, editing=campaign)
+
+
+def _with_kept_parts(target: dict[str, Any], editing: Campaign | None) -> dict[str, Any]:
+    """Editing keeps the target's parts the composer has no fields for (chosen contacts, an
+    inline definition: drafts made from a click list or the API), so nobody drops silently."""
+    if editing is None:
+        return target
+    shown = ("segment", "audience")
+    for side in ("include", "exclude"):
+        kept = [p for p in editing.target.get(side, []) if not any(k in p for k in shown)]
+        if kept:
+            target[side] = [*target.get(side, []), *kept]
+    if target.get("include"):
+        target.pop("all_friends", None)
+    return target
+
+
+def _compose(
+    request: HttpRequest,
+    access: WorkspaceAccess,
+    *,
+    source: Campaign | None,
+    editing: Campaign | None,
+) -> HttpResponse:
+    workspace = access.workspace
     data = request.POST if request.method == "POST" else None
-    campaign_form = CampaignForm(
-        data,
-        initial={"name": copy_of.name, "track_links": copy_of.track_links} if copy_of else None,
-    )
+    initial = None
+    if source is not None:
+        initial = {"name": source.name, "track_links": source.track_links}
+        if editing is not None:
+            initial["notification_disabled"] = source.notification_disabled
+    campaign_form = CampaignForm(data, initial=initial)
     target_form = TargetForm(
-        data, workspace=workspace, initial=target_initial(copy_of.target) if copy_of else None
+        data, workspace=workspace, initial=target_initial(source.target) if source else None
     )
-    slots = message_forms(data, copy_of.messages if copy_of else None)
-    messages = _messages_of(slots) if data else list(copy_of.messages if copy_of else [])
+    slots = message_forms(data, source.messages if source else None)
+    messages = _messages_of(slots) if data else list(source.messages if source else [])
     status = 200
     if data is not None:
         valid = campaign_form.is_valid() & target_form.is_valid()
@@ -127,25 +174,31 @@ def campaign_new(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
         if valid and not messages:
             campaign_form.add_error(None, _("Add at least one message."))
         elif valid:
+            fields = {
+                "name": campaign_form.cleaned_data["name"],
+                "messages": messages,
+                "target": _with_kept_parts(target_form.target(), editing),
+                "actor": access.user,
+                "track_links": campaign_form.cleaned_data["track_links"],
+                "notification_disabled": campaign_form.cleaned_data["notification_disabled"],
+            }
             try:
-                campaign = services.create_campaign(
-                    workspace,
-                    name=campaign_form.cleaned_data["name"],
-                    messages=messages,
-                    target=target_form.target(),
-                    actor=access.user,
-                    track_links=campaign_form.cleaned_data["track_links"],
-                    notification_disabled=campaign_form.cleaned_data["notification_disabled"],
-                )
+                if editing is not None:
+                    campaign = services.update_draft(editing, **fields)
+                else:
+                    campaign = services.create_campaign(workspace, **fields)
             except ValidationError as exc:
                 # Message problems are shown next to their slots by the preview below.
                 campaign_form.add_error(None, exc.messages)
             else:
+                if editing is not None:
+                    flash.success(request, _("Draft saved."))
                 return redirect("web:campaign", slug=workspace.slug, campaign_id=campaign.pk)
         status = 400
     context = _compose_context(
         access, campaign_form, target_form, slots, messages, request.POST.get("sample")
     )
+    context["editing"] = editing
     return render_page(request, "web/campaigns/compose.html", context, status=status)
 
 

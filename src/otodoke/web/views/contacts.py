@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import cast
 
 from django.contrib import messages
@@ -44,7 +45,7 @@ def contact_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     show_pii = access.can(Permission.VIEW_PII)
     form = ContactFilterForm(
         request.GET or None,
-        tags=queries.tag_names(access.workspace),
+        tags=queries.tag_names(access.workspace, chosen=request.GET.get("tag", "")),
         segments=queries.segment_choices(access.workspace),
     )
     chosen = form.to_filter()
@@ -86,6 +87,9 @@ def contact_detail(request: HttpRequest, access: WorkspaceAccess, contact_id: in
         "can_invite_to_link": access.can(Permission.SEND) and invite_problem(contact) is None,
         "can_unlink": access.can(Permission.EDIT) and is_linked(contact),
         "can_delete": access.can(Permission.DELETE_CONTACTS),
+        "can_edit": access.can(Permission.EDIT),
+        "tag_suggestions": queries.tag_names(access.workspace),
+        "consent_history": queries.consent_history(contact),
     }
     return render_page(request, "web/contacts/detail.html", context)
 
@@ -127,7 +131,9 @@ def import_upload(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse
     if request.method == "POST" and form.is_valid():
         handle = imports.store_upload(access.workspace, form.cleaned_data["file"])
         target = reverse("web:import_map", args=[access.workspace.slug])
-        params = {"kind": form.cleaned_data["kind"], "f": handle}
+        # The user's own file name travels with the handle so the job page shows it.
+        name = Path(form.cleaned_data["file"].name or "").name[:255]
+        params = {"kind": form.cleaned_data["kind"], "f": handle, "name": name}
         return redirect(f"{target}?{urlencode(params)}")
     context = {
         "access": access,
@@ -142,7 +148,12 @@ def import_upload(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse
 def import_map(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     handle = data.get("f", "")
-    context: dict[str, object] = {"access": access, "section": "contacts", "handle": handle}
+    context: dict[str, object] = {
+        "access": access,
+        "section": "contacts",
+        "handle": handle,
+        "file_name": data.get("name", "")[:255],
+    }
     try:
         kind = ImportKind(data.get("kind", ""))
         proposal = imports.propose_mapping(kind, imports.stored_path(access.workspace, handle))
@@ -159,6 +170,7 @@ def import_map(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
                 mapping=imports.explicit_mapping(proposal, form.chosen()),
                 actor=access.user,
                 tag_separator=form.tag_separator(),
+                file_name=data.get("name", "")[:255],
             )
         except ImportFileError as exc:
             context["failure"] = str(exc)

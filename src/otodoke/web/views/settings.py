@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from otodoke.line import verify
 from otodoke.line.failures import retry_event_now, unfinished_events
 from otodoke.line.models import WebhookEvent, WebhookStatus
-from otodoke.web import services
+from otodoke.web import audit_text, services
 from otodoke.web.access import WorkspaceAccess, workspace_view
 from otodoke.web.forms import (
     AuditFilterForm,
@@ -112,7 +112,8 @@ def audit(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = _context(access, "audit", form=form, page=page, query=query.urlencode())
+    rows = [(entry, audit_text.detail_phrases(entry)) for entry in page]
+    context = _context(access, "audit", form=form, page=page, rows=rows, query=query.urlencode())
     return render_page(request, "web/settings/audit.html", context, partial="rows")
 
 
