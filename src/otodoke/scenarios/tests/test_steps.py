@@ -41,6 +41,26 @@ def test_a_send_step_delivers_the_personalised_message_once(
     assert Enrolment.objects.get().status == EnrolmentStatus.COMPLETED
 
 
+def test_a_send_step_sees_the_shops_business_data_as_campaigns_do(
+    workspace: Workspace, line: Line
+) -> None:
+    (hanako,) = make_contacts(workspace, line, 1, names=["花子"])
+    Contact.objects.filter(pk=hanako.pk).update(
+        external_id="C-7", visit_count=5, total_spent=30000, last_visit_at=NOON - 60 * DAY
+    )
+    add_tags(workspace, [hanako.pk], ["VIP"])
+    body = text(
+        "{{ customer_number }}: {{ days_since_last_visit }}日ぶり、{{ visit_count }}回、"
+        "{{ total_spent }}円{% if 'VIP' in tags %}、VIP{% endif %}"
+    )
+    _, version = active(workspace, [body])
+    enrol(workspace, version, [hanako.pk], now=NOON, source="test")
+
+    tick(now=NOON)
+
+    assert texts(line.received(hanako.line_user_id or "")) == ["C-7: 60日ぶり、5回、30,000円、VIP"]
+
+
 def test_identical_messages_go_out_as_one_multicast(workspace: Workspace, line: Line) -> None:
     contacts = make_contacts(workspace, line, 3)
     _, version = active(workspace, [text("春のお知らせ")])
