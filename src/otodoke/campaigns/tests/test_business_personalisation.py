@@ -13,8 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from otodoke.campaigns.models import DeliveryStatus
-from otodoke.campaigns.tests.conftest import Line, make_contacts
-from otodoke.campaigns.tests.test_engine import run, send_all
+from otodoke.campaigns.tests.conftest import Line, make_contacts, run, send_all
 from otodoke.contacts.models import Contact
 from otodoke.contacts.tagging import add_tags
 from otodoke.messaging.personalize import (
