@@ -108,7 +108,8 @@ def test_import_through_the_ui_shows_progress_and_the_error_report(
     page.get_by_label("CSVファイル").set_input_files(csv_file)
     page.get_by_role("button", name="次へ: 列を確認する").click()
 
-    expect(page.get_by_role("heading", level=1)).to_have_text("列の確認")
+    # The mapping step names the user's own file (issue 15.5), not the stored upload's name.
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"列の確認 {csv_file.name}")
     expect(page.get_by_label("携帯電話")).to_have_value("phone")
     expect(page.get_by_label("生年月日")).to_have_value("birth_date")
     page.get_by_role("button", name="取り込みを開始").click()
