@@ -187,19 +187,30 @@ def record_sends(
                 continue
             rendered[key] = out
         groups[key].append(r)
+    # One INSERT per 500 batches, not one per batch: a personalised step is a push per
+    # recipient, so 10,000 due at once are 10,000 batches (each with its retry key).
+    chunks = [
+        (key, members[start : start + conf.multicast_size])
+        for key, members in groups.items()
+        for start in range(0, len(members), conf.multicast_size)
+    ]
+    batches = [
+        SendBatch(
+            workspace=workspace,
+            endpoint="push" if len(chunk) == 1 else "multicast",
+            messages=rendered[key],
+            notification_disabled=step.notification_disabled,
+            recipient_count=len(chunk),
+        )
+        for key, chunk in chunks
+    ]
     with transaction.atomic():
-        rows: list[StepSend] = []
-        for key, members in groups.items():
-            for start in range(0, len(members), conf.multicast_size):
-                chunk = members[start : start + conf.multicast_size]
-                batch = SendBatch.objects.create(
-                    workspace=workspace,
-                    endpoint="push" if len(chunk) == 1 else "multicast",
-                    messages=rendered[key],
-                    notification_disabled=step.notification_disabled,
-                    recipient_count=len(chunk),
-                )
-                rows += [_ledger_row(version, index, r, now, batch=batch) for r in chunk]
+        SendBatch.objects.bulk_create(batches, batch_size=500)
+        rows: list[StepSend] = [
+            _ledger_row(version, index, r, now, batch=batch)
+            for batch, (_key, chunk) in zip(batches, chunks, strict=True)
+            for r in chunk
+        ]
         rows += [
             _ledger_row(version, index, r, now, status=SendStatus.FAILED, reason=why)
             for r, why in failed
