@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from otodoke.contacts import tagging
 from otodoke.contacts.models import ConsentChange, Contact, TagSource
+from otodoke.contacts.signals import contacts_changed
 from otodoke.workspaces.services import actor_label
 
 # What the contact page may change; phone and e-mail only for members who may see them.
@@ -73,7 +74,14 @@ def update_contact(
         contact.attributes = attributes
         changed.append("attributes")
     if changed:
-        contact.save(update_fields=[*changed, "updated_at"])
+        with transaction.atomic():
+            contact.save(update_fields=[*changed, "updated_at"])
+            contacts_changed.send(
+                sender=Contact,
+                workspace=contact.workspace,
+                contact_ids=[contact.pk],
+                at=timezone.now(),
+            )
     return changed
 
 

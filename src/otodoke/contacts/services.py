@@ -31,6 +31,7 @@ from otodoke.contacts.models import (
     TagSource,
 )
 from otodoke.contacts.rollups import recompute_rollups as _recompute
+from otodoke.contacts.signals import contacts_changed
 from otodoke.contacts.tagging import LINE_TAG, add_tag_pairs, add_tags, remove_tags
 from otodoke.workspaces.models import Workspace
 
@@ -259,11 +260,17 @@ def upsert_contacts(
                         RowError(r.row, "external_id", _("A customer number is required"))
                     )
             placed: list[tuple[ContactInput, int, str | None]] = []
+            touched: set[int] = set()
             for key, group in (("external_id", by_external), ("line_user_id", by_line)):
                 if group:
                     result, done = _upsert_chunk(workspace, group, key, now, as_of)
                     total.add(result)
                     placed.extend(done)
+                    touched |= result.contact_ids
+            if touched:
+                contacts_changed.send(
+                    sender=Contact, workspace=workspace, contact_ids=sorted(touched), at=now
+                )
             tag_pairs = [(pk, t) for r, pk, _line in placed for t in r.tags]
             if tag_pairs:
                 add_tag_pairs(workspace, tag_pairs, source=source, at=now)

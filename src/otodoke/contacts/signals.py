@@ -14,6 +14,9 @@ contact_erasing = Signal()
 tags_added = Signal()
 # workspace, events: [(contact ID, kind, amount, source, properties)] newly stored
 events_recorded = Signal()
+# workspace, contact_ids: [contact ID] whose own fields or custom attributes changed (a staff
+# edit, the API, an import, a scenario's "set attribute" step), at
+contacts_changed = Signal()
 
 # Sent after a (non-dry-run) import that may have linked LINE user IDs, with `workspace`.
 # The LINE app checks the linked IDs' friend status against LINE (otodoke.line.verify).

@@ -20,6 +20,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from otodoke.contacts.models import Contact, Event, LineStatus, TagSource
+from otodoke.contacts.signals import contacts_changed
 from otodoke.contacts.tagging import add_tags, remove_tags
 from otodoke.scenarios import schema, sending, timing
 from otodoke.scenarios.dispatch import dispatch
@@ -300,6 +301,13 @@ class _Pass:
             c.attributes = attrs
             c.updated_at = self.now
         Contact.objects.bulk_update(contacts, ["attributes", "updated_at"], batch_size=500)
+        if contacts:
+            contacts_changed.send(
+                sender=Contact,
+                workspace=self.workspace,
+                contact_ids=[c.pk for c in contacts],
+                at=self.now,
+            )
 
     def send(
         self, index: int, step: schema.SendMessage, group: list[Member]

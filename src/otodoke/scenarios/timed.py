@@ -478,6 +478,12 @@ def _events_recorded(workspace: Workspace, events: list[Any], **_: Any) -> None:
     on_contacts_changed(workspace, [e[0] for e in events], timezone.now())
 
 
+def _contacts_changed(
+    workspace: Workspace, contact_ids: list[int], at: dt.datetime, **_: Any
+) -> None:
+    on_contacts_changed(workspace, contact_ids, at)
+
+
 def connect() -> None:
     """Listen to the contacts app's signals (AppConfig.ready): a tag or an event re-evaluates
     that contact's "entered a segment" triggers at once."""
@@ -485,3 +491,6 @@ def connect() -> None:
 
     signals.tags_added.connect(_tags_added, dispatch_uid="otodoke.scenarios.timed.tags")
     signals.events_recorded.connect(_events_recorded, dispatch_uid="otodoke.scenarios.timed.events")
+    signals.contacts_changed.connect(
+        _contacts_changed, dispatch_uid="otodoke.scenarios.timed.contacts"
+    )
