@@ -13,8 +13,8 @@ directly (it is not what is measured) and reads results from the database and th
    them LINE friends enrolled in a scenario whose first step is a personalised message (one push
    each, at LINE's push rate). `--due` (10,000) of the enrolments become due spread over one
    minute starting a few seconds ahead; the rest are due days later. A second active scenario is
-   triggered by "entered a segment" (total spent ≥ 50,000円) so every full watch evaluation over
-   all contacts runs in the same ticks, as it would in a shop. Lateness of a step = when LINE
+   triggered by "entered a segment" (total spent ≥ 50,000円, about one contact in six) so every
+   full watch evaluation over all contacts runs in the same ticks, as it would in a shop. Lateness of a step = when LINE
    accepted its push − when it was due. Every friend must get exactly one copy (the emulator's
    per-user counts).
 2. **Trigger latency.** `--samples` new friends follow the account through the emulator (the
@@ -160,7 +160,7 @@ def seed_contacts(workspace: Any, emulator: str, count: int, friends: int) -> li
                     line_status="following" if friend else "none",
                     marketing_consent=True,
                     visit_count=rng.randrange(1, 20),
-                    total_spent=rng.randrange(0, 49_000),
+                    total_spent=rng.randrange(0, 60_000),
                     last_visit_at=NOW - dt.timedelta(days=rng.randrange(400)),
                 )
             )

@@ -33,6 +33,7 @@ from otodoke.scenarios.sending import (
     hold,
     hold_reason,
     record_outcome,
+    record_sent,
     release,
 )
 from otodoke.workspaces.models import Workspace
@@ -176,8 +177,15 @@ def _send_group(
         if workspace.pk not in senders:
             senders[workspace.pk] = _sender(workspace, conf)
         started = now or timezone.now()
-        for batch, out in _send(senders[workspace.pk], picked, token, conf, started):
-            _apply(batch, out, token, conf, started, now, result)
+        outcomes = _send(senders[workspace.pk], picked, token, conf, started)
+        # Accepted requests are written together; anything else one by one (rare, and each
+        # may hold the workspace or back off on its own).
+        accepted = [(b, out) for b, out in outcomes if out.kind == "sent"]
+        written = record_sent(accepted, token, started, now or timezone.now())
+        result.sent += sum(b.recipient_count for b, _ in accepted if b.pk in written)
+        for batch, out in outcomes:
+            if out.kind != "sent":
+                _apply(batch, out, token, conf, started, now, result)
     return True
 
 

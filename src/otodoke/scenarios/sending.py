@@ -365,6 +365,50 @@ def record_outcome(
     return status
 
 
+def record_sent(
+    answered: list[tuple[SendBatch, SendOutcome]],
+    token: uuid.UUID,
+    started: dt.datetime,
+    now: dt.datetime,
+) -> set[int]:
+    """`record_outcome` for many batches LINE accepted, in one transaction and a few
+    statements instead of two per batch (a personalised step is a push per recipient: 10,000
+    due at once are 10,000 answers). Only batches this worker still leases are written; returns
+    their IDs."""
+    if not answered:
+        return set()
+    by_id = {batch.pk: (batch, out) for batch, out in answered}
+    with transaction.atomic():
+        mine = set(
+            SendBatch.objects.select_for_update()
+            .filter(pk__in=list(by_id), lease_token=token)
+            .values_list("pk", flat=True)
+        )
+        if not mine:
+            return mine
+        rows = []
+        for pk in sorted(mine):
+            batch, out = by_id[pk]
+            batch.http_status = out.http_status
+            batch.request_id = out.request_id or out.accepted_request_id
+            batch.last_error = out.error
+            if not out.answered:
+                batch.uncertain_since = batch.uncertain_since or started
+            rows.append(batch)
+        SendBatch.objects.bulk_update(
+            rows, ["http_status", "request_id", "last_error", "uncertain_since"], batch_size=500
+        )
+        SendBatch.objects.filter(pk__in=mine).update(
+            status=SendStatus.SENT,
+            sent_at=now,
+            lease_token=None,
+            lease_until=None,
+            next_attempt_at=None,
+        )
+        StepSend.objects.filter(batch_id__in=mine).update(status=SendStatus.SENT, sent_at=now)
+    return mine
+
+
 def hold(workspace_id: int, reason: str) -> None:
     Scenario.objects.filter(workspace_id=workspace_id, status="active").update(status_reason=reason)
 
