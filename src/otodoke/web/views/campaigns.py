@@ -22,6 +22,7 @@ from otodoke.campaigns.models import Campaign, CampaignStatus, Delivery, Deliver
 from otodoke.contacts.models import Contact
 from otodoke.web import campaigns as figures
 from otodoke.web import campaigns_results as results
+from otodoke.web import rich_forms
 from otodoke.web.access import WorkspaceAccess, workspace_view
 from otodoke.web.campaigns_forms import (
     CampaignForm,
@@ -154,6 +155,11 @@ def _compose(
 ) -> HttpResponse:
     workspace = access.workspace
     data = request.POST if request.method == "POST" else None
+    # A ready-made template or 「JSONで編集」 re-renders the page with that slot replaced;
+    # nothing is saved.
+    changed = rich_forms.with_preset(data) if data is not None else None
+    if changed is not None:
+        data = changed
     initial = None
     if source is not None:
         initial = {"name": source.name, "track_links": source.track_links}
@@ -166,7 +172,7 @@ def _compose(
     slots = message_forms(data, source.messages if source else None)
     messages = _messages_of(slots) if data else list(source.messages if source else [])
     status = 200
-    if data is not None:
+    if data is not None and changed is None:
         valid = campaign_form.is_valid() & target_form.is_valid()
         # Every slot validates (no short-circuit), so each shows its own errors.
         slot_checks = [form.is_valid() for form in slots]
