@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 from django.contrib.auth.models import User
+from PIL import Image, ImageDraw
 from playwright.sync_api import Page, Route, expect
 from pytest_django.live_server_helper import LiveServer
-from PIL import Image, ImageDraw
 
 from line_emulator.testing import TEST_CHANNEL_ID, EmulatorServer
 from otodoke.campaigns.models import Campaign, TestRecipient
@@ -109,7 +109,9 @@ def test_a_card_carousel_from_a_template_with_an_uploaded_image_reaches_the_phon
 
     htmx_settled(page)
     page.locator("#id_name").fill("おすすめ商品のご紹介")
-    cards.first.locator("input[type=file]").set_input_files(photo(tmp_path / "シャンプー.jpg", (120, 170, 220)))
+    cards.first.locator("input[type=file]").set_input_files(
+        photo(tmp_path / "シャンプー.jpg", (120, 170, 220))
+    )
     wait_for(lambda: HostedImage.objects.exists())
     image = HostedImage.objects.get()
     url = f"{HOSTED}/media/i/{image.key}/original.jpg"
@@ -155,7 +157,7 @@ def test_a_card_carousel_from_a_template_with_an_uploaded_image_reaches_the_phon
 
 
 def test_an_imagemap_with_two_tap_areas_drawn_on_the_image(
-    workspace: Workspace,
+    on_emulator: Workspace,
     hosted: str,
     members: dict[Role, User],
     page_as: Callable[..., Page],
@@ -175,6 +177,7 @@ def test_an_imagemap_with_two_tap_areas_drawn_on_the_image(
     picture = canvas.locator("img")
     expect(picture).to_be_visible()
     wait_for(lambda: picture.evaluate("img => img.complete && img.naturalWidth") > 0)
+    canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     assert box is not None
 
@@ -195,11 +198,16 @@ def test_an_imagemap_with_two_tap_areas_drawn_on_the_image(
     expect(preview.locator("img.line-image")).to_have_attribute(
         "src", f"{HOSTED}/media/i/{HostedImage.objects.get().key}/map/700"
     )
+    htmx_settled(page)
     page.locator("#id_all_friends").check()
     htmx_settled(page)
     page.get_by_test_id("save-draft").click()
 
     expect(page.get_by_test_id("campaign-status")).to_be_visible()
+    # The campaign page's preview shows the imagemap's 700 px rendition.
+    expect(page.get_by_test_id("line-preview").locator("img.line-image")).to_have_attribute(
+        "src", f"{HOSTED}/media/i/{HostedImage.objects.get().key}/map/700"
+    )
     message = Campaign.objects.get().messages[0]
     assert message["type"] == "imagemap"
     assert message["baseSize"] == {"width": 1040, "height": 1040}

@@ -297,3 +297,30 @@ def test_a_viewer_cannot_upload(workspace: Workspace, client_as: Callable[[Role]
     response = client_as(Role.VIEWER).post("/w/salon/media/upload/", {"file": io.BytesIO(jpeg())})
     assert response.status_code == 403
     assert not HostedImage.objects.exists()
+
+
+def test_the_composer_preview_shows_an_imagemaps_image(
+    workspace: Workspace, client_as: Callable[[Role], Client]
+) -> None:
+    image = media.upload_image(workspace, jpeg(1040, 700))
+    fields = {
+        "m0-kind": "imagemap",
+        "m0-alt_text": "春のメニュー",
+        "m0-map_base": media.urls(image).imagemap_base,
+        "m0-map_height": "700",
+        "m0-area_x": ["0"],
+        "m0-area_y": ["0"],
+        "m0-area_w": ["520"],
+        "m0-area_h": ["700"],
+        "m0-area_label": [""],
+        "m0-area_target": [SHOP],
+    }
+    from urllib.parse import urlencode
+
+    response = client_as(Role.OPERATOR).post(
+        "/w/salon/campaigns/new/preview/",
+        urlencode(base(**fields)),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200
+    assert f'src="{media.urls(image).imagemap_base}/700"' in response.content.decode()
