@@ -12,7 +12,7 @@ import copy
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -265,7 +265,7 @@ def _step_page(
     spec = _spec(scenario)
     kind = str(step.get("type"))
     count = len(spec["steps"]) + (1 if insert else 0)
-    data = request.POST if request.method == "POST" else None
+    data: QueryDict | None = request.POST if request.method == "POST" else None
     # A ready-made template (or 「JSONで編集」) re-renders the step with that slot replaced.
     changed = rich_forms.with_preset(data) if data is not None else None
     if changed is not None:

@@ -63,7 +63,8 @@ def posted_cards(form: MessageForm) -> list[rich.Card]:
             target = targets[index].strip() if index < len(targets) else ""
             if label or target:
                 buttons.append(rich.Button(label, target))
-        cards.append(rich.Card(*values, buttons=buttons))
+        image, title, text, price = values
+        cards.append(rich.Card(image, title, text, price, buttons=buttons))
     return cards
 
 
@@ -79,7 +80,8 @@ def posted_areas(form: MessageForm) -> list[rich.Area]:
             continue
         label = labels[index].strip() if index < len(labels) else ""
         target = targets[index].strip() if index < len(targets) else ""
-        areas.append(rich.Area(*box, button=rich.Button(label, target)))
+        x, y, w, h = box
+        areas.append(rich.Area(x, y, w, h, button=rich.Button(label, target)))
     return areas
 
 

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage, StorageHandler
-from storages.backends.s3 import S3Storage
+from storages.backends.s3 import S3Storage  # type: ignore[import-untyped]
 
 from otodoke.media.storage import storage_setting
 
 
 def build(setting: dict[str, object]) -> object:
-    return StorageHandler({"otodoke_images": setting})["otodoke_images"]
+    return StorageHandler({"otodoke_images": setting})["otodoke_images"]  # type: ignore[dict-item]
 
 
 def test_default_is_the_images_folder_of_the_data_dir(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -154,7 +154,7 @@ def _compose(
     editing: Campaign | None,
 ) -> HttpResponse:
     workspace = access.workspace
-    data = request.POST if request.method == "POST" else None
+    data: QueryDict | None = request.POST if request.method == "POST" else None
     # A ready-made template or 「JSONで編集」 re-renders the page with that slot replaced;
     # nothing is saved.
     changed = rich_forms.with_preset(data) if data is not None else None
