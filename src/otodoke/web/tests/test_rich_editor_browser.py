@@ -23,6 +23,7 @@ from pytest_django.live_server_helper import LiveServer
 from line_emulator.testing import TEST_CHANNEL_ID, EmulatorServer
 from otodoke.campaigns.models import Campaign, TestRecipient
 from otodoke.contacts.models import Contact, LineStatus
+from otodoke.media.demo import product_picture
 from otodoke.media.models import HostedImage
 from otodoke.testing.browser import htmx_settled
 from otodoke.web.tests.test_campaigns_browser import on_emulator, start_worker, wait_for
@@ -109,11 +110,12 @@ def test_a_card_carousel_from_a_template_with_an_uploaded_image_reaches_the_phon
 
     htmx_settled(page)
     page.locator("#id_name").fill("おすすめ商品のご紹介")
-    cards.first.locator("input[type=file]").set_input_files(
-        photo(tmp_path / "シャンプー.jpg", (120, 170, 220))
-    )
-    wait_for(lambda: HostedImage.objects.exists())
-    image = HostedImage.objects.get()
+    for n, name in enumerate(("シャンプー", "トリートメント", "オイル")):
+        picture = tmp_path / f"{name}.jpg"
+        picture.write_bytes(product_picture(n))
+        cards.nth(n).locator("input[type=file]").set_input_files(picture)
+        expect(cards.nth(n).locator("[data-thumb]")).to_be_visible()
+    image = HostedImage.objects.get(original_name="シャンプー.jpg")
     url = f"{HOSTED}/media/i/{image.key}/original.jpg"
     expect(cards.first.locator("[name=m0-card_image]")).to_have_value(url)
     expect(cards.first.locator("[data-thumb]")).to_be_visible()
@@ -135,6 +137,7 @@ def test_a_card_carousel_from_a_template_with_an_uploaded_image_reaches_the_phon
     carousel = campaign.messages[0]["contents"]
     assert carousel["type"] == "carousel"
     assert carousel["contents"][0]["hero"]["url"] == url
+    assert all("hero" in card for card in carousel["contents"])
     assert len(carousel["contents"]) == 3
 
     expect(page.get_by_test_id("test-recipient").locator("input[type=checkbox]")).to_be_checked()

@@ -324,3 +324,12 @@ def test_the_composer_preview_shows_an_imagemaps_image(
     )
     assert response.status_code == 200
     assert f'src="{media.urls(image).imagemap_base}/700"' in response.content.decode()
+
+
+def test_applying_a_template_keeps_the_rest_of_the_form_without_errors(
+    workspace: Workspace, client_as: Callable[[Role], Client]
+) -> None:
+    pairs = [("m0-kind", "text"), ("m0-preset", "coupon"), ("apply_preset", "0")]
+    page = post(client_as(Role.OPERATOR), pairs).content.decode()
+    assert 'value="SPRING10"' in page
+    assert "このフィールドは必須です" not in page

@@ -146,6 +146,20 @@ def _with_kept_parts(target: dict[str, Any], editing: Campaign | None) -> dict[s
     return target
 
 
+def _unbound_copies(data: QueryDict, workspace: Any) -> tuple[CampaignForm, TargetForm]:
+    campaign_form = CampaignForm(
+        initial={
+            "name": data.get("name", ""),
+            "track_links": bool(data.get("track_links")),
+            "notification_disabled": bool(data.get("notification_disabled")),
+        }
+    )
+    lists = ("include_segments", "include_audiences", "exclude_segments", "exclude_audiences")
+    target: dict[str, Any] = {name: data.getlist(name) for name in lists}
+    target["all_friends"] = bool(data.get("all_friends"))
+    return campaign_form, TargetForm(workspace=workspace, initial=target)
+
+
 def _compose(
     request: HttpRequest,
     access: WorkspaceAccess,
@@ -169,6 +183,9 @@ def _compose(
     target_form = TargetForm(
         data, workspace=workspace, initial=target_initial(source.target) if source else None
     )
+    if changed is not None:
+        # Only a slot changed: the rest of the form keeps its values without error messages.
+        campaign_form, target_form = _unbound_copies(changed, workspace)
     slots = message_forms(data, source.messages if source else None)
     messages = _messages_of(slots) if data else list(source.messages if source else [])
     status = 200
