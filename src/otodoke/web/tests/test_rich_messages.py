@@ -333,3 +333,24 @@ def test_applying_a_template_keeps_the_rest_of_the_form_without_errors(
     page = post(client_as(Role.OPERATOR), pairs).content.decode()
     assert 'value="SPRING10"' in page
     assert "このフィールドは必須です" not in page
+
+
+def test_a_scenario_send_step_takes_a_card_from_the_same_editor(
+    workspace: Workspace, client_as: Callable[[Role], Client]
+) -> None:
+    from urllib.parse import urlencode
+
+    from otodoke.web.tests.test_scenarios_ui import simple
+
+    scenario = simple(workspace)
+    client = client_as(Role.OPERATOR)
+    step = f"/w/salon/scenarios/{scenario.pk}/steps/0/"
+    pairs = [("track_links", "on"), *base(**card_fields(2))[3:]]
+    response = client.post(step, urlencode(pairs), content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 302
+    scenario.refresh_from_db()
+    assert scenario.current_version is not None
+    message = scenario.current_version.steps[0]["messages"][0]
+    assert message["contents"]["type"] == "carousel"
+    page = client.get(step).content.decode()
+    assert 'name="m0-card_title" value="商品2"' in page
