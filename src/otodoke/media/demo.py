@@ -32,7 +32,7 @@ def product_carousel(workspace: Workspace) -> dict[str, Any]:
     """The 商品紹介 carousel with a hosted picture on each card. Hosted URLs are https only
     when OTODOKE_PUBLIC_URL (or OTODOKE_MEDIA_URL) is: LINE refuses other image URLs, so on
     plain http the cards go without pictures."""
-    message = copy.deepcopy(rich.presets()["products"]["message"])
+    message: dict[str, Any] = copy.deepcopy(rich.presets()["products"]["message"])
     if not services.public_base().startswith("https://"):
         return message
     bubbles = message["contents"]["contents"]
