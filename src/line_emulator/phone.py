@@ -102,7 +102,10 @@ class _Renderer:
                 if isinstance(a, dict) and a.get("type") == "uri" and "linkUri" in a
             )
             alt = escape(str(m.get("altText")))
-            return f'<div class="card"><div class="inner">{alt}</div>{links}</div>'
+            # The phone shows the 700 px rendition LINE would fetch from {baseUrl}/{width}.
+            src = escape(f"{m.get('baseUrl', '')}/700")
+            image = f'<img src="{src}" alt="{alt}">' if m.get("baseUrl") else ""
+            return f'<div class="card">{image}<div class="inner">{alt}</div>{links}</div>'
         if kind == "template":
             return self.template(m.get("template") or {})
         if kind == "flex":

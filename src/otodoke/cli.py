@@ -89,6 +89,10 @@ COMMANDS: list[tuple[str, list[tuple[str, str]]]] = [
                 ),
             ),
             ("tag", gettext_noop("list tags; add or remove tags on many contacts")),
+            (
+                "images",
+                gettext_noop("hosted images for messages: list; cleanup deletes unused ones"),
+            ),
             ("line", gettext_noop("LINE friends: sync-friends pulls followers and profiles")),
             ("webhooks", gettext_noop("re-run stored LINE webhook events that failed")),
             (

@@ -25,6 +25,7 @@ from otodoke.core.env import (
     load_local_keys,
     private_files,
 )
+from otodoke.media import storage as media_storage
 
 BASE_DIR = Path(__file__).resolve().parent
 # Before anything is created: the database, uploads and keys are private (0600 / 0700).
@@ -97,6 +98,7 @@ INSTALLED_APPS = [
     "otodoke.segments",
     "otodoke.tracking",
     "otodoke.scenarios",
+    "otodoke.media",
     "otodoke.api",
     "django_htmx",
     "otodoke.web",
@@ -217,10 +219,18 @@ STATIC_ROOT = DATA_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Hosted images for LINE messages (otodoke.media): DATA_DIR/images, or S3-compatible.
+    media_storage.ALIAS: media_storage.storage_setting(os.environ, DATA_DIR),
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_ROOT = BASE_DIR / "core" / "static_root"  # served at / (favicon.ico)
 MEDIA_ROOT = DATA_DIR / "media"
+# Hosted images are served under this URL (default OTODOKE_PUBLIC_URL/media/i); a CDN in
+# front of Otodoke can be named here instead. LINE needs it to be https.
+MEDIA_PUBLIC_URL = os.environ.get("OTODOKE_MEDIA_URL", "").rstrip("/")
+# Images nobody uses are deleted by `otodoke images cleanup` only this many hours after their
+# upload, so an image in a composer that has not been saved yet is kept.
+MEDIA_CLEANUP_GRACE_HOURS = env_int("OTODOKE_MEDIA_CLEANUP_GRACE_HOURS", default=24, minimum=0)
 
 SESSION_COOKIE_SECURE = env_bool("OTODOKE_SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from otodoke.core import views as core_views
+from otodoke.media import urls as media_urls
 from otodoke.messaging.views import redirect_click
 
 urlpatterns = [
@@ -15,6 +16,8 @@ urlpatterns = [
     *([path("admin/", admin.site.urls)] if settings.ADMIN_ENABLED else []),
     # Tracked campaign links: record the click, redirect to the campaign's own URL.
     path("r/<str:token>", redirect_click, name="click-redirect"),
+    # Hosted images for LINE messages, public (LINE fetches them without a login).
+    *media_urls.public_patterns,
     # REST API, OpenAPI schema and docs under /api/v1/.
     path("", include("otodoke.api.api")),
     # LINE webhook (/line/webhook/<key>/) and the account-link page (/link/<slug>/).

@@ -213,6 +213,15 @@ def create_examples(workspace: Workspace) -> None:
         target={"include": [{"segment": segments[0].pk}]},
         actor=None,
     )
+    from otodoke.media.demo import product_carousel
+
+    create_campaign(
+        workspace,
+        name="おすすめヘアケア商品のご紹介",
+        messages=[product_carousel(workspace)],
+        target={"include": [{"segment": segments[0].pk}]},
+        actor=None,
+    )
     ensure_scenarios(workspace)
 
 

@@ -12,7 +12,7 @@ import copy
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -31,6 +31,7 @@ from otodoke.scenarios.forms import (
 from otodoke.scenarios.models import Scenario, ScenarioStatus
 from otodoke.segments.schema import Problem
 from otodoke.web import campaigns as figures
+from otodoke.web import rich_forms
 from otodoke.web.access import WorkspaceAccess, workspace_view
 from otodoke.web.campaigns_forms import MessageForm, message_forms
 from otodoke.web.htmx import render_page
@@ -264,7 +265,11 @@ def _step_page(
     spec = _spec(scenario)
     kind = str(step.get("type"))
     count = len(spec["steps"]) + (1 if insert else 0)
-    data = request.POST if request.method == "POST" else None
+    data: QueryDict | None = request.POST if request.method == "POST" else None
+    # A ready-made template (or 「JSONで編集」) re-renders the step with that slot replaced.
+    changed = rich_forms.with_preset(data) if data is not None else None
+    if changed is not None:
+        data = changed
     form = StepForm(
         data,
         step_type=kind,
@@ -276,7 +281,7 @@ def _step_page(
     slots = message_forms(data, step.get("messages")) if kind == "send" else []
     shown: list[dict[str, Any]] = _messages_of(slots) if data else list(step.get("messages") or [])
     problems: list[str] | None = None
-    if data is not None:
+    if data is not None and changed is None:
         # Every slot validates (no short-circuit), so each shows its own errors.
         checks = [slot.is_valid() for slot in slots]
         valid = form.is_valid() & all(checks)

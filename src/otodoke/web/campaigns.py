@@ -194,6 +194,10 @@ def bubble_for(message: dict[str, Any]) -> Bubble:
         return Bubble("text", runs=_runs(str(message.get("text", ""))))
     if kind == "image":
         return Bubble("image", image=_web_url(message.get("previewImageUrl")))
+    if kind == "imagemap":
+        # LINE fetches {baseUrl}/{width}; the preview shows the 700 px one.
+        base = _web_url(message.get("baseUrl"))
+        return Bubble("image", image=f"{base}/700" if base else "")
     if kind == "sticker":
         return Bubble("sticker", sticker=f"{message.get('packageId')}/{message.get('stickerId')}")
     if kind == "flex":

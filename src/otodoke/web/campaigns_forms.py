@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from otodoke.contacts.models import Contact
 from otodoke.segments.models import Audience, Segment
 from otodoke.tracking.models import TrackedLink
+from otodoke.web import rich_forms
 from otodoke.workspaces.models import Workspace
 
 MAX_MESSAGES = 5
@@ -23,18 +24,46 @@ class MessageKind:
     TEXT = "text"
     IMAGE = "image"
     STICKER = "sticker"
+    CARD = rich_forms.CARD
+    COUPON = rich_forms.COUPON
+    IMAGEMAP = rich_forms.IMAGEMAP
+    BUTTONS = rich_forms.BUTTONS
+    CONFIRM = rich_forms.CONFIRM
     FLEX = "flex"
     JSON = "json"
 
 
-KIND_CHOICES = [
+KIND_CHOICES: list[tuple[Any, Any]] = [
     ("", _("(no message)")),
     (MessageKind.TEXT, _("Text")),
     (MessageKind.IMAGE, _("Image")),
+    (MessageKind.CARD, _("Card / carousel of cards")),
+    (MessageKind.COUPON, _("Coupon")),
+    (MessageKind.IMAGEMAP, _("Imagemap (an image with tap areas)")),
+    (MessageKind.BUTTONS, _("Buttons template")),
+    (MessageKind.CONFIRM, _("Confirm template")),
     (MessageKind.STICKER, _("Sticker")),
-    (MessageKind.FLEX, _("Flex message (JSON)")),
-    (MessageKind.JSON, _("Other message object (JSON)")),
+    (
+        _("For experts"),
+        [
+            (MessageKind.FLEX, _("Flex message (JSON)")),
+            (MessageKind.JSON, _("Other message object (JSON)")),
+        ],
+    ),
 ]
+
+
+def _line(label: Any, **attrs: str) -> forms.CharField:
+    widget_attrs = {"data-placeholder-target": "1", **attrs}
+    return forms.CharField(label=label, required=False, widget=forms.TextInput(attrs=widget_attrs))
+
+
+def _box(label: Any, rows: int = 3) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": rows, "data-placeholder-target": "1"}),
+    )
 
 
 def _json_field(label: Any, help_text: Any) -> forms.CharField:
@@ -74,6 +103,29 @@ class MessageForm(forms.Form):
         _("Flex contents (JSON)"), _("A bubble or carousel, e.g. from LINE's Flex Simulator.")
     )
     raw_json = _json_field(_("Message object (JSON)"), _("Any LINE message object."))
+    # The visual editor (otodoke.web.rich_forms); cards, areas and buttons are repeated
+    # inputs read from the posted data.
+    preset = forms.ChoiceField(label=_("Ready-made template"), required=False)
+    coupon_image = forms.CharField(label=_("Image"), required=False)
+    coupon_title = _line(_("Offer (e.g. 10% OFF)"))
+    coupon_text = _box(_("Text"))
+    coupon_code = forms.CharField(label=_("Coupon code"), required=False, max_length=40)
+    coupon_expiry = _line(_("Valid until"))
+    coupon_label = forms.CharField(label=_("Button label"), required=False)
+    coupon_target = forms.CharField(label=_("Button link or words it sends"), required=False)
+    tpl_image = forms.CharField(label=_("Image"), required=False)
+    tpl_title = _line(_("Title"))
+    tpl_text = _box(_("Text"))
+    map_base = forms.CharField(required=False, widget=forms.HiddenInput)
+    map_height = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", _("Choose a template…")), *rich_forms.preset_choices()]
+        self.fields["preset"].choices = choices  # type: ignore[attr-defined]
+
+    def editor(self) -> dict[str, Any]:
+        return rich_forms.editor_state(self)
 
     def _json(self, name: str) -> Any:
         try:
@@ -99,12 +151,16 @@ class MessageForm(forms.Form):
         for name in required:
             if not str(data.get(name) or "").strip():
                 self.add_error(name, _("Required for this message type."))
+        if kind in rich_forms.RICH_KINDS:
+            rich_forms.clean(self, str(kind), data)
         return data
 
     def message(self) -> dict[str, Any] | None:
         """The LINE message object, or None for an unused slot. Call after is_valid()."""
         data = self.cleaned_data
         kind = data.get("kind")
+        if kind in rich_forms.RICH_KINDS:
+            return rich_forms.message(self, str(kind), data)
         if kind == MessageKind.TEXT:
             return {"type": "text", "text": data["text"]}
         if kind == MessageKind.IMAGE:
@@ -134,6 +190,9 @@ class MessageForm(forms.Form):
 
 def initial_for(message: dict[str, Any]) -> dict[str, Any]:
     """Form values for an existing message object (copying a campaign into a new draft)."""
+    rich = rich_forms.initial(message)
+    if rich is not None:
+        return rich
     kind = message.get("type")
     if kind == "text":
         return {"kind": MessageKind.TEXT, "text": message.get("text", "")}

@@ -3,6 +3,7 @@ between staff and a browser tab never silently switches workspace."""
 
 from django.urls import include, path
 
+from otodoke.media import urls as media_urls
 from otodoke.scenarios import urls as scenarios_urls
 from otodoke.web import segments_urls
 from otodoke.web.views import (
@@ -20,6 +21,7 @@ from otodoke.web.views import (
 app_name = "web"
 
 workspace_patterns = [
+    *media_urls.workspace_patterns,
     path("", shell.dashboard, name="dashboard"),
     path("dashboard/quota/", shell.quota, name="dashboard_quota"),
     path("contacts/", contacts.contact_list, name="contacts"),

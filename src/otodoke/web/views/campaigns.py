@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -22,6 +22,7 @@ from otodoke.campaigns.models import Campaign, CampaignStatus, Delivery, Deliver
 from otodoke.contacts.models import Contact
 from otodoke.web import campaigns as figures
 from otodoke.web import campaigns_results as results
+from otodoke.web import rich_forms
 from otodoke.web.access import WorkspaceAccess, workspace_view
 from otodoke.web.campaigns_forms import (
     CampaignForm,
@@ -145,6 +146,20 @@ def _with_kept_parts(target: dict[str, Any], editing: Campaign | None) -> dict[s
     return target
 
 
+def _unbound_copies(data: QueryDict, workspace: Any) -> tuple[CampaignForm, TargetForm]:
+    campaign_form = CampaignForm(
+        initial={
+            "name": data.get("name", ""),
+            "track_links": bool(data.get("track_links")),
+            "notification_disabled": bool(data.get("notification_disabled")),
+        }
+    )
+    lists = ("include_segments", "include_audiences", "exclude_segments", "exclude_audiences")
+    target: dict[str, Any] = {name: data.getlist(name) for name in lists}
+    target["all_friends"] = bool(data.get("all_friends"))
+    return campaign_form, TargetForm(workspace=workspace, initial=target)
+
+
 def _compose(
     request: HttpRequest,
     access: WorkspaceAccess,
@@ -153,7 +168,12 @@ def _compose(
     editing: Campaign | None,
 ) -> HttpResponse:
     workspace = access.workspace
-    data = request.POST if request.method == "POST" else None
+    data: QueryDict | None = request.POST if request.method == "POST" else None
+    # A ready-made template or 「JSONで編集」 re-renders the page with that slot replaced;
+    # nothing is saved.
+    changed = rich_forms.with_preset(data) if data is not None else None
+    if changed is not None:
+        data = changed
     initial = None
     if source is not None:
         initial = {"name": source.name, "track_links": source.track_links}
@@ -163,10 +183,13 @@ def _compose(
     target_form = TargetForm(
         data, workspace=workspace, initial=target_initial(source.target) if source else None
     )
+    if changed is not None:
+        # Only a slot changed: the rest of the form keeps its values without error messages.
+        campaign_form, target_form = _unbound_copies(changed, workspace)
     slots = message_forms(data, source.messages if source else None)
     messages = _messages_of(slots) if data else list(source.messages if source else [])
     status = 200
-    if data is not None:
+    if data is not None and changed is None:
         valid = campaign_form.is_valid() & target_form.is_valid()
         # Every slot validates (no short-circuit), so each shows its own errors.
         slot_checks = [form.is_valid() for form in slots]

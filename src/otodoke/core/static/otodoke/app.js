@@ -48,7 +48,7 @@
   // text box last used (else the first textarea[data-placeholder-target]).
   var lastBox = null;
   document.addEventListener("focusin", function (event) {
-    if (event.target instanceof HTMLTextAreaElement && event.target.matches("[data-placeholder-target]")) {
+    if ((event.target instanceof HTMLTextAreaElement || event.target instanceof HTMLInputElement) && event.target.matches("[data-placeholder-target]")) {
       lastBox = event.target;
     }
   });
