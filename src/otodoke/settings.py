@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "otodoke.segments",
     "otodoke.tracking",
     "otodoke.scenarios",
+    "otodoke.chat",
     "otodoke.api",
     "django_htmx",
     "otodoke.web",
@@ -214,6 +215,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+# Default storage's files (friends' images and files in the chat inbox), never served publicly.
+MEDIA_ROOT = DATA_DIR / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
