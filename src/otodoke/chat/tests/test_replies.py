@@ -21,9 +21,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def last_inbound(contact: Contact) -> ChatMessage:
-    return ChatMessage.objects.filter(
-        conversation__contact=contact, direction=Direction.IN
-    ).latest("at")
+    return ChatMessage.objects.filter(conversation__contact=contact, direction=Direction.IN).latest(
+        "at"
+    )
 
 
 def test_a_reply_within_the_window_goes_by_reply_token_and_costs_no_quota(
