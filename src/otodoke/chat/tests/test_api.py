@@ -67,3 +67,29 @@ def test_list_read_and_reply_in_a_conversation_with_masked_pii(
     assert ok.status_code == 201, ok.content
     assert ok.json()["method"] == SendMethod.REPLY  # the friend's token was still valid
     assert received(control)[-1]["messages"][0]["stickerId"] == "1989"
+
+
+def test_the_cli_lists_shows_and_replies_with_json(
+    control: httpx.Client, friend: Contact, workspace: Workspace
+) -> None:
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    friend_sends(control, {"type": "location", "title": "渋谷店", "address": "渋谷区"})
+    conversation = conversation_of(friend)
+
+    out = StringIO()
+    call_command("chat", "list", "--workspace", workspace.slug, "--json", stdout=out)
+    assert json.loads(out.getvalue())["items"][0]["id"] == conversation.pk
+    out = StringIO()
+    call_command("chat", "show", str(conversation.pk), "--workspace", workspace.slug, stdout=out)
+    assert "渋谷店" in out.getvalue()
+    out = StringIO()
+    call_command(
+        "chat", "reply", str(conversation.pk), "--workspace", workspace.slug,
+        "--text", "ご来店お待ちしております", "--json", stdout=out,
+    )  # fmt: skip
+    assert json.loads(out.getvalue())["state"] == "sent"
+    assert received(control)[-1]["messages"][0]["text"] == "ご来店お待ちしております"
