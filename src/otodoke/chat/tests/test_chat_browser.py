@@ -13,8 +13,9 @@ from pytest_django.live_server_helper import LiveServer
 
 from line_emulator.testing import TEST_CHANNEL_ID, EmulatorServer
 from otodoke.chat.models import ChatMessage, Direction, SendMethod
-from otodoke.chat.tests.conftest import FRIEND, run_tasks
+from otodoke.chat.tests.conftest import FRIEND
 from otodoke.contacts.models import Contact
+from otodoke.line.tests.conftest import run_tasks
 from otodoke.web.tests.conftest import (  # noqa: F401 - fixtures
     browser,
     log_in,

@@ -36,7 +36,7 @@ def test_a_redelivered_webhook_does_not_duplicate_the_message(
     delivery_id = sent["webhook"]["delivery_id"]
     response = control.post(f"/webhooks/{delivery_id}/redeliver")
     assert response.status_code == 200, response.text
-    from otodoke.chat.tests.conftest import run_tasks
+    from otodoke.line.tests.conftest import run_tasks
 
     run_tasks()
 
