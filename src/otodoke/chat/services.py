@@ -68,6 +68,11 @@ def _preview(kind: str, text: str) -> str:
 
 def _bump(conversation_id: int, at: datetime, kind: str, text: str, *, unread: bool) -> None:
     """The conversation's last message and ordering; newer only (events come in any order)."""
+    with transaction.atomic():
+        _bump_locked(conversation_id, at, kind, text, unread=unread)
+
+
+def _bump_locked(conversation_id: int, at: datetime, kind: str, text: str, *, unread: bool) -> None:
     conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
     fields = []
     if conversation.last_message_at is None or at >= conversation.last_message_at:

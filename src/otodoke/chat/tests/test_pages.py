@@ -117,3 +117,29 @@ def test_saved_replies_are_managed_in_the_ui_and_offered_in_the_reply_box(
     assert too_long.status_code == 200 and "5000" in too_long.content.decode()
     page = operator.get(page_url(workspace, friend)).content.decode()
     assert 'data-fill-reply="営業時間は10時〜19時です。"' in page
+
+
+def test_an_operator_sends_a_sticker_assigns_notes_and_closes(
+    control: httpx.Client, friend: Contact, workspace: Workspace
+) -> None:
+    friend_sends(control, {"type": "text", "text": "ありがとうございました"})
+    operator = client_for(workspace, Role.OPERATOR)
+    url = page_url(workspace, friend)
+    me = User.objects.get(username="operator")
+
+    operator.post(url + "reply/", {"sticker": "446/1988"})
+    operator.post(url + "assign/", {"assignee": str(me.pk)})
+    operator.post(url + "notes/", {"text": "次回はカラーの相談"})
+    operator.post(url + "state/", {"state": "done"})
+
+    assert received(control)[-1]["messages"] == [
+        {"type": "sticker", "packageId": "446", "stickerId": "1988"}
+    ]
+    conversation = conversation_of(friend)
+    assert conversation.assignee == me
+    assert conversation.state == "done"
+    assert conversation.notes.get().text == "次回はカラーの相談"
+    mine = operator.get(f"/w/{workspace.slug}/chat/?show=done").content.decode()
+    assert 'data-testid="conversation"' in mine
+    friend_sends(control, {"type": "text", "text": "もう一つ質問です"})
+    assert conversation_of(friend).state == "open"  # the friend writing again reopens it
