@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from otodoke.chat.models import Conversation
 from otodoke.chat.timeline import Item, summary, timeline
-from otodoke.contacts.models import Contact, Event
+from otodoke.contacts.models import Contact, Event, EventKind
 from otodoke.web.access import WorkspaceAccess
 from otodoke.web.pii import mask_email, mask_line_user_id, mask_phone, mask_text
 from otodoke.workspaces.roles import Permission
@@ -61,6 +61,12 @@ def display_name(contact: Contact) -> str:
     return contact.name or contact.line_display_name or _("LINE friend %(id)s") % {"id": contact.pk}
 
 
+def _kind_label(kind: str) -> str:
+    if kind in EventKind.values:
+        return str(EventKind(kind).label)
+    return kind.removeprefix("custom:")
+
+
 def sidebar(access: WorkspaceAccess, contact: Contact) -> dict[str, Any]:
     from otodoke.scenarios.models import Enrolment
 
@@ -77,5 +83,8 @@ def sidebar(access: WorkspaceAccess, contact: Contact) -> dict[str, Any]:
             .select_related("scenario")
             .order_by("-entered_at")[:10]
         ),
-        "events": list(Event.objects.filter(contact=contact).order_by("-occurred_at")[:5]),
+        "events": [
+            (event, _kind_label(event.kind))
+            for event in Event.objects.filter(contact=contact).order_by("-occurred_at")[:5]
+        ],
     }
