@@ -100,3 +100,20 @@ def test_a_too_long_text_is_refused_with_lines_limit(friend: Contact) -> None:
         text_message("あ" * 5001)
     with pytest.raises(ChatError):
         sticker_message("1", "999999")
+
+
+def test_a_push_over_the_months_quota_fails_with_a_clear_reason(
+    emulator: EmulatorServer, control: httpx.Client, friend: Contact, workspace: Workspace
+) -> None:
+    limited = httpx.patch(
+        f"{emulator.url}/_emulator/channels/{emulator.channel.channel_id}",
+        json={"quota_type": "limited", "quota_value": 0},
+    )
+    assert limited.status_code == 200, limited.text
+
+    sent = send_reply(workspace, conversation_for(workspace, friend.pk), [text_message("hi")])
+
+    assert sent.method == SendMethod.PUSH
+    assert sent.state == SendState.FAILED
+    assert "上限" in sent.error  # "the month's message quota is used up", in Japanese
+    assert received(control) == []
