@@ -371,6 +371,11 @@ def main() -> int:
         from otodoke.workspaces.models import Workspace
 
         ensure_scenarios(Workspace.objects.get(slug="demo-salon"))
+        from otodoke.chat.demo import ensure_chat_demo
+        from otodoke.chat.models import Conversation
+
+        ensure_chat_demo(Workspace.objects.get(slug="demo-salon"))
+        chat = Conversation.objects.order_by("-last_message_at").first()
         welcome = Scenario.objects.get(template="welcome_on_follow")
         from otodoke.contacts.models import Contact
 
@@ -419,6 +424,12 @@ def main() -> int:
                     ("owner", False, "/w/demo-salon/scenarios/new/", "scenario-templates"),
                     ("owner", False, "/w/demo-salon/audiences/", "audiences"),
                     (
+                        "suzuki",
+                        False,
+                        f"/w/demo-salon/chat/{chat.pk if chat else 1}/",
+                        "chat",
+                    ),
+                    (
                         "owner",
                         False,
                         f"/w/demo-salon/segments/{builder_segment}/",
@@ -444,7 +455,11 @@ def main() -> int:
                         "emulator-phone",
                     ),
                 ]
+                # OTODOKE_SCREENSHOTS_ONLY=chat,contacts: capture just those (others untouched).
+                only = {n for n in os.environ.get("OTODOKE_SCREENSHOTS_ONLY", "").split(",") if n}
                 for username, phone, path, name, *prepare in shots:
+                    if only and name not in only:
+                        continue
                     viewport = (
                         {"width": 390, "height": 844} if phone else {"width": 1280, "height": 860}
                     )

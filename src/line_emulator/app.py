@@ -30,7 +30,10 @@ from line_emulator.webhooks import WebhookSender
 ROUTE_MODULES: list[str] = [
     "line_emulator.messaging",
     "line_emulator.statistics",
+    # Before control: its /friends/{user}/send must win over /friends/{user}/{action}.
+    "line_emulator.content",
     "line_emulator.control",
+    "line_emulator.phone_compose",
     "line_emulator.phone",
     "line_emulator.narrowcast",
     "line_emulator.audience_routes",

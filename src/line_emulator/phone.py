@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 from line_emulator.actions import record_click
 from line_emulator.control_friends import channel_or_404
 from line_emulator.http import LineError, get_emulator
+from line_emulator.phone_compose import compose_form
 from line_emulator.state import JST, Friend, RequestRecord
 
 STYLE = """
@@ -203,7 +204,8 @@ async def phone(request: Request) -> Response:
     status = "" if friend.following else f" ({friend.status})"
     body = (
         f'<div class="phone"><header>{escape(friend.display_name)}{escape(status)}</header>'
-        f"{_chat(channel.channel_id, friend)}</div>"
+        f"{_chat(channel.channel_id, friend)}"
+        f"{compose_form(channel.channel_id, friend.user_id)}</div>"
     )
     return _page(friend.display_name, body)
 

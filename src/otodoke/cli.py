@@ -128,6 +128,10 @@ COMMANDS: list[tuple[str, list[tuple[str, str]]]] = [
                     "a contact's enrolments; tick runs the scheduler once"
                 ),
             ),
+            (
+                "chat",
+                gettext_noop("the 1:1 chat inbox: list conversations, show one, reply to a friend"),
+            ),
         ],
     ),
 ]

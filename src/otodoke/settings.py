@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "otodoke.tracking",
     "otodoke.scenarios",
     "otodoke.media",
+    "otodoke.chat",
     "otodoke.api",
     "django_htmx",
     "otodoke.web",
@@ -216,6 +217,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+# Default storage's files (friends' images and files in the chat inbox), never served publicly.
+MEDIA_ROOT = DATA_DIR / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -224,7 +227,6 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_ROOT = BASE_DIR / "core" / "static_root"  # served at / (favicon.ico)
-MEDIA_ROOT = DATA_DIR / "media"
 # Hosted images are served under this URL (default OTODOKE_PUBLIC_URL/media/i); a CDN in
 # front of Otodoke can be named here instead. LINE needs it to be https.
 MEDIA_PUBLIC_URL = os.environ.get("OTODOKE_MEDIA_URL", "").rstrip("/")

@@ -12,6 +12,7 @@ from otodoke.api.routers import (
     audiences,
     campaigns,
     contacts,
+    conversations,
     events,
     imports,
     me,
@@ -32,7 +33,7 @@ workspace (create one with `otodoke api-token create`). A token acts for its wor
 |---|---|---|
 | `read` | view | reading contacts, tags, events, segments, audiences, campaigns, imports |
 | `write` | edit | contacts, events, tags, segments, audiences, draft campaigns, CSV imports |
-| `send` | send | test sends, sending, scheduling and cancelling campaigns |
+| `send` | send | test sends, sending, scheduling and cancelling campaigns; chat replies |
 | `pii` | view personal data | LINE user IDs, phone numbers, e-mail addresses (see below) |
 | `export` | export | audience files for LINE's upload screens (LINE user IDs, e-mails, phones) |
 
@@ -92,6 +93,7 @@ api.add_router("/audiences", audiences.router, tags=["Audiences"])
 api.add_router("/imports", imports.router, tags=["Imports"])
 api.add_router("/campaigns", campaigns.router, tags=["Campaigns"])
 api.add_router("/scenarios", scenarios.router, tags=["Scenarios"])
+api.add_router("/conversations", conversations.router, tags=["Conversations"])
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/", api.urls),

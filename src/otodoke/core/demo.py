@@ -135,6 +135,7 @@ def demo_friends(workspace: Workspace, *, contacts: int) -> list[DemoFriend]:
     if not has_demo_data(workspace):
         generate_demo_data(workspace, contacts=contacts)
         create_examples(workspace)
+    ensure_chat(workspace)
     rows = (
         Contact.objects.filter(workspace=workspace)
         .exclude(line_user_id=None)
@@ -145,6 +146,13 @@ def demo_friends(workspace: Workspace, *, contacts: int) -> list[DemoFriend]:
         for user_id, display, name, status in rows.iterator()
         if user_id and status in {"following", "blocked"}
     ]
+
+
+def ensure_chat(workspace: Workspace) -> int:
+    """A few chat conversations with history (the salon case), once; also on an older demo."""
+    from otodoke.chat.demo import ensure_chat_demo
+
+    return ensure_chat_demo(workspace)
 
 
 def friends_line(workspace: Workspace) -> str:

@@ -428,8 +428,27 @@ def process_message(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
         elif user_id and is_unlink_keyword(message.text):
             note += request_unlink_page(event, user_id)
         elif not must_stay_silent(event):
-            announce(signals.message_received, event, None, text=message.text)
+            announce(signals.message_received, event, None, **message_details(event, message))
+    elif not must_stay_silent(event):
+        # Stickers, images, files and locations are announced too (the chat inbox shows them;
+        # a keyword trigger sees an empty text).
+        announce(signals.message_received, event, None, **message_details(event, message))
     return Outcome(note=note, payload=payload)
+
+
+def message_details(event: WebhookEvent, message: schema.MessageDetail) -> dict[str, Any]:
+    """What `message_received` carries besides workspace, contact and time."""
+    token, until = reply_window(event)
+    raw = event.raw.get("message")
+    return {
+        "text": message.text or "",
+        "message": raw if isinstance(raw, dict) else {},
+        "message_id": message.id,
+        "message_type": message.type,
+        "reply_token": token,
+        "reply_until": until,
+        "webhook_event_id": event.webhook_event_id,
+    }
 
 
 def process_account_link(event: WebhookEvent, prefetched: Prefetched) -> Outcome:

@@ -15,7 +15,10 @@ friend_followed = Signal()  # + refollow (an unblock)
 # Sent once, by record_unfollow, inside the transaction that records the block:
 # contact=Contact, contact_id, workspace and at (the event's time).
 friend_unfollowed = Signal()
-message_received = Signal()  # + text
+# + text ("" for stickers, images, files, locations), message (LINE's message object as sent),
+# message_id, message_type, reply_token ("" when none), reply_until (epoch seconds until which
+# the token may be used; see services.reply_window) and webhook_event_id.
+message_received = Signal()
 postback_received = Signal()  # + data
 
 

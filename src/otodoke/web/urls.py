@@ -3,6 +3,7 @@ between staff and a browser tab never silently switches workspace."""
 
 from django.urls import include, path
 
+from otodoke.chat import urls as chat_urls
 from otodoke.media import urls as media_urls
 from otodoke.scenarios import urls as scenarios_urls
 from otodoke.web import segments_urls
@@ -67,6 +68,7 @@ workspace_patterns = [
     path("tags/<int:tag_id>/delete/", tags.tag_delete, name="tag_delete"),
     *segments_urls.urlpatterns,
     *scenarios_urls.urlpatterns,
+    *chat_urls.urlpatterns,
     path("campaigns/", campaigns.campaign_list, name="campaigns"),
     path("campaigns/new/", campaigns.campaign_new, name="campaign_new"),
     path("campaigns/new/preview/", campaigns.compose_preview, name="campaign_compose_preview"),

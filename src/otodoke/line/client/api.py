@@ -206,6 +206,14 @@ class LineClient:
         )
         return response.request_id or ""
 
+    def get_message_content(self, message_id: str, *, max_bytes: int) -> tuple[bytes, str]:
+        """The image, video, audio or file a friend sent (api-data.line.me, GET
+        /v2/bot/message/{messageId}/content): (bytes, content type). LINE keeps it for a
+        limited time; after that, or for a message without content, 404 (permanent)."""
+        return self.data.download(
+            f"/v2/bot/message/{_path_part(message_id)}/content", max_bytes=max_bytes
+        )
+
     # --- generic ---------------------------------------------------------------------------
 
     def call(

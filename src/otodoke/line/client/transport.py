@@ -177,6 +177,35 @@ class LineTransport:
             raise _transport_error(exc) from exc
         return to_result(response, retry_key=retry_key)
 
+    def download(self, path: str, *, max_bytes: int) -> tuple[bytes, str]:
+        """GET binary content (api-data.line.me's message content): (bytes, content type).
+
+        Errors come back as for `request`; a body past `max_bytes` is a permanent error (LINE
+        caps what a friend can send, so more is not LINE's content)."""
+        try:
+            with self.http.stream(
+                "GET", self.base_url + path, headers=_headers(self._token, None, False)
+            ) as response:
+                if not 200 <= response.status_code < 300:
+                    response.read()
+                    to_result(response, retry_key=None)
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise LineApiError(
+                            response.status_code,
+                            f"content larger than {max_bytes} bytes",
+                            request_id=response.headers.get(REQUEST_ID_HEADER),
+                            permanent=True,
+                        )
+                    chunks.append(chunk)
+                content_type = response.headers.get("content-type", "application/octet-stream")
+                return b"".join(chunks), content_type.split(";")[0].strip()
+        except httpx.HTTPError as exc:
+            raise _transport_error(exc) from exc
+
 
 # The async transport's limits: as DEFAULT_TIMEOUT, per socket operation (no total, so a
 # request waiting for a pooled connection is not cut short by the pool).
