@@ -122,3 +122,6 @@ class AutoReply(models.Model):
             )
         ]
         indexes = [models.Index(fields=["workspace", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}:{self.webhook_event_id} {self.status}"

@@ -111,9 +111,12 @@ def clean(workspace: Workspace, data: dict[str, Any]) -> dict[str, Any]:
         out["postback_key"] = out["postback_value"] = ""
     if len(out["add_tag"]) > 100:
         problems.add("add_tag", _("At most 100 characters."))
-    if out["scenario_id"] is not None:
-        if not Scenario.objects.filter(workspace=workspace, pk=out["scenario_id"]).exists():
-            problems.add("scenario_id", _("No such scenario in this workspace."))
+    scenario_id = out["scenario_id"]
+    if (
+        scenario_id is not None
+        and not Scenario.objects.filter(workspace=workspace, pk=scenario_id).exists()
+    ):
+        problems.add("scenario_id", _("No such scenario in this workspace."))
     days = out["open_days"] or []
     if not isinstance(days, list) or not all(
         isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6 for d in days

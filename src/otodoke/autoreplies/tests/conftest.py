@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the line app's fixtures are imported by name
 """The line app's fixtures (a real emulator over HTTP, Otodoke's webhook on the live server)
 and helpers to make rules and read what a friend's phone received."""
 
@@ -35,14 +36,14 @@ def keyword_rule(
     )
 
 
-def received(control: httpx.Client, user_id: str = FRIEND) -> list[dict[str, Any]]:
+def received(phone: httpx.Client, user_id: str = FRIEND) -> list[dict[str, Any]]:
     """Every message the friend's phone got, oldest first, with the endpoint that sent it."""
-    records = control.get(f"/friends/{user_id}/messages").json()["received"]
+    records = phone.get(f"/friends/{user_id}/messages").json()["received"]
     return [{**m, "endpoint": r["endpoint"]} for r in records for m in r["messages"]]
 
 
-def texts(control: httpx.Client, user_id: str = FRIEND) -> list[str]:
-    return [m.get("text", m.get("altText", "")) for m in received(control, user_id)]
+def texts(phone: httpx.Client, user_id: str = FRIEND) -> list[str]:
+    return [m.get("text", m.get("altText", "")) for m in received(phone, user_id)]
 
 
 def requests_to(emulator_url: str, path: str) -> int:
