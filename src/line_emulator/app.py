@@ -32,6 +32,7 @@ ROUTE_MODULES: list[str] = [
     "line_emulator.statistics",
     "line_emulator.control",
     "line_emulator.phone",
+    "line_emulator.phone_send",
     "line_emulator.narrowcast",
     "line_emulator.audience_routes",
     "line_emulator.insight",
