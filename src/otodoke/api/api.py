@@ -10,6 +10,7 @@ from otodoke.api.auth import TokenAuth
 from otodoke.api.parsing import StrictJsonParser
 from otodoke.api.routers import (
     audiences,
+    autoreplies,
     campaigns,
     contacts,
     events,
@@ -30,8 +31,8 @@ workspace (create one with `otodoke api-token create`). A token acts for its wor
 
 | scope | permission | allows |
 |---|---|---|
-| `read` | view | reading contacts, tags, events, segments, audiences, campaigns, imports |
-| `write` | edit | contacts, events, tags, segments, audiences, draft campaigns, CSV imports |
+| `read` | view | reading contacts, tags, events, segments, audiences, campaigns, imports, auto-replies |
+| `write` | edit | contacts, events, tags, segments, audiences, draft campaigns, CSV imports, auto-reply rules |
 | `send` | send | test sends, sending, scheduling and cancelling campaigns |
 | `pii` | view personal data | LINE user IDs, phone numbers, e-mail addresses (see below) |
 | `export` | export | audience files for LINE's upload screens (LINE user IDs, e-mails, phones) |
@@ -92,6 +93,7 @@ api.add_router("/audiences", audiences.router, tags=["Audiences"])
 api.add_router("/imports", imports.router, tags=["Imports"])
 api.add_router("/campaigns", campaigns.router, tags=["Campaigns"])
 api.add_router("/scenarios", scenarios.router, tags=["Scenarios"])
+api.add_router("/autoreplies", autoreplies.router, tags=["Auto-replies"])
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/", api.urls),
