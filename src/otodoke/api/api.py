@@ -31,12 +31,13 @@ workspace (create one with `otodoke api-token create`). A token acts for its wor
 
 | scope | permission | allows |
 |---|---|---|
-| `read` | view | reading contacts, tags, events, segments, audiences, campaigns, imports, auto-replies |
-| `write` | edit | contacts, events, tags, segments, audiences, draft campaigns, CSV imports, auto-reply rules |
+| `read` | view | reading contacts, tags, events, segments, audiences, campaigns, imports |
+| `write` | edit | contacts, events, tags, segments, audiences, draft campaigns, CSV imports |
 | `send` | send | test sends, sending, scheduling and cancelling campaigns |
 | `pii` | view personal data | LINE user IDs, phone numbers, e-mail addresses (see below) |
 | `export` | export | audience files for LINE's upload screens (LINE user IDs, e-mails, phones) |
 
+Auto-reply rules are read with `read` and changed with `write`.
 Scopes are independent: give each integration only what it needs (a POS: `write`).
 
 Without `pii`, the fields `line_user_id`, `phone` and `email` are `null` in contact and
