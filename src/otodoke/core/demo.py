@@ -216,16 +216,18 @@ def create_examples(workspace: Workspace) -> None:
     ensure_scenarios(workspace)
 
 
-# The demo's automations: the birthday and 60-day scenarios run, and the welcome answers a follow.
-DEMO_SCENARIOS = ("birthday_month_coupon", "come_back_after_60_days", "welcome_on_follow")
+# The demo's automations: the birthday and 60-day scenarios run; a follow is answered by the
+# welcome auto-reply (otodoke.autoreplies.demo), so the welcome scenario is not activated too.
+DEMO_SCENARIOS = ("birthday_month_coupon", "come_back_after_60_days")
 
 
 def ensure_scenarios(workspace: Workspace) -> list[str]:
     """Create and activate the demo's scenarios from the templates, once (a scenario already
     made from a template is left as the staff changed it); also on a demo database made before
-    scenarios existed. The welcome's first step ignores quiet hours, so following the account
-    from the emulator's phone page gets the greeting within seconds at any hour. Returns what
-    was refused (left as a draft whose page names the problem)."""
+    scenarios existed; then the demo's auto-replies (a follow from the emulator's phone page is
+    greeted at once, by reply token, by the welcome rule). Returns what was refused (left as a
+    draft whose page names the problem)."""
+    from otodoke.autoreplies.demo import ensure_demo as ensure_autoreplies
     from otodoke.scenarios import presets
     from otodoke.scenarios.models import Scenario
     from otodoke.scenarios.services import ScenarioError, activate_scenario
@@ -240,6 +242,7 @@ def ensure_scenarios(workspace: Workspace) -> list[str]:
             activate_scenario(scenario)
         except ScenarioError as exc:
             refused.append(f"{scenario.name}: {exc}")
+    ensure_autoreplies(workspace)
     return refused
 
 

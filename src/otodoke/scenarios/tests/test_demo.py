@@ -1,4 +1,5 @@
-"""The demo starts with the welcome, birthday and 60-day scenarios active."""
+"""The demo starts with the birthday and 60-day scenarios active; a follow is greeted by the
+welcome auto-reply instead of the welcome scenario (see otodoke.autoreplies.demo)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from otodoke.workspaces.services import create_workspace
 pytestmark = pytest.mark.django_db
 
 
-def test_the_demo_activates_the_welcome_birthday_and_60_day_scenarios() -> None:
+def test_the_demo_activates_the_birthday_and_60_day_scenarios() -> None:
     workspace = create_workspace(
         name="Demo", slug="demo", channel_id="1", channel_secret="s",
         channel_access_token="t", api_base_url="http://127.0.0.1:9",
@@ -19,7 +20,6 @@ def test_the_demo_activates_the_welcome_birthday_and_60_day_scenarios() -> None:
     create_examples(workspace)
     active = dict(Scenario.objects.filter(workspace=workspace).values_list("template", "status"))
     assert active == {
-        "welcome_on_follow": "active",
         "birthday_month_coupon": "active",
         "come_back_after_60_days": "active",
     }
