@@ -2,6 +2,8 @@
 tries it in the test box; then a friend types 「予約」 on the emulator's phone page (a phone
 viewport) and the phone page shows the free reply (real HTTP, a real `otodoke worker`)."""
 
+# ruff: noqa: F811 - fixtures imported by name and used as arguments
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -39,8 +41,8 @@ ANSWER = "ご予約はこちらから24時間受け付けています。"
 
 
 def test_a_keyword_rule_made_in_the_browser_answers_the_friend_on_the_phone_page(
-    on_emulator: Workspace,  # noqa: F811 - the imported fixture
-    start_worker: Callable[[], None],  # noqa: F811
+    on_emulator: Workspace,
+    start_worker: Callable[[], None],
     emulator: EmulatorServer,
     live_server: LiveServer,
     page_as: Callable[..., Page],
