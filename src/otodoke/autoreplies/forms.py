@@ -89,9 +89,9 @@ class RuleForm(forms.Form):
     def __init__(self, *args: Any, workspace: Workspace, kind: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.kind = kind
-        self.fields["scenario"].queryset = Scenario.objects.filter(workspace=workspace).exclude(
-            status="archived"
-        )
+        scenario = self.fields["scenario"]
+        assert isinstance(scenario, forms.ModelChoiceField)
+        scenario.queryset = Scenario.objects.filter(workspace=workspace).exclude(status="archived")
 
     def data_for_service(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         d = self.cleaned_data

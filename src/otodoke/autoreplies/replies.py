@@ -135,8 +135,9 @@ def deliver(reply_id: int) -> str:
         return _finish(reply, ReplyStatus.FAILED, str(problems[0]))
     try:
         with LineClient.for_workspace(reply.workspace) as client:
-            if _should_invite(reply.rule, reply.contact):
-                messages.append(_invitation(reply.workspace, reply.contact, client))
+            contact = reply.contact
+            if contact is not None and _should_invite(reply.rule, contact):
+                messages.append(_invitation(reply.workspace, contact, client))
             request_id = client.reply(reply.reply_token, messages)
     except LineApiError as exc:
         # Tried once: the token is single use, and a reply that timed out may have arrived.
@@ -146,14 +147,11 @@ def deliver(reply_id: int) -> str:
     return _finish(reply, ReplyStatus.REPLIED, request_id=request_id)
 
 
-def _should_invite(rule: Rule, contact: Contact | None) -> bool:
+def _should_invite(rule: Rule, contact: Contact) -> bool:
     from otodoke.line.invites import invite_problem
 
     return (
-        rule.kind == RuleKind.WELCOME
-        and rule.invite_unlinked
-        and contact is not None
-        and invite_problem(contact) is None
+        rule.kind == RuleKind.WELCOME and rule.invite_unlinked and invite_problem(contact) is None
     )
 
 

@@ -2,8 +2,6 @@
 live server, the worker answers by the event's reply token. Once per event, in priority order,
 never by push; the link keyword keeps its own answer."""
 
-# ruff: noqa: F811 - fixtures imported by name
-
 from __future__ import annotations
 
 import httpx
@@ -12,16 +10,11 @@ import pytest
 from line_emulator.testing import EmulatorServer
 from otodoke.autoreplies import services
 from otodoke.autoreplies.models import AutoReply, ReplyStatus
-from otodoke.autoreplies.tests.conftest import (  # noqa: F401 - fixtures
+from otodoke.autoreplies.tests.conftest import (
     FRIEND,
-    control,
     keyword_rule,
-    process_webhooks_at_once,
     requests_to,
     texts,
-    webhook_url,
-    wired,
-    workspace,
 )
 from otodoke.contacts.models import Contact
 from otodoke.contacts.tagging import tag_names_by_contact

@@ -2,8 +2,6 @@
 and nothing is sent; a crash between the record and the reply loses that reply (the side to
 fail on: LINE's reply endpoint has no retry key)."""
 
-# ruff: noqa: F811 - fixtures imported by name
-
 from __future__ import annotations
 
 import datetime as dt
@@ -16,16 +14,11 @@ from django.db import transaction
 from line_emulator.testing import EmulatorServer
 from otodoke.autoreplies import replies
 from otodoke.autoreplies.models import AutoReply, ReplyStatus
-from otodoke.autoreplies.tests.conftest import (  # noqa: F401 - fixtures
+from otodoke.autoreplies.tests.conftest import (
     FRIEND,
-    control,
     keyword_rule,
-    process_webhooks_at_once,
     requests_to,
     texts,
-    webhook_url,
-    wired,
-    workspace,
 )
 from otodoke.contacts.models import Contact
 from otodoke.line.client import LineClient

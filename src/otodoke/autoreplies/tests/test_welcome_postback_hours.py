@@ -1,8 +1,6 @@
 """The welcome on follow (personalised for a linked customer, with the link invitation for a
 friend who is not), postback rules and the out-of-hours reply, over HTTP with the emulator."""
 
-# ruff: noqa: F811 - fixtures imported by name
-
 from __future__ import annotations
 
 import datetime as dt
@@ -14,19 +12,13 @@ from django.utils import timezone
 from line_emulator.testing import EmulatorServer
 from otodoke.autoreplies import matching, services
 from otodoke.autoreplies.models import AutoReply, ReplyStatus, Rule
-from otodoke.autoreplies.tests.conftest import (  # noqa: F401 - fixtures
+from otodoke.autoreplies.tests.conftest import (
     FRIEND,
-    control,
     keyword_rule,
-    process_webhooks_at_once,
-    public_url,
     received,
     requests_to,
     text,
     texts,
-    webhook_url,
-    wired,
-    workspace,
 )
 from otodoke.contacts.models import Contact, LinkedVia
 from otodoke.line.tests.conftest import run_tasks

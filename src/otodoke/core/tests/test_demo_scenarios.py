@@ -11,12 +11,13 @@ from otodoke.core.demo import DEMO_SCENARIOS, ensure_scenarios
 from otodoke.scenarios import presets
 from otodoke.scenarios.models import Scenario, ScenarioStatus
 from otodoke.scenarios.services import activate_scenario
+from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.services import create_workspace
 
 pytestmark = pytest.mark.django_db
 
 
-def make_workspace() -> object:
+def make_workspace() -> Workspace:
     return create_workspace(
         name="Demo", slug="demo", channel_id="1", channel_secret="s",
         channel_access_token="t", api_base_url="http://127.0.0.1:9",
@@ -26,7 +27,7 @@ def make_workspace() -> object:
 def test_the_demo_scenarios_and_auto_replies_are_made_once() -> None:
     workspace = make_workspace()
 
-    assert ensure_scenarios(workspace) == []  # type: ignore[arg-type]
+    assert ensure_scenarios(workspace) == []
 
     found = {s.template: s for s in Scenario.objects.filter(workspace=workspace)}
     assert set(found) == set(DEMO_SCENARIOS)
@@ -40,7 +41,7 @@ def test_the_demo_scenarios_and_auto_replies_are_made_once() -> None:
     # A second start changes nothing, even after the staff paused or edited something.
     Scenario.objects.filter(template="come_back_after_60_days").update(status="paused")
     Rule.objects.filter(name="予約").update(enabled=False)
-    ensure_scenarios(workspace)  # type: ignore[arg-type]
+    ensure_scenarios(workspace)
     assert Scenario.objects.filter(workspace=workspace).count() == 2
     assert Scenario.objects.get(template="come_back_after_60_days").status == "paused"
     assert Rule.objects.filter(workspace=workspace).count() == len(rules)
@@ -49,16 +50,16 @@ def test_the_demo_scenarios_and_auto_replies_are_made_once() -> None:
 
 def test_an_older_demo_with_the_welcome_scenario_greets_once() -> None:
     workspace = make_workspace()
-    old = presets.instantiate(workspace, "welcome_on_follow")  # type: ignore[arg-type]
+    old = presets.instantiate(workspace, "welcome_on_follow")
     activate_scenario(old)
 
-    ensure_scenarios(workspace)  # type: ignore[arg-type]
+    ensure_scenarios(workspace)
 
     old.refresh_from_db()
     assert old.status == ScenarioStatus.PAUSED
     assert Rule.objects.filter(workspace=workspace, kind=RuleKind.WELCOME, enabled=True).exists()
     # Turned back on by the staff, it stays on: the pause happens once, with the welcome rule.
     activate_scenario(old)
-    ensure_scenarios(workspace)  # type: ignore[arg-type]
+    ensure_scenarios(workspace)
     old.refresh_from_db()
     assert old.status == ScenarioStatus.ACTIVE
