@@ -124,6 +124,13 @@ COMMANDS: list[tuple[str, list[tuple[str, str]]]] = [
                     "a contact's enrolments; tick runs the scheduler once"
                 ),
             ),
+            (
+                "autoreply",
+                gettext_noop(
+                    "auto-replies: welcome, keyword, postback and out-of-hours rules; order, "
+                    "test a message, recent answers"
+                ),
+            ),
         ],
     ),
 ]
