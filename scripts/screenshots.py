@@ -1,6 +1,6 @@
 """Capture the main pages into docs/screenshots/.
 
-Run: python3 -m uv run python scripts/screenshots.py
+Run: python3 -m uv run python scripts/screenshots.py [NAME …]   (names: only those shots)
 
 Starts everything in a throwaway data folder: a LINE emulator (in this process), a database
 with the salon demo data, one import with a bad row, a few saved segments, the web app
@@ -370,8 +370,13 @@ def main() -> int:
         from otodoke.scenarios.models import Scenario
         from otodoke.workspaces.models import Workspace
 
-        ensure_scenarios(Workspace.objects.get(slug="demo-salon"))
-        welcome = Scenario.objects.get(template="welcome_on_follow")
+        salon = Workspace.objects.get(slug="demo-salon")
+        ensure_scenarios(salon)  # the demo's scenarios and auto-replies
+        from otodoke.scenarios import presets
+
+        # The demo greets with the welcome auto-reply; the editor is shown on the template.
+        welcome = Scenario.objects.filter(template="welcome_on_follow").first()
+        welcome = welcome or presets.instantiate(salon, "welcome_on_follow")
         from otodoke.contacts.models import Contact
 
         contact = (
@@ -417,6 +422,7 @@ def main() -> int:
                     ("owner", False, "/w/demo-salon/scenarios/", "scenarios"),
                     ("owner", False, f"/w/demo-salon/scenarios/{welcome.pk}/", "scenario-editor"),
                     ("owner", False, "/w/demo-salon/scenarios/new/", "scenario-templates"),
+                    ("owner", False, "/w/demo-salon/autoreplies/?text=予約", "autoreplies"),
                     ("owner", False, "/w/demo-salon/audiences/", "audiences"),
                     (
                         "owner",
@@ -444,7 +450,10 @@ def main() -> int:
                         "emulator-phone",
                     ),
                 ]
+                only = set(sys.argv[1:])
                 for username, phone, path, name, *prepare in shots:
+                    if only and name not in only:
+                        continue
                     viewport = (
                         {"width": 390, "height": 844} if phone else {"width": 1280, "height": 860}
                     )
