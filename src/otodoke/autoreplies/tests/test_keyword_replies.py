@@ -97,3 +97,29 @@ def test_a_disabled_rule_does_not_answer(workspace: Workspace, wired: httpx.Clie
     wired.post(f"/friends/{FRIEND}/message", json={"text": "予約"})
     run_tasks()
     assert texts(wired) == []
+
+
+def test_a_rule_can_start_a_scenario_once_per_event(
+    workspace: Workspace, wired: httpx.Client
+) -> None:
+    from otodoke.scenarios.models import Enrolment
+    from otodoke.scenarios.services import set_quiet_hours
+    from otodoke.scenarios.tests.helpers import active, text, wait
+
+    set_quiet_hours(workspace, enabled=False)
+    scenario, _version = active(
+        workspace,
+        [wait(days=1), text("昨日はご予約ありがとうございました")],
+        trigger={"kind": "tag_added", "params": {"tag": "never-used"}},
+        name="予約フォロー",
+    )
+    keyword_rule(workspace, "予約", ["予約"], "ご予約はこちら", scenario_id=scenario.pk)
+    follow(wired)
+    sent = wired.post(f"/friends/{FRIEND}/message", json={"text": "予約"})
+    run_tasks()
+    wired.post(f"/webhooks/{sent.json()['webhook']['delivery_id']}/redeliver")
+    run_tasks()
+    enrolment = Enrolment.objects.get(scenario=scenario)
+    assert enrolment.contact == Contact.objects.get(line_user_id=FRIEND)
+    assert enrolment.source.startswith("autoreply:")
+    assert texts(wired) == ["ご予約はこちら"]  # the scenario's message waits a day
