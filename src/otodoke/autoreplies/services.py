@@ -156,6 +156,14 @@ def _check_messages(out: dict[str, Any], problems: _Problems) -> None:
             else _("At most five messages (LINE's limit per reply)."),
         )
         return
+    untyped = [
+        i for i, m in enumerate(messages) if not isinstance(m, dict) or not _typed(m.get("type"))
+    ]
+    for index in untyped:
+        # The message validator needs a type to pick LINE's model; say so on the field.
+        problems.add(f"messages[{index}].type", _('A message object needs a "type" such as "text"'))
+    if untyped:
+        return
     found = message_problems(messages)
     for problem in found:
         problems.add(problem.path, problem.message)
@@ -164,6 +172,10 @@ def _check_messages(out: dict[str, Any], problems: _Problems) -> None:
             check_templates(messages)
         except TemplateProblem as exc:
             problems.add(exc.path, exc.message)
+
+
+def _typed(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
 
 
 def create_rule(workspace: Workspace, data: dict[str, Any]) -> Rule:

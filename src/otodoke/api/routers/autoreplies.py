@@ -14,6 +14,7 @@ from pydantic import Field, StringConstraints
 
 from otodoke.api.auth import Caller, principal
 from otodoke.api.errors import COMMON_ERRORS, ApiError
+from otodoke.api.routers.campaign_schemas import MessageObject
 from otodoke.autoreplies import replies, services
 from otodoke.autoreplies.models import AutoReply, Rule
 from otodoke.workspaces.roles import Permission
@@ -24,7 +25,7 @@ Kind = Literal["welcome", "keyword", "postback", "away"]
 Match = Literal["exact", "contains"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Messages = Annotated[
-    list[dict[str, Any]],
+    list[MessageObject],
     Field(
         min_length=1,
         max_length=5,
