@@ -47,7 +47,7 @@ def test_a_token_expired_by_our_clock_is_recorded_and_nothing_is_pushed(
     run_tasks()
     reply = AutoReply.objects.get()
     assert reply.status == ReplyStatus.EXPIRED
-    assert "not pushed" in reply.reason
+    assert "プッシュでは送りません" in reply.reason  # not pushed, in the default language
     assert texts(asked) == []
     assert requests_to(emulator.url, "/v2/bot/message/reply") == 0
     assert requests_to(emulator.url, "/v2/bot/message/push") == 0
