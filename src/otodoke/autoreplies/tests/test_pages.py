@@ -6,6 +6,7 @@ named on the field, the free-reply note, reordering, on/off, the test box, and r
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -140,3 +141,27 @@ def test_editing_keeps_the_kind_and_checks_the_whole_rule(workspace: Workspace) 
     assert refused.value.problems[0][0] == "messages"
     services.update_rule(rule, {"messages": [text("x")] * 4, "invite_unlinked": True})
     assert Rule.objects.get().invite_unlinked is True
+
+
+@pytest.mark.parametrize("kind", ["welcome", "keyword", "postback", "away"])
+def test_each_kind_has_a_form_and_an_edit_page_with_its_values(
+    workspace: Workspace, client_as: Callable[[Role], Client], kind: str
+) -> None:
+    client = client_as(Role.OPERATOR)
+    assert client.get(url(workspace, f"new/?kind={kind}")).status_code == 200
+    by_kind: dict[str, dict[str, Any]] = {
+        "welcome": {"invite_unlinked": True},
+        "keyword": {"keywords": ["予約"]},
+        "postback": {"postback_key": "action", "postback_value": "reserve"},
+        "away": {"open_days": [1], "opens_at": "09:00", "closes_at": "18:00"},
+    }
+    fields = by_kind[kind]
+    rule = services.create_rule(
+        workspace,
+        {"kind": kind, "name": f"{kind}の例", "messages": [text("こんにちは")], **fields},
+    )
+    page = client.get(url(workspace, f"{rule.pk}/"))
+    body = page.content.decode()
+    assert page.status_code == 200 and f"{kind}の例" in body and "こんにちは" in body
+    assert "応答メッセージは配信数にカウントされません" in body
+    assert client.get(url(workspace, "new/?kind=nonsense")).status_code == 404
