@@ -1,6 +1,6 @@
 """Capture the main pages into docs/screenshots/.
 
-Run: python3 -m uv run python scripts/screenshots.py
+Run: python3 -m uv run python scripts/screenshots.py [NAME …]   (names: only those shots)
 
 Starts everything in a throwaway data folder: a LINE emulator (in this process), a database
 with the salon demo data, one import with a bad row, a few saved segments, the web app
@@ -370,11 +370,12 @@ def main() -> int:
         from otodoke.scenarios.models import Scenario
         from otodoke.workspaces.models import Workspace
 
-        ensure_scenarios(Workspace.objects.get(slug="demo-salon"))
+        salon = Workspace.objects.get(slug="demo-salon")
+        ensure_scenarios(salon)  # the demo's scenarios and auto-replies
         from otodoke.chat.demo import ensure_chat_demo
         from otodoke.chat.models import Conversation
 
-        ensure_chat_demo(Workspace.objects.get(slug="demo-salon"))
+        ensure_chat_demo(salon)
         chat = Conversation.objects.order_by("-last_message_at").first()
         welcome = Scenario.objects.get(template="welcome_on_follow")
         from otodoke.contacts.models import Contact
@@ -422,6 +423,7 @@ def main() -> int:
                     ("owner", False, "/w/demo-salon/scenarios/", "scenarios"),
                     ("owner", False, f"/w/demo-salon/scenarios/{welcome.pk}/", "scenario-editor"),
                     ("owner", False, "/w/demo-salon/scenarios/new/", "scenario-templates"),
+                    ("owner", False, "/w/demo-salon/autoreplies/?text=予約", "autoreplies"),
                     ("owner", False, "/w/demo-salon/audiences/", "audiences"),
                     (
                         "suzuki",
@@ -455,8 +457,11 @@ def main() -> int:
                         "emulator-phone",
                     ),
                 ]
-                # OTODOKE_SCREENSHOTS_ONLY=chat,contacts: capture just those (others untouched).
-                only = {n for n in os.environ.get("OTODOKE_SCREENSHOTS_ONLY", "").split(",") if n}
+                # `screenshots.py chat contacts` or OTODOKE_SCREENSHOTS_ONLY=chat,contacts:
+                # capture just those (the others are left as they are).
+                only = set(sys.argv[1:]) | {
+                    n for n in os.environ.get("OTODOKE_SCREENSHOTS_ONLY", "").split(",") if n
+                }
                 for username, phone, path, name, *prepare in shots:
                     if only and name not in only:
                         continue

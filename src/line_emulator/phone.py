@@ -37,6 +37,9 @@ header{background:#273246;color:#fff;padding:12px 16px;font-weight:bold}
 .chips a,.chips span{display:inline-block;border:1px solid #fff;border-radius:14px;
   padding:2px 10px;margin:2px;color:#fff;text-decoration:none}
 table{border-collapse:collapse;background:#fff}td,th{padding:4px 8px;border:1px solid #ccc}
+.send{position:sticky;bottom:0;display:flex;gap:6px;padding:8px;background:#fff}
+.send input{flex:1;padding:8px 12px;border:1px solid #ccc;border-radius:18px;font-size:16px}
+.send button{border:0;background:#06c755;color:#fff;border-radius:18px;padding:0 14px}
 """
 
 
@@ -205,7 +208,7 @@ async def phone(request: Request) -> Response:
     body = (
         f'<div class="phone"><header>{escape(friend.display_name)}{escape(status)}</header>'
         f"{_chat(channel.channel_id, friend)}"
-        f"{compose_form(channel.channel_id, friend.user_id)}</div>"
+        f"{compose_form(channel.channel_id, friend.user_id) if friend.following else ''}</div>"
     )
     return _page(friend.display_name, body)
 

@@ -32,8 +32,9 @@ def compose_form(channel_id: str, user_id: str) -> str:
     return (
         f"<style>{COMPOSE_STYLE}</style>"
         f'<form class="compose" method="post" action="{action}">'
-        '<input type="text" name="text" aria-label="Message" placeholder="Aa" autocomplete="off">'
-        '<button name="kind" value="text">Send</button>'
+        '<input type="text" name="text" aria-label="Message" placeholder="Aa" autocomplete="off" '
+        'data-testid="phone-text">'
+        '<button name="kind" value="text" data-testid="phone-send">Send</button>'
         f"{stickers}"
         '<button name="kind" value="image">📷 Image</button>'
         '<button name="kind" value="location">📍 Location</button>'

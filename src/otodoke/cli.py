@@ -132,6 +132,13 @@ COMMANDS: list[tuple[str, list[tuple[str, str]]]] = [
                 "chat",
                 gettext_noop("the 1:1 chat inbox: list conversations, show one, reply to a friend"),
             ),
+            (
+                "autoreply",
+                gettext_noop(
+                    "auto-replies: welcome, keyword, postback and out-of-hours rules; order, "
+                    "test a message, recent answers"
+                ),
+            ),
         ],
     ),
 ]

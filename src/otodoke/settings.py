@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "otodoke.scenarios",
     "otodoke.media",
     "otodoke.chat",
+    "otodoke.autoreplies",
     "otodoke.api",
     "django_htmx",
     "otodoke.web",

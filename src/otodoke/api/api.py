@@ -10,6 +10,7 @@ from otodoke.api.auth import TokenAuth
 from otodoke.api.parsing import StrictJsonParser
 from otodoke.api.routers import (
     audiences,
+    autoreplies,
     campaigns,
     contacts,
     conversations,
@@ -37,6 +38,7 @@ workspace (create one with `otodoke api-token create`). A token acts for its wor
 | `pii` | view personal data | LINE user IDs, phone numbers, e-mail addresses (see below) |
 | `export` | export | audience files for LINE's upload screens (LINE user IDs, e-mails, phones) |
 
+Auto-reply rules are read with `read` and changed with `write`.
 Scopes are independent: give each integration only what it needs (a POS: `write`).
 
 Without `pii`, the fields `line_user_id`, `phone` and `email` are `null` in contact and
@@ -94,6 +96,7 @@ api.add_router("/imports", imports.router, tags=["Imports"])
 api.add_router("/campaigns", campaigns.router, tags=["Campaigns"])
 api.add_router("/scenarios", scenarios.router, tags=["Scenarios"])
 api.add_router("/conversations", conversations.router, tags=["Conversations"])
+api.add_router("/autoreplies", autoreplies.router, tags=["Auto-replies"])
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/", api.urls),

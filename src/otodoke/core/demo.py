@@ -233,16 +233,19 @@ def create_examples(workspace: Workspace) -> None:
     ensure_scenarios(workspace)
 
 
-# The demo's automations: the birthday and 60-day scenarios run, and the welcome answers a follow.
-DEMO_SCENARIOS = ("birthday_month_coupon", "come_back_after_60_days", "welcome_on_follow")
+# The demo's automations: the welcome, birthday and 60-day scenarios run. The welcome
+# auto-reply (otodoke.autoreplies.demo) is there to be seen but off, so a follow is greeted once.
+DEMO_SCENARIOS = ("welcome_on_follow", "birthday_month_coupon", "come_back_after_60_days")
 
 
 def ensure_scenarios(workspace: Workspace) -> list[str]:
     """Create and activate the demo's scenarios from the templates, once (a scenario already
     made from a template is left as the staff changed it); also on a demo database made before
-    scenarios existed. The welcome's first step ignores quiet hours, so following the account
-    from the emulator's phone page gets the greeting within seconds at any hour. Returns what
-    was refused (left as a draft whose page names the problem)."""
+    scenarios existed; then the demo's auto-replies. The welcome's first step ignores quiet
+    hours, so following the account from the emulator's phone page gets the greeting within
+    seconds at any hour. Returns what was refused (left as a draft whose page names the
+    problem)."""
+    from otodoke.autoreplies.demo import ensure_demo as ensure_autoreplies
     from otodoke.scenarios import presets
     from otodoke.scenarios.models import Scenario
     from otodoke.scenarios.services import ScenarioError, activate_scenario
@@ -257,6 +260,7 @@ def ensure_scenarios(workspace: Workspace) -> list[str]:
             activate_scenario(scenario)
         except ScenarioError as exc:
             refused.append(f"{scenario.name}: {exc}")
+    ensure_autoreplies(workspace)
     return refused
 
 

@@ -1,6 +1,7 @@
 """LINE friends' actions, for apps above this one (scenarios) to act on without this app
 importing them. Sent inside the webhook event's processing transaction; each signal gets
-`workspace`, `contact_id` and `at` (the event's time) plus what is listed."""
+`workspace`, `contact_id`, `at` (the event's time) and `event` (the stored WebhookEvent, for
+its ID and reply token) plus what is listed."""
 
 from __future__ import annotations
 
@@ -37,5 +38,6 @@ def announce(signal: Signal, event: WebhookEvent, contact_id: int | None, **extr
         workspace=event.workspace,
         contact_id=contact_id,
         at=event.timestamp,
+        event=event,
         **extra,
     )

@@ -315,3 +315,29 @@ def on_postback(workspace: Workspace, contact_id: int, data: str, *, now: dt.dat
         source="postback",
         accept=lambda p: postback_matches(p, data),
     )
+
+
+def start_scenario(
+    workspace: Workspace,
+    scenario_id: int,
+    contact_ids: Iterable[int],
+    *,
+    now: dt.datetime,
+    source: str,
+) -> int:
+    """Enter contacts into one named scenario's current version, whatever its trigger kind
+    (an auto-reply rule that starts a scenario); the usual conditions and entry rule apply.
+    Returns how many entered (0 for a scenario that is not active or not the workspace's)."""
+    version = (
+        ScenarioVersion.objects.filter(
+            scenario_id=scenario_id,
+            scenario__workspace=workspace,
+            scenario__status=ScenarioStatus.ACTIVE,
+            scenario__current_version=F("pk"),
+        )
+        .select_related("scenario")
+        .first()
+    )
+    if version is None:
+        return 0
+    return enrol(workspace, version, contact_ids, now=now, source=source)

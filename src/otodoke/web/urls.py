@@ -3,6 +3,7 @@ between staff and a browser tab never silently switches workspace."""
 
 from django.urls import include, path
 
+from otodoke.autoreplies import urls as autoreplies_urls
 from otodoke.chat import urls as chat_urls
 from otodoke.media import urls as media_urls
 from otodoke.scenarios import urls as scenarios_urls
@@ -69,6 +70,7 @@ workspace_patterns = [
     *segments_urls.urlpatterns,
     *scenarios_urls.urlpatterns,
     *chat_urls.urlpatterns,
+    *autoreplies_urls.urlpatterns,
     path("campaigns/", campaigns.campaign_list, name="campaigns"),
     path("campaigns/new/", campaigns.campaign_new, name="campaign_new"),
     path("campaigns/new/preview/", campaigns.compose_preview, name="campaign_compose_preview"),
