@@ -14,9 +14,9 @@ directly (it is not what is measured) and reads results from the database and th
    each, at LINE's push rate). `--due` (10,000) of the enrolments become due spread over one
    minute starting a few seconds ahead; the rest are due days later. A second active scenario is
    triggered by "entered a segment" (total spent ≥ 50,000円, about one contact in six) so every
-   full watch evaluation over all contacts runs in the same ticks, as it would in a shop. Lateness of a step = when LINE
-   accepted its push − when it was due. Every friend must get exactly one copy (the emulator's
-   per-user counts).
+   full watch evaluation over all contacts runs in the same ticks, as it would in a shop.
+   Lateness of a step = when LINE accepted its push − when it was due. Every friend must get
+   exactly one copy (the emulator's per-user counts).
 2. **Trigger latency.** `--samples` new friends follow the account through the emulator (the
    webhook goes to `otodoke serve`, the worker processes it, the welcome scenario enrols and
    sends); and `--samples` purchases are posted to `/api/v1/events/bulk` for linked friends (a
