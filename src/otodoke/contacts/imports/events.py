@@ -389,9 +389,21 @@ def _signal(cursor: Any, workspace: Workspace, write: Staging) -> None:
         f"SELECT contact_id, kind, amount, properties FROM {write.table} "  # noqa: S608
         "WHERE old_id IS NULL ORDER BY line"
     )
+    loaded: dict[Any, Any] = {}
+
+    def properties(raw: Any) -> Any:
+        # A file repeats a few property sets on millions of rows: parse each once (a copy
+        # per event, so a listener changing one changes no other).
+        if not isinstance(raw, str):
+            return raw
+        if raw not in loaded and len(loaded) < 10_000:
+            loaded[raw] = bulk.load_json(raw)
+        found = loaded.get(raw)
+        return dict(found) if isinstance(found, dict) else bulk.load_json(raw)
+
     while batch := cursor.fetchmany(_SIGNAL_BATCH):
         events = [
-            (contact, kind, amount, SOURCE, bulk.load_json(props))
+            (contact, kind, amount, SOURCE, properties(props))
             for contact, kind, amount, props in batch
         ]
         events_recorded.send(sender=Event, workspace=workspace, events=events)
