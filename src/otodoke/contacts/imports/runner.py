@@ -307,9 +307,10 @@ def _run(
     tz = workspace.tzinfo
     if kind == ImportKind.CONTACTS:
         seen: dict[str, int] = {}
+        parse_row = row_parsers.contact_parser(columns, tz, tag_separator)
 
         def parse_contact(line: int, cells: list[str]) -> ContactInput | list[RowError]:
-            parsed = row_parsers.contact_row(line, cells, columns, tz, tag_separator)
+            parsed = parse_row(line, cells)
             if isinstance(parsed, ContactInput) and parsed.external_id:
                 first = seen.setdefault(parsed.external_id, line)
                 if first != line:
