@@ -85,13 +85,23 @@ def _env(database_url: str) -> dict[str, str]:
     return env
 
 
-def otodoke(database_url: str, *args: str) -> tuple[float, str]:
+# Peak resident memory of each otodoke run (KiB), by GNU time when the machine has it.
+PEAK_RSS_KIB: dict[str, int] = {}
+TIME = Path("/usr/bin/time")
+
+
+def otodoke(database_url: str, *args: str, label: str = "") -> tuple[float, str]:
+    rss_file = DATA / f"rss{SUFFIX}.txt"
+    wrap = [str(TIME), "-f", "%M", "-o", str(rss_file)] if label and TIME.exists() else []
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "otodoke", *args],
+        [*wrap, sys.executable, "-m", "otodoke", *args],
         env=_env(database_url), cwd=ROOT, capture_output=True, text=True, check=True,
     )  # fmt: skip
-    return time.perf_counter() - started, done.stdout
+    elapsed = time.perf_counter() - started
+    if wrap:
+        PEAK_RSS_KIB[label] = int(rss_file.read_text().split()[-1])
+    return elapsed, done.stdout
 
 
 def fresh_otodoke_db(db: str) -> str:
@@ -158,17 +168,19 @@ def run_db(db: str, cpath: Path, epath: Path, repeat: int) -> dict[str, object]:
     load_e = statistics.median(loader(db, epath, len(EVENT_HEADER)) for _ in range(repeat))
     _step(db, "loader events (median)", load_e)
     imp = ["--workspace", "bench", "--json"]
-    t_contacts, out_c = otodoke(url, "import", "contacts", str(cpath), *imp)
+    t_contacts, out_c = otodoke(url, "import", "contacts", str(cpath), *imp, label="contacts")
     _step(db, "otodoke contacts", t_contacts)
-    t_events, out_e = otodoke(url, "import", "events", str(epath), *imp)
+    t_events, out_e = otodoke(url, "import", "events", str(epath), *imp, label="events")
     _step(db, "otodoke events", t_events)
-    t_again, out_a = otodoke(url, "import", "contacts", str(cpath), *imp)
+    t_again, out_a = otodoke(url, "import", "contacts", str(cpath), *imp, label="reimport")
     _step(db, "otodoke contacts re-import", t_again)
+    rss = {step: round(kib / 1024) for step, kib in PEAK_RSS_KIB.items()}
+    print(f"{db}: peak RSS MiB {rss}", flush=True)
     summary = {k: json.loads(v) for k, v in (("c", out_c), ("e", out_e), ("a", out_a))}
     return {
         "db": db, "load_before": load_before, "load_after": load_average(),
         "contacts_s": t_contacts, "events_s": t_events, "reimport_s": t_again,
-        "loader_contacts_s": load_c, "loader_events_s": load_e,
+        "loader_contacts_s": load_c, "loader_events_s": load_e, "peak_rss_mib": rss,
         "summary": {k: {f: v[f] for f in ("rows", "created", "updated", "unchanged",
                                           "error_count")} for k, v in summary.items()},
     }  # fmt: skip
@@ -184,19 +196,23 @@ def report(args: argparse.Namespace, results: list[dict[str, object]], gen_s: fl
         f"- rows: {args.contacts:,} contacts, {args.events:,} events; loader runs: median of "
         f"{args.repeat}; otodoke runs: one each on a fresh database (includes process start-up)",
         "",
-        "| database | step | otodoke import | bulk loader | ratio | rows/s (otodoke) |",
-        "|---|---|---:|---:|---:|---:|",
+        "| database | step | otodoke import | bulk loader | ratio | rows/s (otodoke) | peak RSS |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        for step, ours, theirs, rows in (
-            ("contacts", r["contacts_s"], r["loader_contacts_s"], args.contacts),
-            ("events (incl. rollups)", r["events_s"], r["loader_events_s"], args.events),
-            ("contacts re-import (no-op)", r["reimport_s"], r["loader_contacts_s"], args.contacts),
-        ):
+        rss = r.get("peak_rss_mib") or {}
+        assert isinstance(rss, dict)
+        for step, ours, theirs, rows, key in (
+            ("contacts", r["contacts_s"], r["loader_contacts_s"], args.contacts, "contacts"),
+            ("events (incl. rollups)", r["events_s"], r["loader_events_s"], args.events, "events"),
+            ("contacts re-import (no-op)", r["reimport_s"], r["loader_contacts_s"],
+             args.contacts, "reimport"),
+        ):  # fmt: skip
             assert isinstance(ours, float) and isinstance(theirs, float)
+            peak = f"{rss[key]:,} MiB" if key in rss else "–"
             lines.append(
                 f"| {r['db']} | {step} | {ours:.1f} s | {theirs:.1f} s | {ours / theirs:.1f}× "
-                f"| {rows / ours:,.0f} |"
+                f"| {rows / ours:,.0f} | {peak} |"
             )
     lines += ["", "Import summaries (`--json`):", ""]
     lines += [f"- {r['db']}: `{json.dumps(r['summary'], ensure_ascii=False)}`" for r in results]

@@ -375,8 +375,13 @@ def _link_chunk(
     if merges:
         merge_contact_pairs(merges, via=via, at=when)
     if plain:
-        Contact.objects.bulk_update(
-            plain, ["line_user_id", "line_linked_at", "line_linked_via", "updated_at"]
+        # One prepared UPDATE per contact (executemany), not bulk_update's CASE per column
+        # over the whole chunk, which cost seconds per 5,000 links.
+        at_db = bulk.adapter(Contact, "line_linked_at")(when)
+        bulk.update_by_pk(
+            Contact,
+            ["line_user_id", "line_linked_at", "line_linked_via", "updated_at"],
+            [(c.line_user_id, at_db, via, at_db, c.pk) for c in plain],
         )
     add_tag_pairs(
         workspace, ((cid, LINE_TAG) for cid in result.contact_ids), source=TagSource.AUTO, at=when

@@ -46,11 +46,19 @@ def _tags(workspace: Any, pairs: list[tuple[int, str]], source: str, at: Any, **
 def _events(workspace: Any, events: list[Any], **_: Any) -> None:
     from django.utils import timezone
 
+    from otodoke.scenarios.models import Enrolment, EnrolmentStatus
     from otodoke.scenarios.scheduler import check_goals
     from otodoke.scenarios.triggers import on_events
 
     now = timezone.now()
-    check_goals(workspace, sorted({e[0] for e in events}), now=now)
+    # One cheap probe first: an import hands over millions of events in batches, and a
+    # workspace without an active goal-bearing enrolment has no goal to check.
+    if Enrolment.objects.filter(
+        scenario__workspace=workspace,
+        status=EnrolmentStatus.ACTIVE,
+        version__goal__isnull=False,
+    ).exists():
+        check_goals(workspace, sorted({e[0] for e in events}), now=now)
     on_events(workspace, events, now=now)
 
 

@@ -208,6 +208,13 @@ class ColumnMap:
         cols = self.fields.get(field_name)
         return self.header[cols[0]] if cols else field_name
 
+    def getter(self, field_name: str) -> Callable[[list[str]], str]:
+        """The function `value` calls for this field, to call directly in a hot loop."""
+        get = self._getters.get(field_name)
+        if get is None:
+            get = self._getters[field_name] = _getter(tuple(self.fields.get(field_name, ())))
+        return get
+
     def value(self, cells: list[str], field_name: str) -> str:
         """The field's first non-blank cell in this row, stripped ("" when none)."""
         get = self._getters.get(field_name)

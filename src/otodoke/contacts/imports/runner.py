@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from otodoke.contacts import services
 from otodoke.contacts.imports import rows as row_parsers
 from otodoke.contacts.imports.errors import ErrorReportFile
+from otodoke.contacts.imports.events import import_events
 from otodoke.contacts.imports.reading import (
     ColumnMap,
     CsvSource,
@@ -23,7 +24,8 @@ from otodoke.contacts.imports.reading import (
     open_csv,
     resolve_mapping,
 )
-from otodoke.contacts.inputs import ContactInput, EventInput, LinkInput, Result, RowError
+from otodoke.contacts.imports.staging import chunk_rows
+from otodoke.contacts.inputs import ContactInput, LinkInput, Result, RowError
 from otodoke.contacts.models import (
     Contact,
     ContactTag,
@@ -37,9 +39,6 @@ from otodoke.contacts.signals import line_ids_imported
 from otodoke.core.statistics import refresh_statistics
 from otodoke.workspaces.models import Workspace
 
-# Rows read per chunk (valid ones go to a service together; one progress update each); the
-# services chunk again.
-CHUNK = 10_000
 # Rows kept in the report's `errors` (the job page); error_count counts every bad row and the
 # error file (`errors_path`) lists every one.
 MAX_REPORTED_ERRORS = 1000
@@ -234,11 +233,12 @@ def _batches(
     parse: Callable[[int, list[str]], Any],
     progress: Progress | None,
 ) -> Iterator[list[Any]]:
-    """Valid rows in chunks of at most CHUNK lines read. The consumer hands each chunk to a
+    """Valid rows in chunks of at most `chunk_rows()` lines read. The consumer hands each chunk to a
     service and adds its errors; then the chunk's errors are flushed, so the report and the
     error file stay in line order and only one chunk's rows are ever held."""
     batch: list[Any] = []
     read = 0
+    size = chunk_rows()
     for line, cells in source.rows():
         report.rows += 1
         read += 1
@@ -248,7 +248,7 @@ def _batches(
         else:
             batch.append(parsed)
             report.keep_cells(line, cells)
-        if read >= CHUNK:
+        if read >= size:
             if batch:
                 yield batch
             report.flush_errors()
@@ -307,9 +307,10 @@ def _run(
     tz = workspace.tzinfo
     if kind == ImportKind.CONTACTS:
         seen: dict[str, int] = {}
+        parse_row = row_parsers.contact_parser(columns, tz, tag_separator)
 
         def parse_contact(line: int, cells: list[str]) -> ContactInput | list[RowError]:
-            parsed = row_parsers.contact_row(line, cells, columns, tz, tag_separator)
+            parsed = parse_row(line, cells)
             if isinstance(parsed, ContactInput) and parsed.external_id:
                 first = seen.setdefault(parsed.external_id, line)
                 if first != line:
@@ -328,17 +329,8 @@ def _run(
         for batch in _batches(source_rows, report, parse_contact, progress):
             report.add(services.upsert_contacts(workspace, batch, source=TagSource.IMPORT), columns)
     elif kind == ImportKind.EVENTS:
-        affected: set[int] = set()
-
-        def parse_event(line: int, cells: list[str]) -> EventInput | list[RowError]:
-            return row_parsers.event_row(line, cells, columns, tz, "import")
-
-        for batch in _batches(source_rows, report, parse_event, progress):
-            result = services.ingest_events(workspace, batch, recompute=False)
-            affected |= result.contact_ids
-            report.add(result, columns)
-        # Once per contact at the end, not once per chunk that touched it.
-        services.recompute_rollups(affected)
+        # Staged, then applied set-based in SQL (see `events`).
+        import_events(workspace, source_rows, columns, report, progress)
     else:
 
         def parse_link(line: int, cells: list[str]) -> LinkInput | list[RowError]:

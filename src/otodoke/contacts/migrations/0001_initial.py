@@ -10,200 +10,430 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('workspaces', '0001_initial'),
+        ("workspaces", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(blank=True, max_length=100, null=True, verbose_name='customer number')),
-                ('name', models.CharField(blank=True, max_length=200, verbose_name='name')),
-                ('name_kana', models.CharField(blank=True, max_length=200, verbose_name='name (kana)')),
-                ('gender', models.CharField(choices=[('male', 'Male'), ('female', 'Female'), ('other', 'Other'), ('unknown', 'Unknown')], default='unknown', max_length=10, verbose_name='gender')),
-                ('birth_date', models.DateField(blank=True, null=True, verbose_name='birth date')),
-                ('prefecture', models.CharField(blank=True, max_length=10, validators=[otodoke.contacts.japan.validate_prefecture], verbose_name='prefecture')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail')),
-                ('phone', models.CharField(blank=True, max_length=20, verbose_name='phone (E.164)')),
-                ('attributes', models.JSONField(blank=True, default=dict, verbose_name='custom attributes')),
-                ('marketing_consent', models.BooleanField(default=True, verbose_name='marketing consent')),
-                ('consent_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('line_user_id', models.CharField(blank=True, max_length=33, null=True, validators=[django.core.validators.RegexValidator(re.compile('^U[0-9a-f]{32}$'), 'A LINE user ID is “U” followed by 32 hexadecimal characters')], verbose_name='LINE user ID')),
-                ('line_status', models.CharField(choices=[('none', 'Not a friend'), ('following', 'Following'), ('blocked', 'Blocked')], default='none', max_length=10, verbose_name='LINE friend status')),
-                ('line_first_followed_at', models.DateTimeField(blank=True, null=True)),
-                ('line_followed_at', models.DateTimeField(blank=True, null=True)),
-                ('line_unfollowed_at', models.DateTimeField(blank=True, null=True)),
-                ('line_display_name', models.CharField(blank=True, max_length=200)),
-                ('line_picture_url', models.URLField(blank=True, max_length=500)),
-                ('line_language', models.CharField(blank=True, max_length=20)),
-                ('line_linked_at', models.DateTimeField(blank=True, null=True)),
-                ('line_linked_via', models.CharField(blank=True, choices=[('account_link', 'Account link'), ('import', 'Import'), ('api', 'API'), ('manual', 'Manual')], max_length=20)),
-                ('first_visit_at', models.DateTimeField(blank=True, null=True, verbose_name='first visit')),
-                ('last_visit_at', models.DateTimeField(blank=True, null=True, verbose_name='last visit')),
-                ('visit_count', models.PositiveIntegerField(default=0, verbose_name='visits')),
-                ('purchase_count', models.PositiveIntegerField(default=0, verbose_name='purchases')),
-                ('total_spent', models.BigIntegerField(default=0, verbose_name='total spent (yen)')),
-                ('last_purchase_at', models.DateTimeField(blank=True, null=True, verbose_name='last purchase')),
-                ('baseline_at', models.DateTimeField(blank=True, null=True)),
-                ('baseline_first_visit_at', models.DateTimeField(blank=True, null=True)),
-                ('baseline_last_visit_at', models.DateTimeField(blank=True, null=True)),
-                ('baseline_visit_count', models.PositiveIntegerField(blank=True, null=True)),
-                ('baseline_purchase_count', models.PositiveIntegerField(blank=True, null=True)),
-                ('baseline_total_spent', models.BigIntegerField(blank=True, null=True)),
-                ('baseline_last_purchase_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "external_id",
+                    models.CharField(
+                        blank=True, max_length=100, null=True, verbose_name="customer number"
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=200, verbose_name="name")),
+                (
+                    "name_kana",
+                    models.CharField(blank=True, max_length=200, verbose_name="name (kana)"),
+                ),
+                (
+                    "gender",
+                    models.CharField(
+                        choices=[
+                            ("male", "Male"),
+                            ("female", "Female"),
+                            ("other", "Other"),
+                            ("unknown", "Unknown"),
+                        ],
+                        default="unknown",
+                        max_length=10,
+                        verbose_name="gender",
+                    ),
+                ),
+                ("birth_date", models.DateField(blank=True, null=True, verbose_name="birth date")),
+                (
+                    "prefecture",
+                    models.CharField(
+                        blank=True,
+                        max_length=10,
+                        validators=[otodoke.contacts.japan.validate_prefecture],
+                        verbose_name="prefecture",
+                    ),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="e-mail")),
+                (
+                    "phone",
+                    models.CharField(blank=True, max_length=20, verbose_name="phone (E.164)"),
+                ),
+                (
+                    "attributes",
+                    models.JSONField(blank=True, default=dict, verbose_name="custom attributes"),
+                ),
+                (
+                    "marketing_consent",
+                    models.BooleanField(default=True, verbose_name="marketing consent"),
+                ),
+                ("consent_updated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "line_user_id",
+                    models.CharField(
+                        blank=True,
+                        max_length=33,
+                        null=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                re.compile("^U[0-9a-f]{32}$"),
+                                "A LINE user ID is “U” followed by 32 hexadecimal characters",
+                            )
+                        ],
+                        verbose_name="LINE user ID",
+                    ),
+                ),
+                (
+                    "line_status",
+                    models.CharField(
+                        choices=[
+                            ("none", "Not a friend"),
+                            ("following", "Following"),
+                            ("blocked", "Blocked"),
+                        ],
+                        default="none",
+                        max_length=10,
+                        verbose_name="LINE friend status",
+                    ),
+                ),
+                ("line_first_followed_at", models.DateTimeField(blank=True, null=True)),
+                ("line_followed_at", models.DateTimeField(blank=True, null=True)),
+                ("line_unfollowed_at", models.DateTimeField(blank=True, null=True)),
+                ("line_display_name", models.CharField(blank=True, max_length=200)),
+                ("line_picture_url", models.URLField(blank=True, max_length=500)),
+                ("line_language", models.CharField(blank=True, max_length=20)),
+                ("line_linked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "line_linked_via",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("account_link", "Account link"),
+                            ("import", "Import"),
+                            ("api", "API"),
+                            ("manual", "Manual"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "first_visit_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="first visit"),
+                ),
+                (
+                    "last_visit_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last visit"),
+                ),
+                ("visit_count", models.PositiveIntegerField(default=0, verbose_name="visits")),
+                (
+                    "purchase_count",
+                    models.PositiveIntegerField(default=0, verbose_name="purchases"),
+                ),
+                (
+                    "total_spent",
+                    models.BigIntegerField(default=0, verbose_name="total spent (yen)"),
+                ),
+                (
+                    "last_purchase_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last purchase"),
+                ),
+                ("baseline_at", models.DateTimeField(blank=True, null=True)),
+                ("baseline_first_visit_at", models.DateTimeField(blank=True, null=True)),
+                ("baseline_last_visit_at", models.DateTimeField(blank=True, null=True)),
+                ("baseline_visit_count", models.PositiveIntegerField(blank=True, null=True)),
+                ("baseline_purchase_count", models.PositiveIntegerField(blank=True, null=True)),
+                ("baseline_total_spent", models.BigIntegerField(blank=True, null=True)),
+                ("baseline_last_purchase_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contacts",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'contact',
-                'verbose_name_plural': 'contacts',
+                "verbose_name": "contact",
+                "verbose_name_plural": "contacts",
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=60, validators=[otodoke.contacts.models.validate_event_kind])),
-                ('occurred_at', models.DateTimeField()),
-                ('amount', models.BigIntegerField(blank=True, null=True, verbose_name='amount (yen)')),
-                ('properties', models.JSONField(blank=True, default=dict)),
-                ('external_id', models.CharField(blank=True, max_length=100, null=True)),
-                ('source', models.CharField(default='api', max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='contacts.contact')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        max_length=60, validators=[otodoke.contacts.models.validate_event_kind]
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField()),
+                (
+                    "amount",
+                    models.BigIntegerField(blank=True, null=True, verbose_name="amount (yen)"),
+                ),
+                ("properties", models.JSONField(blank=True, default=dict)),
+                ("external_id", models.CharField(blank=True, max_length=100, null=True)),
+                ("source", models.CharField(default="api", max_length=20)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="contacts.contact",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ImportJob',
+            name="ImportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('contacts', 'Contacts'), ('events', 'Events'), ('links', 'LINE user ID links')], max_length=10)),
-                ('file_name', models.CharField(max_length=255)),
-                ('options', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('pending', 'Waiting'), ('running', 'Running'), ('succeeded', 'Finished'), ('failed', 'Failed')], default='pending', max_length=10)),
-                ('total_bytes', models.BigIntegerField(default=0)),
-                ('processed_bytes', models.BigIntegerField(default=0)),
-                ('rows', models.PositiveIntegerField(default=0)),
-                ('created', models.PositiveIntegerField(default=0)),
-                ('updated', models.PositiveIntegerField(default=0)),
-                ('unchanged', models.PositiveIntegerField(default=0)),
-                ('error_count', models.PositiveIntegerField(default=0)),
-                ('errors', models.JSONField(blank=True, default=list)),
-                ('failure', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='import_jobs', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("contacts", "Contacts"),
+                            ("events", "Events"),
+                            ("links", "LINE user ID links"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("file_name", models.CharField(max_length=255)),
+                ("options", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting"),
+                            ("running", "Running"),
+                            ("succeeded", "Finished"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("total_bytes", models.BigIntegerField(default=0)),
+                ("processed_bytes", models.BigIntegerField(default=0)),
+                ("rows", models.PositiveIntegerField(default=0)),
+                ("created", models.PositiveIntegerField(default=0)),
+                ("updated", models.PositiveIntegerField(default=0)),
+                ("unchanged", models.PositiveIntegerField(default=0)),
+                ("error_count", models.PositiveIntegerField(default=0)),
+                ("errors", models.JSONField(blank=True, default=list)),
+                ("failure", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="import_jobs",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tags', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tags",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ContactTag',
+            name="ContactTag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('added_at', models.DateTimeField()),
-                ('source', models.CharField(choices=[('manual', 'Manual'), ('import', 'Import'), ('auto', 'Automatic'), ('api', 'API')], default='manual', max_length=10)),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contact_tags', to='contacts.contact')),
-                ('tag', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contact_tags', to='contacts.tag')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("added_at", models.DateTimeField()),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("manual", "Manual"),
+                            ("import", "Import"),
+                            ("auto", "Automatic"),
+                            ("api", "API"),
+                        ],
+                        default="manual",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contact_tags",
+                        to="contacts.contact",
+                    ),
+                ),
+                (
+                    "tag",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contact_tags",
+                        to="contacts.tag",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['workspace', 'line_status'], name='contact_ws_line_status'),
+            model_name="contact",
+            index=models.Index(fields=["workspace", "line_status"], name="contact_ws_line_status"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['workspace', 'last_visit_at'], name='contact_ws_last_visit'),
+            model_name="contact",
+            index=models.Index(fields=["workspace", "last_visit_at"], name="contact_ws_last_visit"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['workspace', 'total_spent'], name='contact_ws_total_spent'),
+            model_name="contact",
+            index=models.Index(fields=["workspace", "total_spent"], name="contact_ws_total_spent"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['workspace', 'visit_count'], name='contact_ws_visit_count'),
+            model_name="contact",
+            index=models.Index(fields=["workspace", "visit_count"], name="contact_ws_visit_count"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['workspace', 'last_purchase_at'], name='contact_ws_last_purch'),
+            model_name="contact",
+            index=models.Index(
+                fields=["workspace", "last_purchase_at"], name="contact_ws_last_purch"
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['workspace', 'birth_date'], name='contact_ws_birth_date'),
+            model_name="contact",
+            index=models.Index(fields=["workspace", "birth_date"], name="contact_ws_birth_date"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['workspace', 'prefecture'], name='contact_ws_prefecture'),
+            model_name="contact",
+            index=models.Index(fields=["workspace", "prefecture"], name="contact_ws_prefecture"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['workspace', 'line_followed_at'], name='contact_ws_followed'),
+            model_name="contact",
+            index=models.Index(
+                fields=["workspace", "line_followed_at"], name="contact_ws_followed"
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['workspace', 'phone'], name='contact_ws_phone'),
+            model_name="contact",
+            index=models.Index(fields=["workspace", "phone"], name="contact_ws_phone"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['workspace', 'email'], name='contact_ws_email'),
+            model_name="contact",
+            index=models.Index(fields=["workspace", "email"], name="contact_ws_email"),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(fields=('workspace', 'external_id'), name='contact_external_id_per_workspace'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "external_id"), name="contact_external_id_per_workspace"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(fields=('workspace', 'line_user_id'), name='contact_line_user_per_workspace'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "line_user_id"), name="contact_line_user_per_workspace"
+            ),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['workspace', 'kind', 'occurred_at'], name='event_ws_kind_time'),
+            model_name="event",
+            index=models.Index(
+                fields=["workspace", "kind", "occurred_at"], name="event_ws_kind_time"
+            ),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['contact', 'kind', 'occurred_at'], name='event_contact_kind_time'),
+            model_name="event",
+            index=models.Index(
+                fields=["contact", "kind", "occurred_at"], name="event_contact_kind_time"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.UniqueConstraint(fields=('workspace', 'external_id'), name='event_external_id_per_workspace'),
+            model_name="event",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "external_id"), name="event_external_id_per_workspace"
+            ),
         ),
         migrations.AddIndex(
-            model_name='importjob',
-            index=models.Index(fields=['workspace', '-created_at'], name='importjob_ws_created'),
+            model_name="importjob",
+            index=models.Index(fields=["workspace", "-created_at"], name="importjob_ws_created"),
         ),
         migrations.AddConstraint(
-            model_name='tag',
-            constraint=models.UniqueConstraint(fields=('workspace', 'name'), name='tag_name_per_workspace'),
+            model_name="tag",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "name"), name="tag_name_per_workspace"
+            ),
         ),
         migrations.AddIndex(
-            model_name='contacttag',
-            index=models.Index(fields=['tag', 'added_at'], name='contacttag_tag_added'),
+            model_name="contacttag",
+            index=models.Index(fields=["tag", "added_at"], name="contacttag_tag_added"),
         ),
         migrations.AddConstraint(
-            model_name='contacttag',
-            constraint=models.UniqueConstraint(fields=('contact', 'tag'), name='one_contact_tag'),
+            model_name="contacttag",
+            constraint=models.UniqueConstraint(fields=("contact", "tag"), name="one_contact_tag"),
         ),
     ]

@@ -4,14 +4,13 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0001_initial'),
+        ("contacts", "0001_initial"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='contacttag',
-            index=models.Index(fields=['tag', 'contact'], name='contacttag_tag_contact'),
+            model_name="contacttag",
+            index=models.Index(fields=["tag", "contact"], name="contacttag_tag_contact"),
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0002_contacttag_tag_contact_index'),
+        ("contacts", "0002_contacttag_tag_contact_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importjob',
-            name='mapping_used',
+            model_name="importjob",
+            name="mapping_used",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='tags_found',
+            model_name="importjob",
+            name="tags_found",
             field=models.JSONField(blank=True, default=dict),
         ),
     ]

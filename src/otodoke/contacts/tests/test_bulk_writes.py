@@ -1,11 +1,12 @@
 """The raw-SQL chunk writes: exact counts, untouched unchanged rows, and chunk boundaries."""
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 
 from otodoke.contacts import ingest, services
-from otodoke.contacts.imports import run_import, runner
+from otodoke.contacts.imports import run_import
 from otodoke.contacts.inputs import ContactInput, EventInput
 from otodoke.contacts.models import Contact, Event
 from otodoke.contacts.services import ingest_events, upsert_contacts
@@ -89,14 +90,17 @@ def _import_files(workspace: Workspace, write_csv: WriteCsv) -> list[tuple[objec
 
 
 def test_chunk_boundaries_mid_file_change_nothing(
-    workspace: Workspace, write_csv: WriteCsv, monkeypatch: pytest.MonkeyPatch
+    workspace: Workspace,
+    write_csv: WriteCsv,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
 ) -> None:
     whole = _import_files(workspace, write_csv)
     Contact.objects.all().delete()
 
     # Tiny chunks: every service chunk and reader batch boundary falls mid-file, and the
     # duplicate T2 lands in a different chunk from its first occurrence.
-    monkeypatch.setattr(runner, "CHUNK", 3)
+    settings.OTODOKE_IMPORT_CHUNK_ROWS = 3
     monkeypatch.setattr(services, "CHUNK", 2)
     monkeypatch.setattr(ingest, "CHUNK", 2)
     chunked = _import_files(workspace, write_csv)

@@ -7,8 +7,8 @@ import csv
 import json
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
-import pytest
 from django.core.management import call_command
 
 from otodoke.contacts.imports import run_import, runner
@@ -27,10 +27,10 @@ def test_a_file_with_more_bad_rows_than_the_cap_reports_every_one_in_the_csv(
     workspace: Workspace,
     write_csv: WriteCsv,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
 ) -> None:
     # Small chunks, so the report is assembled over many of them.
-    monkeypatch.setattr(runner, "CHUNK", 250)
+    settings.OTODOKE_IMPORT_CHUNK_ROWS = 250
     taken = line_id(999_999)
     Contact.objects.create(workspace=workspace, external_id="OWNER", line_user_id=taken)
     rows = [["顧客番号", "氏名", "電話番号", "LINEユーザーID"]]
