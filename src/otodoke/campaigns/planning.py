@@ -159,24 +159,29 @@ def _plain_batches(
 
 
 def write_batch_numbers(updates: list[DeliveryRecipient]) -> None:
-    """Set each recipient's batch number. PostgreSQL: one UPDATE … FROM unnest(arrays) per
+    """Set each recipient's batch number (see `write_batch_number_pairs`)."""
+    write_batch_number_pairs([(int(r.id), int(r.batch_no or 0)) for r in updates])
+
+
+def write_batch_number_pairs(pairs: list[tuple[int, int]]) -> None:
+    """Set each (recipient id, batch number). PostgreSQL: one UPDATE … FROM unnest(arrays) per
     50,000 rows (a round trip per row cost more than the render); SQLite, in process: one
     prepared UPDATE run for every row, far cheaper than a CASE-based bulk_update."""
     table = connection.ops.quote_name(DeliveryRecipient._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            for start in range(0, len(updates), 50_000):
-                chunk = updates[start : start + 50_000]
+            for start in range(0, len(pairs), 50_000):
+                chunk = pairs[start : start + 50_000]
                 cursor.execute(
                     f"UPDATE {table} AS r SET batch_no = v.batch_no"  # noqa: S608 - our table
                     " FROM unnest(%s::bigint[], %s::integer[]) AS v(id, batch_no)"
                     " WHERE r.id = v.id",
-                    [[r.id for r in chunk], [r.batch_no for r in chunk]],
+                    [[rid for rid, _n in chunk], [n for _rid, n in chunk]],
                 )
         else:
             cursor.executemany(
                 f"UPDATE {table} SET batch_no = %s WHERE id = %s",  # noqa: S608 - our table
-                [(r.batch_no, r.id) for r in updates],
+                [(n, rid) for rid, n in pairs],
             )
 
 

@@ -116,15 +116,15 @@ def test_a_crash_between_chunks_resumes_with_everyone_sent_exactly_once(
 ) -> None:
     contacts = make_contacts(workspace, line, 40)
     calls = {"n": 0}
-    write = planning.write_batch_numbers
+    write = planning.write_batch_number_pairs
 
-    def crashing(updates: list[DeliveryRecipient]) -> None:
+    def crashing(pairs: list[tuple[int, int]]) -> None:
         calls["n"] += 1
-        write(updates)  # the chunk's batches and numbers are written, then the worker dies
+        write(pairs)  # the chunk's batches and numbers are written, then the worker dies
         if calls["n"] == 3:
             raise RuntimeError("worker killed while planning")
 
-    monkeypatch.setattr(planning, "write_batch_numbers", crashing)
+    monkeypatch.setattr(planning, "write_batch_number_pairs", crashing)
     _campaign, delivery = send_all(workspace, PERSONAL, track_links=False)
     with pytest.raises(RuntimeError, match="worker killed"):
         run(delivery.pk)
