@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import F, Max, Model
 from django.utils import timezone
 
@@ -295,19 +295,28 @@ def insert_rows(model: type[Model], names: list[str], rows: list[tuple[Any, ...]
         return
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     given = {model._meta.get_field(n).attname: i for i, n in enumerate(names)}
-    defaults = {f.attname: f.get_default() for f in fields if f.attname not in given}
+    # Each column: (index in the row, how to prepare it) or (None, its prepared default).
+    plain = (models.IntegerField, models.CharField, models.ForeignKey)
+    columns_of: list[tuple[int | None, Any]] = []
+    for f in fields:
+        at = given.get(f.attname)
+        if at is None:
+            columns_of.append((None, f.get_db_prep_save(f.get_default(), connection)))
+        else:
+            columns_of.append((at, None if isinstance(f, plain) else f))
     qn = connection.ops.quote_name
     columns = ", ".join(qn(str(f.column)) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {qn(model._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
-    prepared = []
-    for row in rows:
-        values = []
-        for f in fields:
-            at = given.get(f.attname)
-            value = row[at] if at is not None else defaults[f.attname]
-            values.append(f.get_db_prep_save(value, connection))
-        prepared.append(values)
+    prepared = [
+        [
+            prep
+            if at is None
+            else (row[at] if prep is None else prep.get_db_prep_save(row[at], connection))
+            for at, prep in columns_of
+        ]
+        for row in rows
+    ]
     with connection.cursor() as cursor:
         for start in range(0, len(prepared), 5000):
             cursor.executemany(sql, prepared[start : start + 5000])
