@@ -106,6 +106,7 @@ class ChunkPlanner:
         self.payloads: dict[str, int] = {}
         self._found: dict[str, int] = {}
         self.done = delivery.planned_at is not None
+        self.per_recipient = 0.0  # batches per recipient in the last chunk planned
 
     # -- rendering -------------------------------------------------------------------------
 
@@ -231,9 +232,19 @@ class ChunkPlanner:
         planning.write_batch_number_pairs(numbers)
         return endpoints, failed
 
-    def step(self) -> int | None:
-        """Plan the next chunk. Returns how many batches it created (0 when another planner
-        had just taken this chunk), or None when there is nothing (more) to plan."""
+    def next_size(self, in_flight: bool, window: int) -> int:
+        """How many recipient ids the dispatcher's next step should take. A send whose renders
+        all differ makes a batch per recipient, and a whole chunk rendered at once would leave
+        the requests in flight to run dry: while some are, it plans about a claim window at a
+        time. Sends whose renders repeat keep whole chunks (their multicast batches fill up)."""
+        if in_flight and self.per_recipient > 0.5:
+            return min(self.chunk_size, max(window, 50))
+        return self.chunk_size
+
+    def step(self, size: int | None = None) -> int | None:
+        """Plan the next chunk (`size` recipient ids, the chunk size by default). Returns how
+        many batches it created (0 when another planner had just taken this chunk), or None
+        when there is nothing (more) to plan."""
         if self.done:
             return None
         state = (
@@ -247,7 +258,7 @@ class ChunkPlanner:
             self.done = True
             return None
         cursor, end = state
-        high = min(cursor + self.chunk_size, end)
+        high = min(cursor + (size or self.chunk_size), end)
         with transaction.atomic():
             # Take the chunk first: on PostgreSQL this locks the delivery row, so a second
             # planner (or a cancel) waits for this chunk's commit and then finds the cursor moved.
@@ -275,7 +286,10 @@ class ChunkPlanner:
         if len(self.payloads) + len(self._found) <= PAYLOAD_CACHE:
             self.payloads.update(self._found)
         self._found = {}
-        return sum(-(-len(ids) // self.batch_size) for ids in rendered.groups.values())
+        made = sum(-(-len(ids) // self.batch_size) for ids in rendered.groups.values())
+        if rendered.count:
+            self.per_recipient = made / rendered.count
+        return made
 
     def run(self) -> None:
         """Plan every chunk left (tests and the CLI; the dispatcher interleaves `step`)."""

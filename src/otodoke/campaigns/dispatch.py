@@ -353,7 +353,8 @@ def _send_loop(delivery: Delivery, conf: EngineConf, deadline: float | None) -> 
                 if planner is not None and not planner.done and ready < 2 * conf.max_in_flight:
                     # Another worker planning the same chunk makes this wait for its commit
                     # (the cursor's row lock), then find the cursor moved.
-                    ready += planner.step() or 0
+                    size = planner.next_size(bool(inflight), conf.max_in_flight)
+                    ready += planner.step(size) or 0
             if inflight:
                 # Sleep until the first answer (or briefly, to flush and top up).
                 try:

@@ -55,6 +55,9 @@ def _reason_expression(exclude: Q | None) -> Case:
     return Case(*whens, default=Value(""))
 
 
+FIRST_CHUNK = 1000
+
+
 def freeze_recipients(delivery: Delivery, *, batch_size: int, numbered: bool = True) -> None:
     """Insert every targeted contact as a recipient (pending or excluded with a reason).
     `numbered`: give the pending ones their multicast batch number (a plain send); a
@@ -244,7 +247,10 @@ def freeze_and_plan(delivery: Delivery, *, batch_size: int, chunk_size: int) -> 
     )
     if personal and eligible:
         create_links(delivery)
-        ChunkPlanner(delivery, batch_size=batch_size, chunk_size=chunk_size).step()
+        # A small first chunk: its batches only need to keep the first requests busy while
+        # the dispatcher plans the next ones.
+        planner = ChunkPlanner(delivery, batch_size=batch_size, chunk_size=chunk_size)
+        planner.step(min(chunk_size, FIRST_CHUNK))
         # The first batches exist now; without fresh statistics the planner would take the
         # batch and recipient tables for nearly empty and scan them per claim.
         refresh_statistics(Batch)
