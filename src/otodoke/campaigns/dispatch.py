@@ -289,6 +289,7 @@ def _send_loop(delivery: Delivery, conf: EngineConf, deadline: float | None) -> 
     last_check = last_flush - 1.0  # check status and stale batches before the first claim
     last_start = 0.0
     stopping: str | None = None
+    cancelled = False
     with sender_for(delivery, conf) as sender:
         while True:
             while True:
@@ -311,13 +312,17 @@ def _send_loop(delivery: Delivery, conf: EngineConf, deadline: float | None) -> 
                 last_check = now
                 claims.expire_stale(delivery.pk, conf.retry_window_seconds)
                 status = Delivery.objects.filter(pk=delivery.pk).values_list("status", flat=True)
-                if status.first() != DeliveryStatus.SENDING:
+                now_status = status.first()
+                if now_status != DeliveryStatus.SENDING:
                     stopping = "stopped"
+                    cancelled = now_status == DeliveryStatus.CANCELLED
                 elif deadline is not None and now > deadline:
                     stopping = "deadline"
             if stopping is not None:
                 if waiting:
-                    claims.release(list(waiting))
+                    claims.release(
+                        list(waiting), cancelled_delivery=delivery.pk if cancelled else None
+                    )
                     waiting.clear()
                 if not inflight and not results:
                     return stopping
