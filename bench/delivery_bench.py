@@ -37,7 +37,10 @@ from latest import Figure, command_line, commit, load_average, record
 
 REPO = Path(__file__).resolve().parents[1]
 # This benchmark's own scratch database: it is emptied on every run, so never share it.
-PG_URL = "postgres://postgres@127.0.0.1:5432/otodoke_delivery_bench"
+# OTODOKE_BENCH_PG_URL: another scratch database (two people benchmarking on one server).
+PG_URL = os.environ.get(
+    "OTODOKE_BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/otodoke_delivery_bench"
+)
 TOKEN = "bench-token"  # noqa: S105 - the emulator's fixture token
 CHANNEL = "2000000001"
 
@@ -77,8 +80,9 @@ def setup_django(db: str, workdir: Path) -> None:
 
         db = PG_URL
         with psycopg.connect(PG_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS otodoke_delivery_bench")
-            conn.execute("CREATE DATABASE otodoke_delivery_bench")
+            name = PG_URL.rsplit("/", 1)[1]
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
     os.environ["DATABASE_URL"] = db
     os.environ.setdefault("SECRET_KEY", "bench")
     os.environ.setdefault("OTODOKE_ENCRYPTION_KEYS", "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdCE=")
