@@ -308,7 +308,7 @@ def insert_rows(model: type[Model], names: list[str], rows: list[tuple[Any, ...]
     if not rows:
         return
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    given = {model._meta.get_field(n).attname: i for i, n in enumerate(names)}
+    given = {getattr(model._meta.get_field(n), "attname", n): i for i, n in enumerate(names)}
     # Each column: (index in the row, how to prepare it) or (None, its prepared default).
     plain = (models.IntegerField, models.CharField, models.ForeignKey)
     columns_of: list[tuple[int | None, Any]] = []
@@ -345,6 +345,6 @@ def plan_bounds(delivery: Delivery) -> tuple[int, int]:
             [delivery.pk],
         )
         low, high = cursor.fetchone() or (None, None)
-    if low is None:
+    if low is None or high is None:
         return 0, 0
     return int(low) - 1, int(high)

@@ -250,14 +250,13 @@ def release(jobs: list[Job], *, cancelled_delivery: int | None = None) -> None:
     """Give back claimed batches that were never attempted. `cancelled_delivery`: their
     delivery was cancelled meanwhile, so they (and their recipients) are cancelled, as the
     cancel did to every batch nobody held."""
-    cancelled = cancelled_delivery is not None
     for job in jobs:
         Batch.objects.filter(id=job.batch_id, lease_token=job.lease_token).update(
-            status=BatchStatus.CANCELLED if cancelled else BatchStatus.PENDING,
+            status=BatchStatus.PENDING if cancelled_delivery is None else BatchStatus.CANCELLED,
             lease_token=None,
             lease_until=None,
         )
-    if cancelled and jobs:
+    if cancelled_delivery is not None and jobs:
         DeliveryRecipient.objects.filter(
             delivery_id=cancelled_delivery,
             batch_no__in=[j.number for j in jobs],

@@ -414,7 +414,7 @@ def _renderer(env: _Sandbox, text: str) -> Callable[[dict[str, Any]], str]:
 
     def render(context: dict[str, Any]) -> str:
         ctx = new_context(env, name, blocks, {**names, **context}, shared=True)
-        return concat(root(ctx))  # type: ignore[no-any-return]
+        return str(concat(root(ctx)))
 
     return render
 

@@ -225,8 +225,8 @@ class Command(OtodokeCommand):
             while True:
                 delivery.refresh_from_db()
                 bar.n = delivery.progress
-                extra = {} if delivery.planning is None else {"planning": f"{delivery.planning}%"}
-                bar.set_postfix(status=delivery.status, sent=delivery.sent, **extra)
+                planning = "" if delivery.planning is None else f"{delivery.planning}%"
+                bar.set_postfix(status=delivery.status, sent=delivery.sent, planning=planning)
                 bar.refresh()
                 if delivery.status in FINAL:
                     return
