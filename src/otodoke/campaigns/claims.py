@@ -246,12 +246,22 @@ def mark_attempting(jobs: list[Job]) -> None:
         job.attempts += 1
 
 
-def release(jobs: list[Job]) -> None:
-    """Give back claimed batches that were never attempted."""
+def release(jobs: list[Job], *, cancelled_delivery: int | None = None) -> None:
+    """Give back claimed batches that were never attempted. `cancelled_delivery`: their
+    delivery was cancelled meanwhile, so they (and their recipients) are cancelled, as the
+    cancel did to every batch nobody held."""
     for job in jobs:
         Batch.objects.filter(id=job.batch_id, lease_token=job.lease_token).update(
-            status=BatchStatus.PENDING, lease_token=None, lease_until=None
+            status=BatchStatus.PENDING if cancelled_delivery is None else BatchStatus.CANCELLED,
+            lease_token=None,
+            lease_until=None,
         )
+    if cancelled_delivery is not None and jobs:
+        DeliveryRecipient.objects.filter(
+            delivery_id=cancelled_delivery,
+            batch_no__in=[j.number for j in jobs],
+            status=RecipientStatus.PENDING,
+        ).update(status=RecipientStatus.CANCELLED)
 
 
 def settle_sent(delivery_id: int) -> int:

@@ -34,6 +34,8 @@ class EngineConf:
     rates: dict[str, float]
     flush_seconds: float
     send_timeout: float
+    # Recipients rendered and batched per planning step of a personalised send.
+    plan_chunk: int = 5000
 
 
 def _get(name: str, default: Any) -> Any:
@@ -59,6 +61,7 @@ def engine_conf() -> EngineConf:
         rates=rates,
         send_timeout=float(_get("OTODOKE_LINE_SEND_TIMEOUT", 10)),
         flush_seconds=float(_get("OTODOKE_RESULT_FLUSH_SECONDS", 0.25)),
+        plan_chunk=max(1, int(_get("OTODOKE_PLAN_CHUNK", 5000))),
     )
 
 

@@ -3,7 +3,8 @@
 The worker thread does all database work (claims, the rate-limit bucket, results); an asyncio
 loop in a helper thread does the HTTP on an `AsyncLineTransport` (aiohttp), so a million-recipient
 multicast is paced by LINE's 200 requests/s, not by one request at a time. Results are written
-set-based every `flush_seconds`.
+set-based every `flush_seconds`. A personalised send still being planned has its next chunk
+rendered and batched here, between claims, whenever few planned batches are left.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from django.db.models import F, Field, Min
 from django.utils import timezone
 
 from otodoke.campaigns import claims, ratelimit
+from otodoke.campaigns.chunks import ChunkPlanner
 from otodoke.campaigns.claims import Job
 from otodoke.campaigns.conf import EngineConf
 from otodoke.campaigns.line_send import SendOutcome, request_body, send_batch
@@ -263,8 +265,22 @@ def run_dispatch(delivery: Delivery, conf: EngineConf, *, deadline: float | None
     return why
 
 
+def _planner(delivery: Delivery, conf: EngineConf) -> ChunkPlanner | None:
+    """The chunk planner of a personalised send still being planned (None otherwise)."""
+    fresh = Delivery.objects.filter(pk=delivery.pk).values("planned_at", "plan_links").first()
+    if fresh is None or fresh["planned_at"] is not None:
+        return None
+    delivery.planned_at, delivery.plan_links = None, fresh["plan_links"]
+    return ChunkPlanner(delivery, batch_size=conf.multicast_size, chunk_size=conf.plan_chunk)
+
+
 def _send_loop(delivery: Delivery, conf: EngineConf, deadline: float | None) -> str:
     channel = delivery.campaign.workspace.channel_id
+    planner = _planner(delivery, conf)
+    # Batches this worker planned and nobody has claimed yet (as far as it knows): the next
+    # chunk is planned when fewer are left than two claim windows, so rendering keeps ahead
+    # of LINE's pace without holding up the requests in flight longer than it must.
+    ready = 0
     payloads: dict[int, Any] = {}
     waiting: deque[Job] = deque()  # claimed, not yet sent
     inflight = 0
@@ -273,6 +289,7 @@ def _send_loop(delivery: Delivery, conf: EngineConf, deadline: float | None) -> 
     last_check = last_flush - 1.0  # check status and stale batches before the first claim
     last_start = 0.0
     stopping: str | None = None
+    cancelled = False
     with sender_for(delivery, conf) as sender:
         while True:
             while True:
@@ -295,13 +312,17 @@ def _send_loop(delivery: Delivery, conf: EngineConf, deadline: float | None) -> 
                 last_check = now
                 claims.expire_stale(delivery.pk, conf.retry_window_seconds)
                 status = Delivery.objects.filter(pk=delivery.pk).values_list("status", flat=True)
-                if status.first() != DeliveryStatus.SENDING:
+                now_status = status.first()
+                if now_status != DeliveryStatus.SENDING:
                     stopping = "stopped"
+                    cancelled = now_status == DeliveryStatus.CANCELLED
                 elif deadline is not None and now > deadline:
                     stopping = "deadline"
             if stopping is not None:
                 if waiting:
-                    claims.release(list(waiting))
+                    claims.release(
+                        list(waiting), cancelled_delivery=delivery.pk if cancelled else None
+                    )
                     waiting.clear()
                 if not inflight and not results:
                     return stopping
@@ -316,7 +337,13 @@ def _send_loop(delivery: Delivery, conf: EngineConf, deadline: float | None) -> 
                     )
                     if jobs:
                         waiting.extend(jobs)
-                    elif not waiting and not inflight and not results:
+                        ready = max(0, ready - len(jobs))
+                    elif (
+                        not waiting
+                        and not inflight
+                        and not results
+                        and (planner is None or planner.done)
+                    ):
                         wait_for = _next_retry_in(delivery.pk)
                         if wait_for is None:
                             return "drained"
@@ -327,6 +354,12 @@ def _send_loop(delivery: Delivery, conf: EngineConf, deadline: float | None) -> 
                 if waiting and (not inflight or now - last_start >= START_INTERVAL):
                     last_start = now
                     inflight += _start_some(sender, waiting, inflight, delivery, payloads, conf)
+                # After the starts, so the requests just begun are in flight while it renders.
+                if planner is not None and not planner.done and ready < 2 * conf.max_in_flight:
+                    # Another worker planning the same chunk makes this wait for its commit
+                    # (the cursor's row lock), then find the cursor moved.
+                    size = planner.next_size(bool(inflight), conf.max_in_flight)
+                    ready += planner.step(size) or 0
             if inflight:
                 # Sleep until the first answer (or briefly, to flush and top up).
                 try:

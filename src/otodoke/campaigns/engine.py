@@ -1,5 +1,9 @@
 """One delivery from queued to done: freeze and plan, check the quota, dispatch, finish.
 
+A personalised send is planned in chunks: the freeze plans the first one, the dispatcher the
+rest between its claims (`campaigns.chunks`), so its first request does not wait for the render
+of every recipient.
+
 `run_delivery` is what the task runs, and is safe to run any number of times, concurrently or
 after a crash: every phase change is a conditional UPDATE, freezing and planning happen in one
 transaction, and sending claims batches under leases.
@@ -81,7 +85,7 @@ def _freeze(delivery: Delivery, conf: EngineConf) -> None:
             campaign_status=CampaignStatus.SENDING,
         ):
             return
-        freeze_and_plan(delivery, batch_size=conf.multicast_size)
+        freeze_and_plan(delivery, batch_size=conf.multicast_size, chunk_size=conf.plan_chunk)
 
 
 def check_quota(delivery: Delivery) -> bool:
@@ -206,6 +210,8 @@ def refresh_counts(delivery: Delivery) -> None:
 
 
 def _finish_if_done(delivery: Delivery) -> bool:
+    if not Delivery.objects.filter(pk=delivery.pk, planned_at__isnull=False).exists():
+        return False  # recipients still to be rendered and batched
     open_batches = Batch.objects.filter(
         delivery=delivery, status__in=[BatchStatus.PENDING, BatchStatus.IN_FLIGHT]
     )

@@ -125,6 +125,18 @@ class Delivery(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     frozen_at = models.DateTimeField(null=True, blank=True)
+    # Chunked planning (personalised sends): recipients are rendered and batched a chunk at a
+    # time, by recipient id, while earlier chunks are sent. `plan_cursor` is the last recipient
+    # id planned, `plan_end` the last one to plan; `plan_total` recipients were pending at the
+    # freeze and `planned` of them have been planned. `planned_at` is set when all are.
+    plan_cursor = models.BigIntegerField(default=0)
+    plan_end = models.BigIntegerField(default=0)
+    plan_total = models.PositiveIntegerField(default=0)
+    planned = models.PositiveIntegerField(default=0)
+    planned_at = models.DateTimeField(null=True, blank=True)
+    # URL → tracked link id, created once at the freeze so every chunk (and every resumed
+    # planner) rewrites a URL to the same link.
+    plan_links = models.JSONField(default=dict, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -150,6 +162,16 @@ class Delivery(models.Model):
             return 100.0 if finished else 0.0
         done = self.sent + self.failed + self.unknown + self.blocked
         return round(100.0 * done / self.eligible, 1)
+
+    @property
+    def planning(self) -> float | None:
+        """0–100 while recipients are still being rendered and batched; None once they all
+        are (or before the freeze)."""
+        if self.planned_at is not None or self.frozen_at is None:
+            return None
+        if not self.plan_total:
+            return 0.0
+        return min(round(100.0 * self.planned / self.plan_total, 1), 99.9)
 
 
 class Payload(models.Model):
@@ -338,5 +360,6 @@ def as_dict(delivery: Delivery) -> dict[str, Any]:
         "unknown": delivery.unknown,
         "blocked": delivery.blocked,
         "progress": delivery.progress,
+        "planning": delivery.planning,
         "quota": delivery.quota,
     }

@@ -3,7 +3,8 @@
 Freezing is one INSERT … SELECT: the target is evaluated by the database at this moment (not
 when the draft was saved), each contact gets a row with either `pending` or `excluded` and the
 reason, and the pending ones get their multicast batch number from a window function. Nothing
-about the recipients is loaded into Python unless the message is personalised.
+about the recipients is loaded into Python unless the message is personalised; then only the
+first chunk is rendered here, and the rest while sending (`campaigns.chunks`).
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ import hashlib
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterator
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, Count, Model, Q, Value, When
+from django.db.models import Case, Count, F, Model, Q, Value, When
 from django.utils import timezone
 
+from otodoke.campaigns.chunks import ChunkPlanner, create_links, plan_bounds
 from otodoke.campaigns.models import (
     Batch,
     Delivery,
@@ -31,19 +32,8 @@ from otodoke.campaigns.models import (
 )
 from otodoke.campaigns.targets import is_all_friends, target_conditions
 from otodoke.contacts.models import Contact, LineStatus
-from otodoke.contacts.tagging import tag_names_by_contact
-from otodoke.messaging.links import click_url, find_links, rewrite_links
-from otodoke.messaging.personalize import (
-    BusinessData,
-    TemplateProblem,
-    compile_messages,
-    is_personalised,
-    recipient_context,
-    uses_variable,
-)
-from otodoke.messaging.validation import limit_problems
-
-RENDER_CHUNK = 2000
+from otodoke.messaging.links import find_links
+from otodoke.messaging.personalize import compile_messages, is_personalised
 
 
 def digest(messages: list[dict[str, Any]]) -> str:
@@ -65,8 +55,13 @@ def _reason_expression(exclude: Q | None) -> Case:
     return Case(*whens, default=Value(""))
 
 
-def freeze_recipients(delivery: Delivery, *, batch_size: int) -> None:
-    """Insert every targeted contact as a recipient (pending or excluded with a reason)."""
+FIRST_CHUNK = 1000
+
+
+def freeze_recipients(delivery: Delivery, *, batch_size: int, numbered: bool = True) -> None:
+    """Insert every targeted contact as a recipient (pending or excluded with a reason).
+    `numbered`: give the pending ones their multicast batch number (a plain send); a
+    personalised send leaves it unset for the chunk planner."""
     campaign = delivery.campaign
     workspace = campaign.workspace
     if delivery.kind == DeliveryKind.TEST:
@@ -90,9 +85,13 @@ def freeze_recipients(delivery: Delivery, *, batch_size: int) -> None:
         " batch_no, sent_at)"
         " SELECT %s, s.id, COALESCE(s.line_user_id, ''),"
         " CASE WHEN s.frozen_reason = '' THEN %s ELSE %s END, s.frozen_reason,"
-        " CASE WHEN s.frozen_reason = '' THEN"
-        "  (ROW_NUMBER() OVER (PARTITION BY s.frozen_reason ORDER BY s.id) - 1) / %s END,"
-        " NULL"
+        + (
+            " CASE WHEN s.frozen_reason = '' THEN"
+            "  (ROW_NUMBER() OVER (PARTITION BY s.frozen_reason ORDER BY s.id) - 1) / %s END,"
+            if numbered
+            else " NULL,"
+        )
+        + " NULL"
         f" FROM ({select_sql}) s"
     )
     with connection.cursor() as cursor:
@@ -102,7 +101,7 @@ def freeze_recipients(delivery: Delivery, *, batch_size: int) -> None:
                 delivery.pk,
                 RecipientStatus.PENDING.value,
                 RecipientStatus.EXCLUDED.value,
-                batch_size,
+                *([batch_size] if numbered else []),
                 *params,
             ],
         )
@@ -162,142 +161,30 @@ def _plain_batches(
     return "+".join(sorted({b.endpoint for b in batches}))
 
 
-def _with_tags(
-    rows: Iterator[tuple[Any, ...]], needs_tags: bool
-) -> Iterator[tuple[int, int, str, Any, dict[str, Any], tuple[str, ...]]]:
-    """The recipients' rows with their business data, and their tags loaded per chunk of
-    RENDER_CHUNK rows in one query (only when a template reads `tags`): never per recipient."""
-    chunk: list[tuple[Any, ...]] = []
-
-    def flush() -> Iterator[tuple[int, int, str, Any, dict[str, Any], tuple[str, ...]]]:
-        tags = tag_names_by_contact([r[1] for r in chunk]) if needs_tags else {}
-        for rid, contact_id, name, attributes, number, last_visit, visits, spent in chunk:
-            business = {
-                "customer_number": number or "",
-                "last_visit_at": last_visit,
-                "visit_count": visits,
-                "total_spent": spent,
-            }
-            yield rid, contact_id, name, attributes, business, tuple(tags.get(contact_id, ()))
-
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= RENDER_CHUNK:
-            yield from flush()
-            chunk = []
-    yield from flush()
-
-
-def _personalised_batches(
-    delivery: Delivery, messages: list[dict[str, Any]], batch_size: int
-) -> str:
-    """Render per recipient; identical renders go out together by multicast, the rest by push."""
-    campaign = delivery.campaign
-    compiled = compile_messages(messages)
-    links: dict[str, int] = {}
-    if campaign.track_links:
-        from otodoke.tracking.services import create_tracked_link
-
-        for url in find_links(messages):
-            links[url] = create_tracked_link(campaign.workspace, url, campaign_id=campaign.pk).pk
-    groups: dict[str, list[int]] = defaultdict(list)
-    rendered: dict[str, list[dict[str, Any]]] = {}
-    invalid: dict[str, str] = {}
-    failed: dict[str, list[int]] = defaultdict(list)
-    rows = (
-        DeliveryRecipient.objects.filter(delivery=delivery, status=RecipientStatus.PENDING)
-        .order_by("id")
-        .values_list(
-            "id",
-            "contact_id",
-            "contact__name",
-            "contact__attributes",
-            "contact__external_id",
-            "contact__last_visit_at",
-            "contact__visit_count",
-            "contact__total_spent",
-        )
-    )
-    tz = campaign.workspace.tzinfo
-    today = timezone.now().astimezone(tz).date()
-    needs_tags = uses_variable(messages, "tags")
-    for rid, contact_id, name, attributes, known, tags in _with_tags(
-        rows.iterator(chunk_size=RENDER_CHUNK), needs_tags
-    ):
-        business = BusinessData(**known, tags=tags)
-        context = recipient_context(name or "", attributes, business, tz=tz, today=today)
-        try:
-            out = compiled.render(context)
-        except TemplateProblem as exc:
-            failed[str(exc)[:200]].append(rid)
-            continue
-        if links:
-            out = rewrite_links(
-                out, {url: click_url(link_id, contact_id) for url, link_id in links.items()}
-            )
-        key = digest(out)
-        if key not in rendered and key not in invalid:
-            problems = limit_problems(out)
-            if problems:
-                invalid[key] = str(problems[0])[:200]
-            else:
-                rendered[key] = out
-        if key in invalid:
-            failed[invalid[key]].append(rid)
-        else:
-            groups[key].append(rid)
-    for reason, ids in failed.items():
-        for start in range(0, len(ids), 900):
-            DeliveryRecipient.objects.filter(id__in=ids[start : start + 900]).update(
-                status=RecipientStatus.FAILED, reason=reason, batch_no=None
-            )
-    payloads = Payload.objects.bulk_create(
-        [Payload(delivery=delivery, digest=k, messages=rendered[k]) for k in groups],
-        batch_size=500,
-    )
-    payload_by_digest = {p.digest: p for p in payloads}
-    batches: list[Batch] = []
-    updates: list[DeliveryRecipient] = []
-    for key, ids in groups.items():
-        endpoint = Endpoint.PUSH if len(ids) == 1 else Endpoint.MULTICAST
-        for start in range(0, len(ids), batch_size):
-            chunk = ids[start : start + batch_size]
-            number = len(batches)
-            batches.append(
-                Batch(
-                    delivery=delivery,
-                    number=number,
-                    endpoint=endpoint,
-                    payload=payload_by_digest[key],
-                    recipient_count=len(chunk),
-                )
-            )
-            updates += [DeliveryRecipient(id=rid, batch_no=number) for rid in chunk]
-    Batch.objects.bulk_create(batches, batch_size=1000)
-    write_batch_numbers(updates)
-    kinds = {b.endpoint for b in batches}
-    return "+".join(sorted(kinds))
-
-
 def write_batch_numbers(updates: list[DeliveryRecipient]) -> None:
-    """Set each recipient's batch number. PostgreSQL: one UPDATE … FROM unnest(arrays) per
+    """Set each recipient's batch number (see `write_batch_number_pairs`)."""
+    write_batch_number_pairs([(int(r.id), int(r.batch_no or 0)) for r in updates])
+
+
+def write_batch_number_pairs(pairs: list[tuple[int, int]]) -> None:
+    """Set each (recipient id, batch number). PostgreSQL: one UPDATE … FROM unnest(arrays) per
     50,000 rows (a round trip per row cost more than the render); SQLite, in process: one
     prepared UPDATE run for every row, far cheaper than a CASE-based bulk_update."""
     table = connection.ops.quote_name(DeliveryRecipient._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            for start in range(0, len(updates), 50_000):
-                chunk = updates[start : start + 50_000]
+            for start in range(0, len(pairs), 50_000):
+                chunk = pairs[start : start + 50_000]
                 cursor.execute(
                     f"UPDATE {table} AS r SET batch_no = v.batch_no"  # noqa: S608 - our table
                     " FROM unnest(%s::bigint[], %s::integer[]) AS v(id, batch_no)"
                     " WHERE r.id = v.id",
-                    [[r.id for r in chunk], [r.batch_no for r in chunk]],
+                    [[rid for rid, _n in chunk], [n for _rid, n in chunk]],
                 )
         else:
             cursor.executemany(
                 f"UPDATE {table} SET batch_no = %s WHERE id = %s",  # noqa: S608 - our table
-                [(r.batch_no, r.id) for r in updates],
+                [(n, rid) for rid, n in pairs],
             )
 
 
@@ -312,37 +199,62 @@ def refresh_statistics(model: type[Model]) -> None:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
-def freeze_and_plan(delivery: Delivery, *, batch_size: int) -> None:
-    """Freeze the recipients and create the batches. The caller holds the transaction."""
-    freeze_recipients(delivery, batch_size=batch_size)
+def freeze_and_plan(delivery: Delivery, *, batch_size: int, chunk_size: int) -> None:
+    """Freeze the recipients and plan the batches: all of them for a plain send (one message
+    for everyone), the first chunk of a personalised one (see `campaigns.chunks`; the rest is
+    planned while sending). The caller holds the transaction."""
+    campaign = delivery.campaign
+    messages = campaign.messages
+    personal = is_personalised(messages) or (campaign.track_links and bool(find_links(messages)))
+    freeze_recipients(delivery, batch_size=batch_size, numbered=not personal)
     refresh_statistics(DeliveryRecipient)
     counts = _count(delivery)
     eligible = counts.get(RecipientStatus.PENDING, 0)
-    messages = delivery.campaign.messages
-    personal = is_personalised(messages) or (
-        delivery.campaign.track_links and bool(find_links(messages))
-    )
-    if eligible == 0:
-        method = ""
-    elif personal:
-        method = _personalised_batches(delivery, messages, batch_size)
-        # Again: the plan renumbered every recipient, and with the statistics from before it
-        # each dispatcher read of a few batches' recipients scanned the whole delivery (a
-        # 100,000-push send ran at half its speed).
-        refresh_statistics(DeliveryRecipient)
-    else:
-        method = _plain_batches(
-            delivery, compile_messages(messages).render({}), eligible, batch_size
-        )
-    refresh_statistics(Batch)
-    counts = _count(delivery)
-    delivery.method = method
+    now = timezone.now()
     delivery.total = sum(counts.values())
     delivery.excluded = counts.get(RecipientStatus.EXCLUDED, 0)
-    delivery.failed = counts.get(RecipientStatus.FAILED, 0)
+    delivery.failed = 0
     delivery.eligible = delivery.total - delivery.excluded
-    delivery.frozen_at = timezone.now()
-    delivery.save(update_fields=["method", "total", "excluded", "failed", "eligible", "frozen_at"])
+    delivery.frozen_at = now
+    delivery.plan_total = eligible
+    if personal and eligible:
+        delivery.method = ""
+        delivery.plan_cursor, delivery.plan_end = plan_bounds(delivery)
+        delivery.planned = 0
+        delivery.planned_at = None
+    else:
+        delivery.method = (
+            _plain_batches(delivery, compile_messages(messages).render({}), eligible, batch_size)
+            if eligible
+            else ""
+        )
+        delivery.planned, delivery.planned_at = eligible, now
+        refresh_statistics(Batch)
+    delivery.save(
+        update_fields=[
+            "method",
+            "total",
+            "excluded",
+            "failed",
+            "eligible",
+            "frozen_at",
+            "plan_cursor",
+            "plan_end",
+            "plan_total",
+            "planned",
+            "planned_at",
+        ]
+    )
+    if personal and eligible:
+        create_links(delivery)
+        # A small first chunk: its batches only need to keep the first requests busy while
+        # the dispatcher plans the next ones.
+        planner = ChunkPlanner(delivery, batch_size=batch_size, chunk_size=chunk_size)
+        planner.step(min(chunk_size, FIRST_CHUNK))
+        # The first batches exist now; without fresh statistics the planner would take the
+        # batch and recipient tables for nearly empty and scan them per claim.
+        refresh_statistics(Batch)
+        delivery.refresh_from_db(fields=["method", "failed", "planned", "planned_at"])
 
 
 def limit_recipients(delivery: Delivery, keep: int, *, batch_size: int) -> int:
@@ -351,11 +263,15 @@ def limit_recipients(delivery: Delivery, keep: int, *, batch_size: int) -> int:
     has been used, so the batches may still change. A broadcast cannot be cut, so what is kept
     goes out by multicast. Returns how many were left out."""
     pending = DeliveryRecipient.objects.filter(delivery=delivery, status=RecipientStatus.PENDING)
-    ordered = list(pending.order_by("batch_no", "id").values_list("id", "batch_no"))
+    rows = pending.values_list("id", "batch_no")
+    # Planned ones first (in batch order), then those a chunked plan has not reached yet.
+    ordered = sorted(rows, key=lambda r: (r[1] is None, r[1] or 0, r[0]))
     dropped = ordered[keep:]
     if not dropped:
         return 0
     kept = ordered[:keep]
+    # Not yet planned (a personalised send still rendering): they stay pending, unnumbered.
+    unplanned_dropped = sum(1 for _rid, number in dropped if number is None)
     batches = {b.number: b for b in Batch.objects.filter(delivery=delivery)}
     broadcast = [b for b in batches.values() if b.endpoint == Endpoint.BROADCAST]
     for start in range(0, len(dropped), 900):
@@ -385,7 +301,8 @@ def limit_recipients(delivery: Delivery, keep: int, *, batch_size: int) -> int:
     else:
         per_batch: dict[int, int] = defaultdict(int)
         for _rid, batch_no in kept:
-            per_batch[int(batch_no or 0)] += 1
+            if batch_no is not None:
+                per_batch[int(batch_no)] += 1
         for number, batch in batches.items():
             count = per_batch.get(number, 0)
             if count == 0:
@@ -402,5 +319,7 @@ def limit_recipients(delivery: Delivery, keep: int, *, batch_size: int) -> int:
     delivery.method = "+".join(methods)
     delivery.excluded = counts.get(RecipientStatus.EXCLUDED, 0)
     delivery.eligible = delivery.total - delivery.excluded
+    delivery.plan_total -= unplanned_dropped
+    Delivery.objects.filter(pk=delivery.pk).update(plan_total=F("plan_total") - unplanned_dropped)
     delivery.save(update_fields=["method", "excluded", "eligible"])
     return len(dropped)

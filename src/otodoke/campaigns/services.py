@@ -277,6 +277,7 @@ def resume_campaign(campaign: Campaign, *, actor: AnyUser | None) -> Delivery:
     if (
         delivery.status == DeliveryStatus.FAILED
         and delivery.started_at
+        and delivery.planned_at is not None
         and not open_batches.exists()
     ):
         # Every batch has its outcome (LINE refused them): there is nothing left to send.
@@ -326,6 +327,10 @@ def cancel_campaign(
             delivery_id=delivery_id,
             status=RecipientStatus.PENDING,
             batch_no__in=cancelled.values("number"),
+        ).update(status=RecipientStatus.CANCELLED)
+        # Not planned yet (a personalised send still rendering): they never will be.
+        DeliveryRecipient.objects.filter(
+            delivery_id=delivery_id, status=RecipientStatus.PENDING, batch_no__isnull=True
         ).update(status=RecipientStatus.CANCELLED)
     record_audit(
         campaign.workspace,

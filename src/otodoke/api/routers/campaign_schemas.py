@@ -104,6 +104,11 @@ class DeliveryOut(Schema):
     unknown: int
     blocked: int = Field(description="Sent to, but they had blocked the account by then")
     progress: float = Field(description="0–100: recipients with a final outcome")
+    planning: float | None = Field(
+        None,
+        description="0–100 while a personalised send is still rendering its recipients' "
+        "messages (they are planned in chunks while earlier ones are sent); null when done",
+    )
     # What LINE said about this month's quota before sending, and what the send would cost.
     quota: dict[str, Any]
     created_at: datetime
@@ -205,6 +210,7 @@ def delivery_out(delivery: Delivery) -> DeliveryOut:
         unknown=delivery.unknown,
         blocked=delivery.blocked,
         progress=delivery.progress,
+        planning=delivery.planning,
         quota=delivery.quota,
         created_at=delivery.created_at,
         started_at=delivery.started_at,

@@ -225,7 +225,8 @@ class Command(OtodokeCommand):
             while True:
                 delivery.refresh_from_db()
                 bar.n = delivery.progress
-                bar.set_postfix(status=delivery.status, sent=delivery.sent)
+                planning = "" if delivery.planning is None else f"{delivery.planning}%"
+                bar.set_postfix(status=delivery.status, sent=delivery.sent, planning=planning)
                 bar.refresh()
                 if delivery.status in FINAL:
                     return
@@ -254,6 +255,7 @@ class Command(OtodokeCommand):
                 f"  {delivery.progress}% · sent {delivery.sent} · failed {delivery.failed} · "
                 f"unknown {delivery.unknown} · blocked during the send {delivery.blocked} · "
                 f"excluded {delivery.excluded} of {delivery.total} ({delivery.method or '-'})"
+                + ("" if delivery.planning is None else f" · planning {delivery.planning}%")
             )
 
     # --- the REST API's operations -----------------------------------------------------------
@@ -417,6 +419,7 @@ def _campaign_lines(campaign: schemas.CampaignOut) -> Iterator[str]:
             f"  {live.progress}% · sent {live.sent} · failed {live.failed} · unknown "
             f"{live.unknown} · blocked during the send {live.blocked} · excluded {live.excluded}"
             f" of {live.total} ({live.method or '-'})"
+            + ("" if live.planning is None else f" · planning {live.planning}%")
         )
 
 
