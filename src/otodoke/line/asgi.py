@@ -14,6 +14,7 @@ is answered only after the transaction holding its rows committed.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +32,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+logger = logging.getLogger(__name__)
 
 WEBHOOK_PATH = re.compile(r"^/line/webhook/([^/]{1,64})/$")
 
@@ -83,12 +86,16 @@ def _db_call(func: Callable[[], Any]) -> Any:
         raise
 
 
+def _close_connection() -> None:
+    connection.close()  # this thread's connection, looked up in this thread
+
+
 def _write(rows: list[tuple[Any, ...]], workspaces: set[int]) -> None:
     ingest.insert_rows(rows)
     ingest.wake_drainers(workspaces)
 
 
-async def _respond(send: Send, answer: ingest.Answer) -> None:
+async def send_answer(send: Send, answer: ingest.Answer) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -129,40 +136,49 @@ def _headers(scope: Scope) -> tuple[str, str | None]:
     return host, signature
 
 
-def webhook_fast_path(django_app: ASGIApp) -> ASGIApp:
-    writer = GroupWriter()
+class WebhookFastPath:
+    """The ASGI application: the webhook answered here, everything else by Django."""
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    def __init__(self, django_app: ASGIApp) -> None:
+        self.django_app = django_app
+        self.writer = GroupWriter()
+
+    def close(self) -> None:
+        """Close the writer thread's database connection and stop the thread (tests)."""
+        self.writer.executor.submit(_close_connection).result()
+        self.writer.executor.shutdown()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = WEBHOOK_PATH.match(scope.get("path", "")) if scope["type"] == "http" else None
         if match is None or scope.get("method") != "POST":
-            await django_app(scope, receive, send)
+            await self.django_app(scope, receive, send)
             return
+        await send_answer(send, await self.answer(scope, receive, match.group(1)))
+
+    async def answer(self, scope: Scope, receive: Receive, key: str) -> ingest.Answer:
         host, signature = _headers(scope)
         domain, _port = split_domain_port(host)
         if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
-            await _respond(send, ingest.Answer.error(400, "bad host"))
-            return
+            return ingest.Answer.error(400, "bad host")
         body = await _read_body(receive)
         if body is None:
-            await _respond(send, ingest.Answer.error(413, "body too large"))
-            return
-        key = match.group(1)
+            return ingest.Answer.error(413, "body too large")
         known, channel = ingest.cached_channel(key)
         if not known:
-            channel = await writer.run(lambda: ingest.channel_for(key))
+            channel = await self.writer.run(partial(ingest.channel_for, key))
         if channel is None:
-            await _respond(send, ingest.UNKNOWN_KEY)
-            return
+            return ingest.UNKNOWN_KEY
         checked = ingest.check(channel, body, signature)
         if isinstance(checked, ingest.Answer):
-            await _respond(send, checked)
-            return
+            return checked
         if checked:
             try:
-                await writer.store(channel.workspace_id, checked)
+                await self.writer.store(channel.workspace_id, checked)
             except Exception:
-                await _respond(send, ingest.Answer.error(500, "not stored; redeliver"))
-                return
-        await _respond(send, ingest.OK)
+                logger.exception("Webhook events not stored (LINE redelivers them)")
+                return ingest.Answer.error(500, "not stored; redeliver")
+        return ingest.OK
 
-    return app
+
+def webhook_fast_path(django_app: ASGIApp) -> WebhookFastPath:
+    return WebhookFastPath(django_app)
