@@ -16,6 +16,7 @@ transaction locked them — so no event is processed twice, whatever races it.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
@@ -106,6 +107,36 @@ UPDATED = [
 ]
 
 
+def record_results(events: list[WebhookEvent]) -> None:
+    """Write the events' statuses: one UPDATE executed for all of them (executemany; Django's
+    bulk_update builds a CASE per column and row, slower than processing the batch)."""
+    if not events:
+        return
+    ops = connection.ops
+    table = WebhookEvent._meta.db_table
+    json_value = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
+    assignments = ", ".join(
+        f"{name} = {json_value if name == 'payload' else '%s'}" for name in UPDATED
+    )
+    rows = [
+        (
+            e.status,
+            e.outcome,
+            json.dumps(e.payload, ensure_ascii=False),
+            ops.adapt_datetimefield_value(e.processed_at),
+            e.attempts,
+            e.last_error,
+            ops.adapt_datetimefield_value(e.next_attempt_at),
+            e.claim,
+            ops.adapt_datetimefield_value(e.claimed_until),
+            e.pk,
+        )
+        for e in events
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", rows)  # noqa: S608
+
+
 def process_batch(workspace: Workspace, token: str, pks: list[int]) -> dict[str, int]:
     """Apply the claimed events; returns counts by resulting status."""
     from otodoke.line.tasks import retry_webhook_event
@@ -164,7 +195,7 @@ def process_batch(workspace: Workspace, token: str, pks: list[int]) -> dict[str,
             event.claimed_until = None
             done.append(event)
             counts[event.status] = counts.get(event.status, 0) + 1
-        WebhookEvent.objects.bulk_update(done, UPDATED, batch_size=BATCH_SIZE)
+        record_results(done)
 
         def enqueue_retries() -> None:
             for pk, at in retries:
