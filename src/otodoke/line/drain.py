@@ -37,6 +37,9 @@ from otodoke.workspaces.models import Workspace
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+# SQLite has one writer at a time, and a batch holds the write lock while it is applied: small
+# batches there, so the webhook's INSERTs never wait long behind one.
+SQLITE_BATCH_SIZE = 25
 # Longer than a batch ever takes (its profile fetches have timeouts); a crashed drainer's
 # events wait this long before another drainer takes them.
 LEASE = timedelta(seconds=60)
@@ -210,7 +213,7 @@ def drain_pending(
     workspace_id: int,
     *,
     budget_seconds: float = 60.0,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     clock: Clock = timezone.now,
 ) -> dict[str, int]:
     """Process the workspace's pending events in batches, oldest first, for up to
@@ -222,6 +225,8 @@ def drain_pending(
     if workspace is None:
         return counts
     deadline = time.monotonic() + budget_seconds
+    if batch_size is None:
+        batch_size = SQLITE_BATCH_SIZE if connection.vendor == "sqlite" else BATCH_SIZE
     while True:
         token, pks = claim_batch(workspace_id, batch_size, now=clock())
         if not pks:
