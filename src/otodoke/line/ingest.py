@@ -15,10 +15,11 @@ concurrent requests.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -126,11 +127,19 @@ COLUMNS = (
 )
 
 
+@functools.cache
+def _datetime_adapter() -> Callable[[datetime | None], Any]:
+    """The backend's datetime adaptation, looked up once: under ASGI `connection` in the event
+    loop would build a new (unconnected) wrapper per request. It reads no connection state."""
+    adapter: Callable[[datetime | None], Any] = connection.ops.adapt_datetimefield_value
+    return adapter
+
+
 def event_rows(
     workspace_id: int, parsed: services.ParsedWebhook, now: datetime
 ) -> list[tuple[Any, ...]]:
     """One tuple of column values per distinct event of the body, ready for the database."""
-    adapt = connection.ops.adapt_datetimefield_value
+    adapt = _datetime_adapter()
     received = adapt(now)
     rows: list[tuple[Any, ...]] = []
     seen: set[str] = set()

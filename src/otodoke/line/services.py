@@ -351,7 +351,7 @@ def process_postback(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
     elif params:
         payload["datetime_params"] = {k: v for k, v in params.items() if k in DATETIME_PARAMS}
     if not must_stay_silent(event):
-        announce(signals.postback_received, event, None, data=detail.data)
+        announce(signals.postback_received, event, prefetched.contact_id, data=detail.data)
     return Outcome(note="postback stored", payload=payload)
 
 
@@ -412,7 +412,7 @@ def process_message(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
         elif user_id and is_unlink_keyword(message.text):
             note += request_unlink_page(event, user_id)
         elif not must_stay_silent(event):
-            announce(signals.message_received, event, None, text=message.text)
+            announce(signals.message_received, event, prefetched.contact_id, text=message.text)
     return Outcome(note=note, payload=payload)
 
 
