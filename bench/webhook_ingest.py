@@ -381,7 +381,7 @@ def bench_database(
         process(serve_cmd, env, data_dir / "serve.log"),
         process(worker_cmd, env, data_dir / "worker.log"),
     ):
-        wait_for(f"{web_url}/healthz", "otodoke serve")
+        wait_for(f"{web_url}/healthz", "otodoke serve", timeout=600)
         stage("otodoke serve answers")
         # Warm-up (every web process's imports and first connections, the worker's first
         # poll): not timed.
