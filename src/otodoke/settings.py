@@ -70,6 +70,9 @@ try:
     LINE_WEBHOOK_BATCH_SECONDS = float(os.environ.get("OTODOKE_WEBHOOK_BATCH_SECONDS", "0.5"))
 except ValueError as exc:
     raise ImproperlyConfigured("OTODOKE_WEBHOOK_BATCH_SECONDS must be a number of seconds") from exc
+# Under ASGI (`otodoke serve`) the webhook URL is answered before Django's middleware stack
+# (otodoke.line.asgi); off sends it through Django like any other URL (to compare, or debug).
+LINE_WEBHOOK_FAST_PATH = env_bool("OTODOKE_WEBHOOK_FAST_PATH", default=True)
 # Scenarios: how often the scheduler's tick runs (a trigger also runs one at once), and how
 # often the full "entered a segment" / date / inactivity evaluation runs at most.
 OTODOKE_SCENARIO_TICK_SECONDS = env_int("OTODOKE_SCENARIO_TICK_SECONDS", default=10, minimum=1)

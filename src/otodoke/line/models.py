@@ -58,6 +58,10 @@ class WebhookEvent(models.Model):
     outcome = models.CharField(max_length=200, blank=True)
     # The parsed, typed part later features read: postback data as a dict, message text, …
     payload = models.JSONField(default=dict, blank=True)
+    # A drainer's claim on a pending event (services.claim_batch): until `claimed_until` no
+    # other drainer takes it; after that (the drainer crashed) it is pending for anyone again.
+    claim = models.CharField(max_length=32, blank=True, default="")
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     objects = WebhookEventQuerySet.as_manager()
 
@@ -72,6 +76,11 @@ class WebhookEvent(models.Model):
         ]
         indexes = [
             models.Index(fields=["workspace", "status"], name="webhookevent_ws_status"),
+            models.Index(
+                fields=["workspace", "timestamp", "id"],
+                condition=models.Q(status="pending"),
+                name="webhookevent_pending",
+            ),
             models.Index(
                 fields=["workspace", "source_user_id", "event_type", "timestamp"],
                 name="webhookevent_ws_user_type",

@@ -39,6 +39,8 @@ class Prefetched:
     # Why the profile could not be fetched when LINE may give it later (timeout, 5xx, 429);
     # "" when it was fetched or LINE has none to give (404).
     profile_error: str = ""
+    # The friend's contact when a batch drain looked it up beforehand (None: look it up).
+    contact_id: int | None = None
 
 
 def prefetch(event: WebhookEvent) -> Prefetched:

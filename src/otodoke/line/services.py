@@ -95,39 +95,23 @@ def rejection(event: schema.IncomingEvent) -> str:
 
 
 def store_events(workspace: Workspace, parsed: ParsedWebhook) -> list[str]:
-    """Record every event (one row per webhookEventId) and enqueue processing after commit.
+    """Record every event (one row per webhookEventId, one INSERT … ON CONFLICT DO NOTHING,
+    `otodoke.line.ingest`) and wake a drainer after commit. Returns the event IDs.
 
-    Returns the event IDs. Redeliveries and duplicates hit the unique constraint and are
-    skipped by the database itself, so two concurrent deliveries of one event cannot both
-    insert it. The drain task processes every pending event of the workspace, so an event
-    whose enqueue was lost (a crash right after commit) is picked up by the next one.
+    Redeliveries and duplicates are skipped by the database itself, so two concurrent
+    deliveries of one event cannot both insert it. The drain processes every pending event of
+    the workspace, so an event whose wake-up was lost (a crash right after commit) is picked
+    up by the next one.
     """
-    now = timezone.now()
-    rows = []
-    for event, raw in zip(parsed.body.events, parsed.raw_events, strict=True):
-        reason = rejection(event)
-        rows.append(
-            WebhookEvent(
-                workspace=workspace,
-                webhook_event_id=event.webhookEventId,
-                event_type=event.type,
-                raw=raw,
-                source_user_id="" if reason else event.user_id,
-                timestamp=event.occurred_at,
-                is_redelivery=event.is_redelivery,
-                received_at=now,
-                status=WebhookStatus.REJECTED if reason else WebhookStatus.PENDING,
-                outcome=reason,
-                processed_at=now if reason else None,
-            )
-        )
-    ids = list(dict.fromkeys(row.webhook_event_id for row in rows))
-    if not rows:
-        return ids
-    workspace_id = workspace.pk
-    with transaction.atomic():
-        WebhookEvent.objects.bulk_create(rows, ignore_conflicts=True)
-        transaction.on_commit(lambda: schedule_processing(workspace_id))
+    from otodoke.line import ingest
+
+    rows = ingest.event_rows(workspace.pk, parsed, timezone.now())
+    ids = [row[1] for row in rows]
+    if rows:
+        workspace_id = workspace.pk
+        with transaction.atomic():
+            ingest.insert_rows(rows)
+            transaction.on_commit(lambda: schedule_processing(workspace_id))
     return ids
 
 
@@ -367,7 +351,7 @@ def process_postback(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
     elif params:
         payload["datetime_params"] = {k: v for k, v in params.items() if k in DATETIME_PARAMS}
     if not must_stay_silent(event):
-        announce(signals.postback_received, event, None, data=detail.data)
+        announce(signals.postback_received, event, prefetched.contact_id, data=detail.data)
     return Outcome(note="postback stored", payload=payload)
 
 
@@ -428,11 +412,21 @@ def process_message(event: WebhookEvent, prefetched: Prefetched) -> Outcome:
         elif user_id and is_unlink_keyword(message.text):
             note += request_unlink_page(event, user_id)
         elif not must_stay_silent(event):
-            announce(signals.message_received, event, None, **message_details(event, message))
+            announce(
+                signals.message_received,
+                event,
+                prefetched.contact_id,
+                **message_details(event, message),
+            )
     elif not must_stay_silent(event):
         # Stickers, images, files and locations are announced too (the chat inbox shows them;
         # a keyword trigger sees an empty text).
-        announce(signals.message_received, event, None, **message_details(event, message))
+        announce(
+            signals.message_received,
+            event,
+            prefetched.contact_id,
+            **message_details(event, message),
+        )
     return Outcome(note=note, payload=payload)
 
 
@@ -472,31 +466,10 @@ PROCESSORS: dict[str, Processor] = {
 
 
 def drain_pending(workspace_id: int, *, budget_seconds: float = 60.0) -> dict[str, int]:
-    """Process the workspace's pending events, oldest first, for up to `budget_seconds`.
+    """Process the workspace's pending events in batches (`otodoke.line.drain`)."""
+    from otodoke.line.drain import drain_pending as drain
 
-    Returns counts by resulting status; `more` is 1 when pending events were left for the next
-    run (the caller re-enqueues, so one busy workspace does not hold a worker forever).
-    """
-    from otodoke.line.tasks import retry_webhook_event
-
-    deadline = time.monotonic() + budget_seconds
-    counts: dict[str, int] = {}
-    while True:
-        pks = list(
-            WebhookEvent.objects.filter(workspace_id=workspace_id, status=WebhookStatus.PENDING)
-            .order_by("timestamp", "pk")
-            .values_list("pk", flat=True)[:500]
-        )
-        if not pks:
-            return counts
-        for pk in pks:
-            result = process_event(pk)
-            counts[result.status] = counts.get(result.status, 0) + 1
-            if result.retry_at is not None:
-                retry_webhook_event.using(run_after=result.retry_at).enqueue(pk)
-            if time.monotonic() > deadline:
-                counts["more"] = 1
-                return counts
+    return drain(workspace_id, budget_seconds=budget_seconds)
 
 
 # --- operations ----------------------------------------------------------------------------

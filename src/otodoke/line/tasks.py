@@ -38,12 +38,19 @@ def process_webhook_events(workspace_id: int, webhook_event_ids: list[str]) -> d
 
 @task(queue_name=lanes.WEBHOOKS)
 def process_pending_webhooks(workspace_id: int) -> dict[str, int]:
-    """Drain every pending event of a workspace (enqueued, coalesced, after webhook commits)."""
-    from otodoke.line.services import drain_pending
+    """Drain every pending event of a workspace (enqueued, coalesced, after webhook commits).
+
+    When another drainer still holds a claim, a run is queued for when its lease ends: if that
+    drainer died, its events are taken then instead of waiting for the next webhook."""
+    from django.utils import timezone
+
+    from otodoke.line.drain import drain_pending, lease_ends
 
     counts = drain_pending(workspace_id)
     if counts.pop("more", 0):
         process_pending_webhooks.enqueue(workspace_id)
+    elif (ends := lease_ends(workspace_id, now=timezone.now())) is not None:
+        process_pending_webhooks.using(run_after=ends).enqueue(workspace_id)
     return counts
 
 

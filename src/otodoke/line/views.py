@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from otodoke.contacts.privacy import PrivacyRefused
 from otodoke.core.clientip import client_ip
-from otodoke.line import linking, services, unlinking
+from otodoke.line import ingest, linking, unlinking
 from otodoke.line.forms import VerificationForm
 from otodoke.workspaces.models import Workspace
 
@@ -20,23 +20,10 @@ SIGNATURE_HEADER = "HTTP_X_LINE_SIGNATURE"
 @csrf_exempt
 @require_POST
 def webhook(request: HttpRequest, webhook_key: str) -> HttpResponse:
-    """Verify, store, answer. Processing happens in a task after the transaction commits, so
-    the answer comes well inside LINE's 2 seconds however heavy processing is."""
-    workspace = get_object_or_404(
-        Workspace.objects.only("pk", "channel_secret"), webhook_key=webhook_key
-    )
-    body = request.body
-    signature = request.META.get(SIGNATURE_HEADER)
-    if not signature:
-        return JsonResponse({"error": "missing x-line-signature"}, status=400)
-    if not services.verify_signature(workspace.channel_secret.reveal(), body, signature):
-        return JsonResponse({"error": "invalid signature"}, status=403)
-    try:
-        parsed = services.parse_body(body)
-    except services.InvalidWebhookBody:
-        return JsonResponse({"error": "not a LINE webhook body"}, status=400)
-    services.store_events(workspace, parsed)
-    return JsonResponse({})
+    """Verify, store, answer (`otodoke.line.ingest`); processing is a drain task's job. Under
+    ASGI (`otodoke serve`) `otodoke.line.asgi` answers this URL before Django's middleware."""
+    answer = ingest.ingest(webhook_key, request.body, request.META.get(SIGNATURE_HEADER))
+    return HttpResponse(answer.body, status=answer.status, content_type="application/json")
 
 
 def _token_problem_text(problem: linking.TokenProblem) -> str:
