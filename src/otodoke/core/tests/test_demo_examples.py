@@ -24,7 +24,8 @@ def test_the_example_segments_find_customers_and_the_draft_targets_the_first(db:
         # Evaluated at the real "now", as in the demo: each finds someone, none finds everyone.
         found = contacts_matching(workspace, segment).count()
         assert 0 < found < 330, segment.name
-    campaign = Campaign.objects.get(workspace=workspace)
+    # The win-back draft (the demo's other draft is the rich-message carousel).
+    campaign = Campaign.objects.get(workspace=workspace, name__startswith="ご無沙汰のお客様へ")
     assert campaign.status == CampaignStatus.DRAFT
     assert campaign.target == {"include": [{"segment": segments[0].pk}]}
     compiled = compile_messages(campaign.messages)
