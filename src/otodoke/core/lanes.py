@@ -14,11 +14,12 @@ import logging
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from types import FrameType
 
 from django.conf import settings
-from django.db import connections
+from django.db import OperationalError, connections
 from django.utils.crypto import get_random_string
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,12 @@ def parse_lanes(value: str, *, threads: int = 1) -> list[LaneSpec]:
     return [LaneSpec((name,)) for name in dict.fromkeys(names) for _ in range(threads)]
 
 
+def is_lock_timeout(exc: BaseException) -> bool:
+    """SQLite's "database is locked" (or "… table is locked"): another writer held the lock for
+    longer than the busy timeout. Anything else (the database went away) is not waited out."""
+    return "is locked" in str(exc)
+
+
 class Lane(threading.Thread):
     """A django-tasks-db `Worker` loop on its own thread and database connection."""
 
@@ -93,8 +100,24 @@ class Lane(threading.Thread):
         )
 
     def run(self) -> None:
+        delay = 1.0
         try:
-            self.worker.run()
+            while True:
+                try:
+                    self.worker.run()
+                    return
+                except OperationalError as exc:
+                    # SQLite's single writer: a long write elsewhere (a big import, a webhook
+                    # burst) can outlast the busy timeout. That passes; the lane waits and
+                    # carries on instead of stopping the worker.
+                    if not self.worker.running or not is_lock_timeout(exc):
+                        raise
+                    logger.warning(
+                        "Worker lane %s: %s; retrying in %.0f s", self.spec.name, exc, delay
+                    )
+                    connections.close_all()
+                    time.sleep(delay)
+                    delay = min(delay * 2, 30.0)
         except Exception:
             self.failed = True
             logger.exception("Worker lane %s stopped", self.spec.name)

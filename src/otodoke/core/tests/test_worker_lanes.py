@@ -127,3 +127,37 @@ def test_a_lane_that_dies_stops_the_worker_with_status_1(
     code = lanes.run_lanes(lanes.parse_lanes(""), interval=0.1, handle_signals=False)
     assert code == 1
     assert sorted(ran) == [["automation"], ["default"], ["sends"], ["webhooks"]]
+
+
+def test_a_lane_waits_out_sqlites_database_is_locked_and_carries_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A long write elsewhere (an import, a webhook burst) can outlast SQLite's busy timeout;
+    the lane retries instead of stopping the worker."""
+    from django.db import OperationalError
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    calls: list[str] = []
+    monkeypatch.setattr(lanes.time, "sleep", lambda seconds: calls.append(f"sleep {seconds}"))
+
+    def run(self: Worker) -> None:
+        calls.append("run")
+        if calls.count("run") < 3:
+            raise OperationalError("database is locked")
+
+    monkeypatch.setattr(Worker, "run", run)
+    code = lanes.run_lanes([lanes.LaneSpec(("default",))], interval=0.1, handle_signals=False)
+    assert code == 0
+    assert calls == ["run", "sleep 1.0", "run", "sleep 2.0", "run"]
+
+
+def test_other_database_errors_still_stop_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db import OperationalError
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    def run(self: Worker) -> None:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(Worker, "run", run)
+    code = lanes.run_lanes([lanes.LaneSpec(("default",))], interval=0.1, handle_signals=False)
+    assert code == 1
