@@ -127,6 +127,8 @@ def _node(
             ("has_email", False): _("Has no e-mail address"),
             ("has_phone", True): _("Has a phone number"),
             ("has_phone", False): _("Has no phone number"),
+            ("has_customer_number", True): _("Has a customer number"),
+            ("has_customer_number", False): _("Has no customer number (LINE-only friend)"),
         }
         return texts[(node.kind, node.value)]
     if isinstance(node, s.DateRollup):

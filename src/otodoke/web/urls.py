@@ -23,6 +23,7 @@ workspace_patterns = [
     path("", shell.dashboard, name="dashboard"),
     path("dashboard/quota/", shell.quota, name="dashboard_quota"),
     path("contacts/", contacts.contact_list, name="contacts"),
+    path("contacts/save-search/", contacts.contact_search_save, name="contact_search_save"),
     path("contacts/<int:contact_id>/", contacts.contact_detail, name="contact"),
     path(
         "contacts/<int:contact_id>/link-invite/",
