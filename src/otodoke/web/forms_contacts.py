@@ -68,14 +68,15 @@ class YenField(forms.IntegerField):
 
 
 def _number(label: Any, **kwargs: Any) -> forms.IntegerField:
-    attrs = {"class": "short", "inputmode": "numeric"}
+    # The page shows one label for a from–to pair; each box still names itself.
+    attrs = {"class": "short", "inputmode": "numeric", "aria-label": label}
     return forms.IntegerField(
         label=label, required=False, min_value=0, widget=forms.NumberInput(attrs=attrs), **kwargs
     )
 
 
 def _yen(label: Any) -> YenField:
-    attrs = {"class": "short", "inputmode": "numeric"}
+    attrs = {"class": "short", "inputmode": "numeric", "aria-label": label}
     return YenField(label=label, required=False, min_value=0, widget=forms.TextInput(attrs=attrs))
 
 
