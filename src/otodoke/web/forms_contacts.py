@@ -112,7 +112,7 @@ class ContactFilterForm(forms.Form):
         choices=[
             ("", _("Any")),
             ("within", _("within the last … days")),
-            ("before", _("… days ago or longer")),
+            ("before", _("more than … days ago")),
             ("never", _("never visited")),
         ],
     )
@@ -139,7 +139,7 @@ class ContactFilterForm(forms.Form):
         choices=[("", _("Any")), ("yes", _("Consented")), ("no", _("Opted out"))],
     )
     who = forms.ChoiceField(
-        label=_("Who"),
+        label=_("Whom to list"),
         required=False,
         choices=[
             ("customers", _("Customers (with a customer number)")),
