@@ -243,7 +243,10 @@ def _recent_jobs(access: WorkspaceAccess) -> list[ImportJob]:
 
 @workspace_view(Permission.EDIT)
 def import_upload(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    # ?kind=links: the dashboard's "link them" step opens the page with that kind chosen.
+    kind = request.GET.get("kind", "")
+    initial = {"kind": kind} if kind in ImportKind.values else None
+    form = ImportUploadForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         handle = imports.store_upload(access.workspace, form.cleaned_data["file"])
         target = reverse("web:import_map", args=[access.workspace.slug])
