@@ -238,12 +238,44 @@ def consent_history(contact: Contact, *, limit: int = 20) -> list[ConsentChange]
     return list(ConsentChange.objects.filter(contact=contact)[:limit])
 
 
+# Event property keys the importer and the API name in English, as the history shows them;
+# any other key is the shop's own word and is shown as written.
+PROPERTY_LABELS: dict[str, Promise] = {
+    "item": _("Item"),
+    "category": _("Category"),
+    "quantity": _("Quantity"),
+    "price": _("Price"),
+    "staff": _("Staff"),
+    "store": _("Store"),
+    "menu": _("Menu"),
+    "coupon": _("Coupon"),
+}
+
+
 @dataclass(frozen=True)
 class EventLine:
     occurred_at: datetime
     label: str
     amount: int | None
     properties: dict[str, Any]
+
+    @property
+    def details(self) -> list[tuple[str, str]]:
+        """(label, value) per property, in the UI's language where the key is a known one."""
+        return [
+            (str(PROPERTY_LABELS.get(key, key)), _property_text(value))
+            for key, value in self.properties.items()
+        ]
+
+
+def _property_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if isinstance(value, list):
+        return "、".join(_property_text(v) for v in value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
 
 
 def event_label(kind: str) -> str:
