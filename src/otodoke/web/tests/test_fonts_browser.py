@@ -27,7 +27,8 @@ def test_emoji_and_japanese_render_with_real_glyphs(new_page: Callable[..., Page
             const data = ctx.getImageData(0, 0, 64, 64).data;
             let coloured = 0;
             for (let i = 0; i < data.length; i += 4) {
-              if (data[i + 3] && (data[i] !== data[i + 1] || data[i + 1] !== data[i + 2])) coloured++;
+              const [r, g, b, a] = data.slice(i, i + 4);
+              if (a && (r !== g || g !== b)) coloured++;
             }
             return coloured;
           };
