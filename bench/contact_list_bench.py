@@ -61,6 +61,7 @@ def worker(engine: str, work: Path, depth: int) -> None:
     from django.core.management import call_command
     from django.db import connection
 
+    from otodoke.contacts.models import Contact
     from otodoke.segments import contact_search as search
     from otodoke.web.contacts import ContactFilter, search_contacts
     from otodoke.workspaces.models import Workspace
@@ -80,6 +81,7 @@ def worker(engine: str, work: Path, depth: int) -> None:
         marker.write_text(json.dumps(manifest))
     workspace = Workspace.objects.get(slug="bench")
     query = ContactFilter(filters=search.SearchFilters(**FILTERS))
+    everyone = Contact.objects.in_workspace(workspace)
 
     def found() -> Any:
         return search_contacts(workspace, query, include_pii=False)
@@ -94,7 +96,9 @@ def worker(engine: str, work: Path, depth: int) -> None:
 
     def page(cursor: Any) -> dict[str, Any]:
         started = time.perf_counter()
-        rows = search.read_page(found(), sort=SORT, descending=DESCENDING, cursor=cursor, size=PAGE)
+        rows = search.read_page(
+            found(), sort=SORT, descending=DESCENDING, cursor=cursor, size=PAGE, everyone=everyone
+        )
         page_s = time.perf_counter() - started
         count = search.capped_count(found())
         total_s = time.perf_counter() - started
@@ -119,7 +123,7 @@ def worker(engine: str, work: Path, depth: int) -> None:
             rows = list(found().order_by(*order)[depth : depth + PAGE])
             _reply({"seconds": time.perf_counter() - started, "first_id": rows[0].pk})
         elif command == "plan":
-            _reply(_plans(engine, connection, found, deep))
+            _reply(_plans(engine, connection, found, deep, everyone))
         elif command == "quit":
             return
 
@@ -128,7 +132,7 @@ def _reply(payload: dict[str, Any]) -> None:
     print(data.REPLY + json.dumps(payload, default=str), flush=True)
 
 
-def _plans(engine: str, connection: Any, found: Any, deep: Any) -> dict[str, str]:
+def _plans(engine: str, connection: Any, found: Any, deep: Any, everyone: Any) -> dict[str, str]:
     from otodoke.segments import contact_search as search
 
     captured: list[tuple[str, Any]] = []
@@ -138,11 +142,14 @@ def _plans(engine: str, connection: Any, found: Any, deep: Any) -> dict[str, str
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(capture):
-        search.read_page(found(), sort=SORT, descending=DESCENDING, cursor=deep, size=PAGE)
+        search.read_page(
+            found(), sort=SORT, descending=DESCENDING, cursor=deep, size=PAGE, everyone=everyone
+        )
         search.capped_count(found())
     plans = {}
     explain = "EXPLAIN (ANALYZE, BUFFERS) " if engine == "postgres" else "EXPLAIN QUERY PLAN "
     with connection.cursor() as cursor:
+        # The page query and the count (the extremes' LIMIT 1 lookups come first).
         for name, (sql, params) in zip(("deep page", "count"), captured[-2:], strict=True):
             cursor.execute(explain + sql, params)
             rows = cursor.fetchall()

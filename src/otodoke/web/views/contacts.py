@@ -73,7 +73,12 @@ def contact_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
         if token := request.GET.get("after", ""):
             cursor = search.decode_cursor(sort, token)
         page = search.read_page(
-            found, sort=sort, descending=descending, cursor=cursor, size=PAGE_SIZE
+            found,
+            sort=sort,
+            descending=descending,
+            cursor=cursor,
+            size=PAGE_SIZE,
+            everyone=Contact.objects.in_workspace(workspace),
         )
         exact = request.GET.get("count") == "exact"
         count = search.capped_count(found, cap=None if exact else search.COUNT_CAP)
