@@ -238,10 +238,14 @@ def read_page(
         low = extremes.order_by(column).values_list(column, flat=True).first()
         high = extremes.order_by(f"-{column}").values_list(column, flat=True).first()
         if low is not None and high is not None:
+            # The cursor replaces the extreme on its side: SQLite uses one bound per side, and
+            # the extreme would have it walk the index from the top to the cursor.
+            if cursor is not None:
+                low, high = (low, cursor.value) if down else (cursor.value, high)
             leg = base.filter(**{f"{column}__gte": low, f"{column}__lte": high})
             if cursor is not None:
-                # The first test bounds the index range; the second only breaks ties.
-                leg = leg.filter(**{f"{column}__{op}e": cursor.value}).filter(
+                # Only breaks ties on the cursor's value.
+                leg = leg.filter(
                     Q(**{f"{column}__{op}": cursor.value}) | Q(**{f"pk__{op}": cursor.pk})
                 )
             rows = list(leg.order_by(*order)[: size + 1])
