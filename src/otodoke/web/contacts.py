@@ -262,9 +262,15 @@ class EventLine:
     @property
     def details(self) -> list[tuple[str, str]]:
         """(label, value) per property, in the UI's language where the key is a known one."""
+        # PostgreSQL's jsonb does not keep the keys' order: known keys first, in a fixed
+        # order, then the shop's own keys by name, so both databases show the same line.
+        known = list(PROPERTY_LABELS)
+        keys = sorted(
+            self.properties, key=lambda k: (k not in known, known.index(k) if k in known else 0, k)
+        )
         return [
-            (str(PROPERTY_LABELS.get(key, key)), _property_text(value))
-            for key, value in self.properties.items()
+            (str(PROPERTY_LABELS.get(key, key)), _property_text(self.properties[key]))
+            for key in keys
         ]
 
 
