@@ -62,7 +62,7 @@ def first_run_steps(workspace: Workspace, counts: FriendCounts) -> list[Step]:
             ),
             connected,
             reverse("web:settings_channel", args=[slug]),
-            _("Open the channel settings"),
+            _("Open the channel page"),
         ),
         Step(
             "import",
