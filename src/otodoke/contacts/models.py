@@ -162,11 +162,19 @@ class Contact(models.Model):
         ]
         indexes = [
             models.Index(fields=["workspace", "line_status"], name="contact_ws_line_status"),
-            models.Index(fields=["workspace", "last_visit_at"], name="contact_ws_last_visit"),
-            models.Index(fields=["workspace", "total_spent"], name="contact_ws_total_spent"),
-            models.Index(fields=["workspace", "visit_count"], name="contact_ws_visit_count"),
+            # The contact list's sorts (segments.contact_search.SORTS): the ID after the column
+            # is the keyset's tie breaker, so a page is one index range in either direction.
+            # They serve the segment filters on the same columns too.
+            models.Index(
+                fields=["workspace", "last_visit_at", "id"], name="contact_ws_last_visit_id"
+            ),
+            models.Index(fields=["workspace", "total_spent", "id"], name="contact_ws_spent_id"),
+            models.Index(fields=["workspace", "visit_count", "id"], name="contact_ws_visits_id"),
+            models.Index(fields=["workspace", "birth_date", "id"], name="contact_ws_birth_id"),
+            models.Index(fields=["workspace", "updated_at", "id"], name="contact_ws_updated_id"),
+            models.Index(fields=["workspace", "name", "id"], name="contact_ws_name_id"),
+            models.Index(fields=["workspace", "name_kana", "id"], name="contact_ws_kana_id"),
             models.Index(fields=["workspace", "last_purchase_at"], name="contact_ws_last_purch"),
-            models.Index(fields=["workspace", "birth_date"], name="contact_ws_birth_date"),
             models.Index(fields=["workspace", "prefecture"], name="contact_ws_prefecture"),
             models.Index(fields=["workspace", "line_followed_at"], name="contact_ws_followed"),
             models.Index(fields=["workspace", "phone"], name="contact_ws_phone"),

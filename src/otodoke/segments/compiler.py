@@ -250,6 +250,10 @@ class Compiler:
         has = ~Q(phone="")
         return has if node.value else ~has
 
+    def _has_customer_number(self, node: s.Flag, path: str) -> Q:
+        has = Q(external_id__isnull=False)
+        return has if node.value else ~has
+
     # rollups
     def _date_rollup(self, node: s.DateRollup, path: str) -> Q:
         column = _DATE_ROLLUPS[node.kind]

@@ -190,9 +190,10 @@ class AttributeIs(_Node):
 
 
 class Flag(_Node):
-    """Marketing consent / has an e-mail address / has a phone number."""
+    """Marketing consent / has an e-mail address / has a phone number / has a customer number
+    (business data from the shop's own records, as opposed to a LINE-only friend)."""
 
-    kind: Literal["consent", "has_email", "has_phone"]
+    kind: Literal["consent", "has_email", "has_phone", "has_customer_number"]
     value: StrictBool = True
 
 

@@ -15,6 +15,13 @@ from otodoke.segments import schema as s
 
 
 def _range(low: int | None, high: int | None, unit: str) -> str:
+    """Bounds with thousands separators (30,000円), as prices are written in Japan."""
+    low_text = None if low is None else f"{low:,}"
+    high_text = None if high is None else f"{high:,}"
+    return _bounds(low_text, high_text, unit)
+
+
+def _bounds(low: str | None, high: str | None, unit: str) -> str:
     if low is not None and high is not None:
         return _("%(low)s–%(high)s%(unit)s") % {"low": low, "high": high, "unit": unit}
     if low is not None:
@@ -127,6 +134,8 @@ def _node(
             ("has_email", False): _("Has no e-mail address"),
             ("has_phone", True): _("Has a phone number"),
             ("has_phone", False): _("Has no phone number"),
+            ("has_customer_number", True): _("Has a customer number"),
+            ("has_customer_number", False): _("Has no customer number (LINE-only friend)"),
         }
         return texts[(node.kind, node.value)]
     if isinstance(node, s.DateRollup):
@@ -137,6 +146,12 @@ def _node(
         }[node.kind]
         if node.op == "never":
             return _("%(what)s: never") % {"what": label}
+        if node.op == "before" and node.days_ago is not None:
+            # Before the start of the day N days ago: more than N days ago.
+            n = node.days_ago
+            return ngettext(
+                "%(what)s more than %(n)d day ago", "%(what)s more than %(n)d days ago", n
+            ) % {"what": label, "n": n}
         if node.op == "before":
             return _("%(what)s before %(when)s") % {"what": label, "when": _when(node)}
         return _("%(what)s on or after %(when)s") % {"what": label, "when": _when(node)}
@@ -175,7 +190,7 @@ def _node(
             "event": _event_kind(node.event),
             "filters": filters,
             "op": op,
-            "n": node.value,
+            "n": f"{node.value:,}",
             "window": _window(node),
         }
     if isinstance(node, s.LineStatus):

@@ -5,11 +5,13 @@ here once, so no template can print a raw LINE user ID by forgetting a filter.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from otodoke.campaigns.models import DeliveryKind, DeliveryRecipient, ExclusionReason
 from otodoke.contacts.cleaning import domestic_phone
@@ -20,37 +22,83 @@ from otodoke.contacts.models import (
     ContactTag,
     Event,
     EventKind,
-    LineStatus,
     Tag,
 )
+from otodoke.segments.compiler import years_before
+from otodoke.segments.contact_search import SearchFilters
 from otodoke.segments.models import Segment
 from otodoke.segments.services import contacts_matching
 from otodoke.segments.tags import filter_tag_names
 from otodoke.web.pii import mask_email, mask_line_user_id, mask_phone
 from otodoke.workspaces.models import Workspace
 
+# The list's columns the user may pick, in display order.
+COLUMN_LABELS: dict[str, Promise] = {
+    "name": _("Name"),
+    "kana": _("Name (kana)"),
+    "number": _("Customer number"),
+    "age": _("Age"),
+    "gender": _("Gender"),
+    "prefecture": _("Prefecture"),
+    "last_visit": _("Last visit"),
+    "visits": _("Visits"),
+    "spent": _("Total spent"),
+    "tags": _("Tags"),
+    "line": _("LINE"),
+    "line_user_id": _("LINE user ID"),
+    "phone": _("Phone"),
+}
+DEFAULT_COLUMNS = (
+    "name",
+    "number",
+    "age",
+    "gender",
+    "last_visit",
+    "visits",
+    "spent",
+    "line",
+    "line_user_id",
+)
+# Columns whose header sorts the list, and by which key of contact_search.SORTS.
+SORTABLE_COLUMNS = {
+    "name": "name",
+    "kana": "kana",
+    "age": "age",
+    "last_visit": "last_visit",
+    "visits": "visits",
+    "spent": "spent",
+}
+
 
 @dataclass(frozen=True)
 class ContactFilter:
     q: str = ""
-    line_status: str = ""
-    tag: str = ""
-    consent: str = ""  # "" | "yes" | "no"
+    filters: SearchFilters = field(default_factory=lambda: SearchFilters(who="all"))
     segment: Segment | None = None
+
+
+def default_who(workspace: Workspace, *, segment: Segment | None) -> str:
+    """Customers with business data first: LINE-only friends are behind the "who" filter once
+    the workspace has customers at all (a shop that only has friends so far sees them); a saved
+    segment decides for itself whom it holds."""
+    if segment is None and Contact.objects.in_workspace(workspace).customers().exists():
+        return "customers"
+    return "all"
 
 
 def search_contacts(
     workspace: Workspace, query: ContactFilter, *, include_pii: bool
 ) -> QuerySet[Contact]:
-    """Contacts matching the filter, most recently updated first. Phone, e-mail and LINE user
-    ID are searchable only with `include_pii`: a hit would otherwise confirm a number.
+    """Contacts matching the filter (unordered: the list sorts and pages them). Phone, e-mail
+    and LINE user ID are searchable only with `include_pii`: a hit would otherwise confirm a
+    number.
 
-    A saved segment narrows the list to whom it matches now, compiled by the segments service
-    like a send would; a definition that no longer compiles raises `DefinitionError`."""
+    The filters are compiled as the segment definition they are; a saved segment narrows the
+    list to whom it matches now, compiled by the segments service like a send would; a
+    definition that no longer compiles raises `DefinitionError`."""
+    contacts = contacts_matching(workspace, query.filters.definition())
     if query.segment is not None:
-        contacts = contacts_matching(workspace, query.segment)
-    else:
-        contacts = Contact.objects.in_workspace(workspace)
+        contacts &= contacts_matching(workspace, query.segment)
     if text := query.q.strip():
         match = (
             Q(name__icontains=text)
@@ -64,13 +112,20 @@ def search_contacts(
             if len(digits) >= 4:
                 match |= Q(phone__endswith=digits[-10:].lstrip("0"))
         contacts = contacts.filter(match)
-    if query.line_status in LineStatus.values:
-        contacts = contacts.filter(line_status=query.line_status)
-    if query.tag:
-        contacts = contacts.filter(contact_tags__tag__name=query.tag)
-    if query.consent in {"yes", "no"}:
-        contacts = contacts.filter(marketing_consent=query.consent == "yes")
-    return contacts.order_by("-updated_at", "-id")
+    return contacts
+
+
+def page_tags(contact_ids: list[int]) -> dict[int, list[str]]:
+    """Each listed contact's tags, in one query for the whole page."""
+    found: dict[int, list[str]] = {pk: [] for pk in contact_ids}
+    rows = (
+        ContactTag.objects.filter(contact_id__in=contact_ids)
+        .order_by("tag__name")
+        .values_list("contact_id", "tag__name")
+    )
+    for contact_id, name in rows:
+        found[contact_id].append(name)
+    return found
 
 
 def tag_names(workspace: Workspace, *, chosen: str = "") -> list[str]:
@@ -115,9 +170,25 @@ class ContactCard:
     total_spent: int
     attributes: dict[str, Any]
     pii_masked: bool
+    age: int | None = None
+    tags: tuple[str, ...] = ()
+    has_line: bool = False
 
 
-def contact_card(contact: Contact, *, show_pii: bool) -> ContactCard:
+def age_on(birth_date: date | None, today: date) -> int | None:
+    if birth_date is None:
+        return None
+    age = today.year - birth_date.year
+    return age if years_before(today, age) >= birth_date else age - 1
+
+
+def contact_card(
+    contact: Contact,
+    *,
+    show_pii: bool,
+    today: date | None = None,
+    tags: list[str] | None = None,
+) -> ContactCard:
     return ContactCard(
         pk=contact.pk,
         label=str(contact),
@@ -144,6 +215,9 @@ def contact_card(contact: Contact, *, show_pii: bool) -> ContactCard:
         total_spent=contact.total_spent,
         attributes=dict(contact.attributes or {}),
         pii_masked=not show_pii,
+        age=age_on(contact.birth_date, today) if today else None,
+        tags=tuple(tags or ()),
+        has_line=contact.line_user_id is not None,
     )
 
 
@@ -164,12 +238,50 @@ def consent_history(contact: Contact, *, limit: int = 20) -> list[ConsentChange]
     return list(ConsentChange.objects.filter(contact=contact)[:limit])
 
 
+# Event property keys the importer and the API name in English, as the history shows them;
+# any other key is the shop's own word and is shown as written.
+PROPERTY_LABELS: dict[str, Promise] = {
+    "item": _("Item"),
+    "category": _("Category"),
+    "quantity": _("Quantity"),
+    "price": _("Price"),
+    "staff": _("Staff"),
+    "store": _("Store"),
+    "menu": _("Menu"),
+    "coupon": _("Coupon"),
+}
+
+
 @dataclass(frozen=True)
 class EventLine:
     occurred_at: datetime
     label: str
     amount: int | None
     properties: dict[str, Any]
+
+    @property
+    def details(self) -> list[tuple[str, str]]:
+        """(label, value) per property, in the UI's language where the key is a known one."""
+        # PostgreSQL's jsonb does not keep the keys' order: known keys first, in a fixed
+        # order, then the shop's own keys by name, so both databases show the same line.
+        known = list(PROPERTY_LABELS)
+        keys = sorted(
+            self.properties, key=lambda k: (k not in known, known.index(k) if k in known else 0, k)
+        )
+        return [
+            (str(PROPERTY_LABELS.get(key, key)), _property_text(self.properties[key]))
+            for key in keys
+        ]
+
+
+def _property_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if isinstance(value, list):
+        return "、".join(_property_text(v) for v in value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
 
 
 def event_label(kind: str) -> str:

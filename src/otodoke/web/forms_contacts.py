@@ -9,9 +9,11 @@ from django.db.models import QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from otodoke.contacts.models import ImportKind, LineStatus
+from otodoke.contacts.japan import PREFECTURES
+from otodoke.contacts.models import Gender, ImportKind
+from otodoke.segments.contact_search import DEFAULT_SORT, SORTS, SearchFilters
 from otodoke.segments.models import Segment
-from otodoke.web.contacts import ContactFilter
+from otodoke.web.contacts import COLUMN_LABELS, DEFAULT_COLUMNS, ContactFilter
 from otodoke.web.imports import IGNORE, MappingProposal
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -52,25 +54,127 @@ FIELD_LABELS: dict[str, Promise] = {
 EVENT_FIELD_LABELS: dict[str, Promise] = {"external_id": _("Event ID (receipt number)")}
 
 
-class ContactFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False, max_length=200)
-    line_status = forms.ChoiceField(
-        label=_("LINE"), required=False, choices=[("", _("Any")), *LineStatus.choices]
+def _choices(pairs: Any) -> list[tuple[str, Any]]:
+    return [(str(k), v) for k, v in pairs]
+
+
+class YenField(forms.IntegerField):
+    """Whole yen; "30,000" and "30,000円" are read as 30000."""
+
+    def to_python(self, value: Any) -> int | None:
+        if isinstance(value, str):
+            value = value.replace(",", "").replace("，", "").removesuffix("円").strip()
+        return super().to_python(value)
+
+
+def _number(label: Any, **kwargs: Any) -> forms.IntegerField:
+    # The page shows one label for a from–to pair; each box still names itself.
+    attrs = {"class": "short", "inputmode": "numeric", "aria-label": label}
+    return forms.IntegerField(
+        label=label, required=False, min_value=0, widget=forms.NumberInput(attrs=attrs), **kwargs
     )
+
+
+def _yen(label: Any) -> YenField:
+    attrs = {"class": "short", "inputmode": "numeric", "aria-label": label}
+    return YenField(label=label, required=False, min_value=0, widget=forms.TextInput(attrs=attrs))
+
+
+class ContactFilterForm(forms.Form):
+    """The customer search (顧客検索). Everything but the text search, the saved segment and the
+    display choices becomes a segment definition (`search_filters().definition()`)."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    age_min = _number(_("Age from"), max_value=150)
+    age_max = _number(_("Age to"), max_value=150)
+    gender = forms.MultipleChoiceField(
+        label=_("Gender"),
+        required=False,
+        choices=Gender.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    birth_month = forms.TypedMultipleChoiceField(
+        label=_("Birth month"),
+        required=False,
+        coerce=int,
+        choices=_choices((m, m) for m in range(1, 13)),
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "months"}),
+    )
+    prefecture = forms.MultipleChoiceField(
+        label=_("Prefecture"),
+        required=False,
+        choices=[(p, p) for p in PREFECTURES],
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+    )
+    last_visit = forms.ChoiceField(
+        label=_("Last visit"),
+        required=False,
+        choices=[
+            ("", _("Any")),
+            ("within", _("within the last … days")),
+            ("before", _("more than … days ago")),
+            ("never", _("never visited")),
+        ],
+    )
+    last_visit_days = _number(_("Days"), max_value=36500)
+    visits_min = _number(_("Visits from"))
+    visits_max = _number(_("Visits to"))
+    spent_min = _yen(_("Total spent from (yen)"))
+    spent_max = _yen(_("Total spent to (yen)"))
     tag = forms.ChoiceField(label=_("Tag"), required=False, choices=[])
+    line = forms.ChoiceField(
+        label=_("LINE"),
+        required=False,
+        choices=[
+            ("", _("Any")),
+            ("linked", _("Linked")),
+            ("following", _("Following")),
+            ("blocked", _("Blocked")),
+            ("not_linked", _("Not linked")),
+        ],
+    )
     consent = forms.ChoiceField(
         label=_("Consent"),
         required=False,
         choices=[("", _("Any")), ("yes", _("Consented")), ("no", _("Opted out"))],
     )
+    who = forms.ChoiceField(
+        label=_("Whom to list"),
+        required=False,
+        choices=[
+            ("customers", _("Customers (with a customer number)")),
+            ("line_only", _("LINE-only friends")),
+            ("all", _("Customers and LINE-only friends")),
+        ],
+    )
     segment = forms.ModelChoiceField(
         label=_("Segment"), required=False, queryset=Segment.objects.none(), empty_label=_("Any")
     )
+    cols = forms.MultipleChoiceField(
+        label=_("Columns"),
+        required=False,
+        choices=[(k, v) for k, v in COLUMN_LABELS.items()],
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "columns"}),
+    )
+    sort = forms.ChoiceField(
+        required=False, choices=[(k, k) for k in SORTS], widget=forms.HiddenInput
+    )
+    dir = forms.ChoiceField(
+        required=False, choices=[("asc", "asc"), ("desc", "desc")], widget=forms.HiddenInput
+    )
 
     def __init__(
-        self, *args: Any, tags: list[str], segments: QuerySet[Segment], **kwargs: Any
+        self,
+        *args: Any,
+        tags: list[str],
+        segments: QuerySet[Segment],
+        default_who: str = "all",
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.default_who = default_who
+        self.fields["who"].initial = default_who
+        self.fields["cols"].initial = list(DEFAULT_COLUMNS)
         tag_field = self.fields["tag"]
         assert isinstance(tag_field, forms.ChoiceField)
         tag_field.choices = [("", _("Any")), *((t, t) for t in tags)]
@@ -78,12 +182,70 @@ class ContactFilterForm(forms.Form):
         assert isinstance(segment_field, forms.ModelChoiceField)
         segment_field.queryset = segments
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("last_visit") in {"within", "before"} and data.get("last_visit_days") is None:
+            self.add_error("last_visit_days", _("Give the number of days."))
+        for low, high in (
+            ("age_min", "age_max"),
+            ("visits_min", "visits_max"),
+            ("spent_min", "spent_max"),
+        ):
+            if data.get(low) is not None and data.get(high) is not None and data[low] > data[high]:
+                self.add_error(high, _("The upper bound is below the lower bound."))
+        return data
+
+    def _data(self) -> dict[str, Any]:
+        return self.cleaned_data if self.is_valid() else {}
+
+    def search_filters(self) -> SearchFilters:
+        data = self._data()
+        who = data.get("who") or self.default_who
+        return SearchFilters(
+            age_min=data.get("age_min"),
+            age_max=data.get("age_max"),
+            genders=tuple(data.get("gender") or ()),
+            birth_months=tuple(data.get("birth_month") or ()),
+            prefectures=tuple(data.get("prefecture") or ()),
+            last_visit=data.get("last_visit") or "",
+            last_visit_days=data.get("last_visit_days"),
+            visits_min=data.get("visits_min"),
+            visits_max=data.get("visits_max"),
+            spent_min=data.get("spent_min"),
+            spent_max=data.get("spent_max"),
+            tags=(data["tag"],) if data.get("tag") else (),
+            line=data.get("line") or "",
+            consent=data.get("consent") or "",
+            who=who,
+        )
+
     def to_filter(self) -> ContactFilter:
-        if not self.is_valid():
-            return ContactFilter()
-        data = dict(self.cleaned_data)
-        segment = data.pop("segment", None)
-        return ContactFilter(segment=segment, **{k: v or "" for k, v in data.items()})
+        data = self._data()
+        return ContactFilter(
+            q=data.get("q") or "",
+            filters=self.search_filters(),
+            segment=data.get("segment"),
+        )
+
+    def columns(self) -> list[str]:
+        chosen = self._data().get("cols") or list(DEFAULT_COLUMNS)
+        return [c for c in COLUMN_LABELS if c in chosen]
+
+    def ordering(self) -> tuple[str, bool]:
+        """(sort key, descending)."""
+        data = self._data()
+        sort = data.get("sort") or DEFAULT_SORT
+        default_dir = "desc" if sort in {"updated", "last_visit", "visits", "spent"} else "asc"
+        return sort, (data.get("dir") or default_dir) == "desc"
+
+
+class SaveSearchForm(forms.Form):
+    """ "Save this search as a segment" under the filters: the definition is the list's own."""
+
+    name = forms.CharField(label=_("Segment name"), max_length=100)
+    definition = forms.JSONField(widget=forms.HiddenInput)
+    # The list's own filters, so the page comes back as it was after a refusal.
+    back = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
 
 
 class PickedContactsField(forms.Field):

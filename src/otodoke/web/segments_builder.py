@@ -44,6 +44,7 @@ KIND_MENU: list[tuple[Promise, list[tuple[str, Promise]]]] = [
             ("consent", gettext_lazy("Marketing consent")),
             ("has_email", gettext_lazy("Has an e-mail address")),
             ("has_phone", gettext_lazy("Has a phone number")),
+            ("has_customer_number", gettext_lazy("Has a customer number")),
         ],
     ),
     (
@@ -101,6 +102,7 @@ def new_condition(kind: str, *, today: dt.date) -> Node:
         "consent": {"value": True},
         "has_email": {"value": True},
         "has_phone": {"value": True},
+        "has_customer_number": {"value": True},
         "last_visit": {"op": "on_or_after", "days_ago": 30},
         "first_visit": {"op": "on_or_after", "days_ago": 30},
         "last_purchase": {"op": "on_or_after", "days_ago": 30},
@@ -238,7 +240,7 @@ def _fold(node: Node, path: str, post: QueryDict) -> None:
         node["op"] = get("op")
         node["value"] = None if node["op"] == "exists" else (get("value") or "").strip()
         _put(node, "value", node["value"])
-    elif kind in {"consent", "has_email", "has_phone", "line_linked"}:
+    elif kind in {"consent", "has_email", "has_phone", "has_customer_number", "line_linked"}:
         node["value"] = get("value") != "false"
     elif kind in {"last_visit", "first_visit", "last_purchase"}:
         node["op"] = get("op")

@@ -9,6 +9,7 @@ from otodoke.media import urls as media_urls
 from otodoke.scenarios import urls as scenarios_urls
 from otodoke.web import segments_urls
 from otodoke.web.views import (
+    api_tokens,
     campaigns,
     campaigns_actions,
     contacts,
@@ -27,6 +28,7 @@ workspace_patterns = [
     path("", shell.dashboard, name="dashboard"),
     path("dashboard/quota/", shell.quota, name="dashboard_quota"),
     path("contacts/", contacts.contact_list, name="contacts"),
+    path("contacts/save-search/", contacts.contact_search_save, name="contact_search_save"),
     path("contacts/<int:contact_id>/", contacts.contact_detail, name="contact"),
     path(
         "contacts/<int:contact_id>/link-invite/",
@@ -125,6 +127,12 @@ workspace_patterns = [
     ),
     path("settings/", settings.general, name="settings"),
     path("settings/channel/", settings.channel, name="settings_channel"),
+    path("settings/api-tokens/", api_tokens.api_tokens, name="settings_api_tokens"),
+    path(
+        "settings/api-tokens/<int:token_id>/revoke/",
+        api_tokens.api_token_revoke,
+        name="settings_api_token_revoke",
+    ),
     path("settings/channel/verify/", settings.channel_verify, name="settings_channel_verify"),
     path("settings/channel/link-check/", settings.link_check, name="settings_link_check"),
     path("settings/members/", members.members, name="settings_members"),

@@ -16,6 +16,7 @@ from otodoke.api.schemas import MAX_BULK_ITEMS, BulkCounts, ItemResult, UtcDateT
 from otodoke.contacts import cleaning
 from otodoke.contacts.inputs import ContactInput
 from otodoke.contacts.models import Contact
+from otodoke.segments.contact_search import SearchFilters
 
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 TagName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -113,8 +114,54 @@ class ContactFilters(Schema):
     updated_since: UtcDateTime | None = Field(
         default=None, description="contacts changed at or after this time (with an offset)"
     )
+    # The customer search of the contact list (the same segment definition underneath).
+    age_min: int | None = Field(default=None, ge=0, le=150, description="age in whole years")
+    age_max: int | None = Field(default=None, ge=0, le=150)
+    gender: list[Literal["male", "female", "other", "unknown"]] | None = None
+    birth_month: list[Annotated[int, Field(ge=1, le=12)]] | None = None
+    prefecture: list[Annotated[str, StringConstraints(max_length=10)]] | None = Field(
+        default=None, description="full Japanese names, e.g. 東京都"
+    )
+    last_visit: Literal["within", "before", "never"] | None = Field(
+        default=None,
+        description="within: on or after the start of the local day last_visit_days ago; "
+        "before: before it (more than that many days ago); never: no visit recorded",
+    )
+    last_visit_days: int | None = Field(default=None, ge=0, le=36500)
+    visits_min: int | None = Field(default=None, ge=0)
+    visits_max: int | None = Field(default=None, ge=0)
+    spent_min: int | None = Field(default=None, ge=0, description="total spent, yen")
+    spent_max: int | None = Field(default=None, ge=0)
+    line: Literal["linked", "following", "blocked", "not_linked"] | None = None
+    consent: bool | None = None
+    who: Literal["customers", "line_only", "all"] = Field(
+        default="all", description="customers: with a customer number; line_only: without"
+    )
     cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+
+def search_filters(filters: ContactFilters) -> SearchFilters:
+    """The customer-search part of the query, as the contact list's SearchFilters."""
+    last_visit = filters.last_visit or ""
+    if last_visit in {"within", "before"} and filters.last_visit_days is None:
+        raise ValueError("last_visit_days")
+    return SearchFilters(
+        age_min=filters.age_min,
+        age_max=filters.age_max,
+        genders=tuple(filters.gender or ()),
+        birth_months=tuple(filters.birth_month or ()),
+        prefectures=tuple(filters.prefecture or ()),
+        last_visit=last_visit,
+        last_visit_days=filters.last_visit_days,
+        visits_min=filters.visits_min,
+        visits_max=filters.visits_max,
+        spent_min=filters.spent_min,
+        spent_max=filters.spent_max,
+        line=filters.line or "",
+        consent="" if filters.consent is None else ("yes" if filters.consent else "no"),
+        who=filters.who,
+    )
 
 
 def contact_out(contact: Contact, *, pii: bool) -> ContactOut:

@@ -27,6 +27,7 @@ from otodoke.api.routers.contact_schemas import (
     ContactUnlinkedOut,
     contact_out,
     join_path,
+    search_filters,
     to_input,
 )
 from otodoke.api.schemas import item_results
@@ -35,6 +36,7 @@ from otodoke.contacts.inputs import ContactInput
 from otodoke.contacts.models import Contact, ContactTag, LinkedVia, Tag, TagSource
 from otodoke.contacts.services import upsert_contacts
 from otodoke.core.statistics import refresh_stale_statistics
+from otodoke.segments.services import contacts_matching
 from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.roles import Permission
 
@@ -48,6 +50,26 @@ def _contacts(workspace: Workspace) -> QuerySet[Contact]:
 @router.get("", response={200: ContactPage, **COMMON_ERRORS}, summary="Search contacts")
 def search_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> ContactPage:
     return search(principal(request), filters)
+
+
+def _customer_search(
+    workspace: Workspace, filters: ContactFilters, qs: QuerySet[Contact]
+) -> QuerySet[Contact]:
+    """The contact list's filters, compiled as the segment definition they are."""
+    try:
+        wanted = search_filters(filters)
+        if not wanted.conditions():
+            return qs
+        return qs & contacts_matching(workspace, wanted.definition())
+    except ValueError as exc:
+        # DefinitionError is a ValueError: a min above its max, an unknown prefecture…
+        problems = getattr(exc, "problems", None)
+        message = (
+            "; ".join(p.message for p in problems)
+            if problems
+            else _("last_visit within/before needs last_visit_days")
+        )
+        raise ApiError(422, message, code="validation_error", details=[("query", message)]) from exc
 
 
 def search(caller: Caller, filters: ContactFilters) -> ContactPage:
@@ -67,6 +89,7 @@ def search(caller: Caller, filters: ContactFilters) -> ContactPage:
         qs = qs.filter(line_status=filters.line_status)
     if filters.updated_since:
         qs = qs.filter(updated_at__gte=filters.updated_since)
+    qs = _customer_search(caller.workspace, filters, qs)
     pii_filters = {
         f: getattr(filters, f) for f in ("email", "phone", "line_user_id") if getattr(filters, f)
     }

@@ -43,6 +43,11 @@ CASES: list[tuple[dict[str, Any], str, str]] = [
         "性別: 男性、女性、その他、不明",
     ),
     ({"kind": "age", "min": 30, "max": 39}, "Age 30–39 years", "年齢 30〜39歳"),
+    (
+        {"kind": "has_customer_number", "value": False},
+        "Has no customer number (LINE-only friend)",
+        "顧客番号なし（LINEのみの友だち）",
+    ),
     ({"kind": "birth_month", "months": [1, 12]}, "Birth month: 1, 12", "誕生月: 1、12"),
     ({"kind": "birthday", "when": "next_month"}, "Birthday next month", "来月が誕生月"),
     (
@@ -57,8 +62,8 @@ CASES: list[tuple[dict[str, Any], str, str]] = [
     ),
     (
         {"kind": "last_visit", "op": "before", "days_ago": 60},
-        "Last visit before 60 days ago",
-        "最終来店日が60日前より前",
+        "Last visit more than 60 days ago",
+        "最終来店日が60日より前",
     ),
     (
         {"kind": "first_visit", "op": "on_or_after", "date": "2024-01-01"},
@@ -70,8 +75,8 @@ CASES: list[tuple[dict[str, Any], str, str]] = [
     ({"kind": "purchase_count", "max": 2}, "Purchases 2 times or less", "購入回数 2回以下"),
     (
         {"kind": "total_spent", "min": 20000, "max": 50000},
-        "Total spent 20000–50000 yen",
-        "累計購入金額 20000〜50000円",
+        "Total spent 20,000–50,000 yen",
+        "累計購入金額 20,000〜50,000円",
     ),
     (
         {"kind": "tags", "match": "all", "names": ["VIP", "line"], "added_within_days": 30},
@@ -106,8 +111,8 @@ CASES: list[tuple[dict[str, Any], str, str]] = [
             "since": "2024-01-01",
             "until": "2024-02-01",
         },
-        "Amount of “予約” at most 5000 yen between 2024-01-01 and 2024-02-01",
-        "「予約」の金額が5000円以下（2024-01-01〜2024-02-01）",
+        "Amount of “予約” at most 5,000 yen between 2024-01-01 and 2024-02-01",
+        "「予約」の金額が5,000円以下（2024-01-01〜2024-02-01）",
     ),
     (
         {"kind": "line_status", "values": ["following", "blocked", "none"]},

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -21,7 +23,10 @@ from otodoke.contacts.privacy import is_linked
 from otodoke.line.client import LineApiError
 from otodoke.line.invites import LinkInviteRefused, invite_problem, send_link_invite
 from otodoke.scenarios.presenters import contact_enrolments
+from otodoke.segments import contact_search as search
 from otodoke.segments.schema import DefinitionError
+from otodoke.segments.services import save_segment
+from otodoke.segments.summary import summarize
 from otodoke.web import contacts as queries
 from otodoke.web import imports
 from otodoke.web.access import WorkspaceAccess, workspace_view
@@ -29,10 +34,11 @@ from otodoke.web.forms_contacts import (
     ContactFilterForm,
     ImportUploadForm,
     MappingForm,
+    SaveSearchForm,
     field_label,
 )
 from otodoke.web.htmx import render_page
-from otodoke.workspaces.models import AuditAction
+from otodoke.workspaces.models import AuditAction, Workspace
 from otodoke.workspaces.roles import Permission
 from otodoke.workspaces.services import record_audit
 
@@ -42,35 +48,150 @@ RECENT_IMPORTS = 10
 
 @workspace_view()
 def contact_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
+    workspace = access.workspace
     show_pii = access.can(Permission.VIEW_PII)
+    segments = queries.segment_choices(workspace)
+    chosen_segment = (
+        segments.filter(pk=request.GET.get("segment") or 0).first()
+        if (request.GET.get("segment", "").isdigit())
+        else None
+    )
     form = ContactFilterForm(
         request.GET or None,
-        tags=queries.tag_names(access.workspace, chosen=request.GET.get("tag", "")),
-        segments=queries.segment_choices(access.workspace),
+        tags=queries.tag_names(workspace, chosen=request.GET.get("tag", "")),
+        segments=segments,
+        default_who=queries.default_who(workspace, segment=chosen_segment),
     )
     chosen = form.to_filter()
+    sort, descending = form.ordering()
     segment_problem = ""
+    page = search.Page([], None)
+    count = search.CappedCount(0, capped=False)
+    cursor = None
     try:
-        found = queries.search_contacts(access.workspace, chosen, include_pii=show_pii)
+        found = queries.search_contacts(workspace, chosen, include_pii=show_pii)
+        if token := request.GET.get("after", ""):
+            cursor = search.decode_cursor(sort, token)
+        page = search.read_page(
+            found,
+            sort=sort,
+            descending=descending,
+            cursor=cursor,
+            size=PAGE_SIZE,
+            everyone=Contact.objects.in_workspace(workspace),
+        )
+        exact = request.GET.get("count") == "exact"
+        count = search.capped_count(found, cap=None if exact else search.COUNT_CAP)
     except DefinitionError as exc:
         # A saved segment can stop compiling (e.g. a segment it refers to was deleted): the
         # list says so and shows nobody rather than everybody.
-        found = Contact.objects.none()
         segment_problem = "; ".join(p.message for p in exc.problems)
-    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    except search.CursorError:
+        # An old or edited link: start again from the first page.
+        return redirect(f"{request.path}?{_without(request, 'after')}")
+    definition = chosen.filters.definition()
+    today = timezone.localdate(timezone=workspace.tzinfo)
+    tags = queries.page_tags([c.pk for c in page.rows])
+    columns = form.columns()
     context = {
         "access": access,
         "section": "contacts",
         "form": form,
-        "page": page,
-        "cards": [queries.contact_card(c, show_pii=show_pii) for c in page],
-        "query": query.urlencode(),
+        "cards": [
+            queries.contact_card(c, show_pii=show_pii, today=today, tags=tags[c.pk])
+            for c in page.rows
+        ],
+        "count": count,
+        "columns": columns,
+        "headers": _headers(request, columns, sort, descending),
+        "next_url": f"?{_with(request, after=page.next_cursor)}" if page.next_cursor else "",
+        "first_url": f"?{_without(request, 'after')}" if cursor else "",
+        "exact_count_url": f"?{_with(request, count='exact')}",
+        "query": _without(request, "after"),
         "segment": chosen.segment,
         "segment_problem": segment_problem,
+        "definition_json": json.dumps(definition, ensure_ascii=False),
+        "filter_summary": summarize(definition) if chosen.filters.conditions() else "",
+        "save_form": SaveSearchForm(initial={"name": _default_segment_name(workspace)}),
     }
     return render_page(request, "web/contacts/list.html", context, partial="rows")
+
+
+def _with(request: HttpRequest, **changes: str) -> str:
+    query = request.GET.copy()
+    for key, value in changes.items():
+        query[key] = value
+    return query.urlencode()
+
+
+def _without(request: HttpRequest, *keys: str) -> str:
+    query = request.GET.copy()
+    for key in keys:
+        query.pop(key, None)
+    return query.urlencode()
+
+
+@dataclass(frozen=True)
+class Header:
+    column: str
+    label: str
+    url: str  # "" when the column does not sort
+    state: str  # "asc" | "desc" | "" (not the current sort)
+
+
+def _headers(request: HttpRequest, columns: list[str], sort: str, descending: bool) -> list[Header]:
+    found = []
+    for column in columns:
+        key = queries.SORTABLE_COLUMNS.get(column)
+        label = str(queries.COLUMN_LABELS[column])
+        if key is None:
+            found.append(Header(column, label, "", ""))
+            continue
+        current = key == sort
+        # A click on the current sort flips it; on another column it starts in its natural
+        # direction (biggest spenders, latest visit first).
+        if current:
+            direction = "asc" if descending else "desc"
+        else:
+            direction = "desc" if key in {"last_visit", "visits", "spent"} else "asc"
+        query = request.GET.copy()
+        query.pop("after", None)
+        query["sort"], query["dir"] = key, direction
+        state = ("desc" if descending else "asc") if current else ""
+        found.append(Header(column, label, f"?{query.urlencode()}", state))
+    return found
+
+
+def _default_segment_name(workspace: Workspace) -> str:
+    now = timezone.localtime(timezone=workspace.tzinfo)
+    return _("Search of %(when)s") % {"when": now.strftime("%Y-%m-%d %H:%M")}
+
+
+@require_POST
+@workspace_view(Permission.EDIT)
+def contact_search_save(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
+    """ "Save this search as a segment": the list's filters are already a segment definition."""
+    form = SaveSearchForm(request.POST)
+    back = reverse("web:contacts", args=[access.workspace.slug])
+    if form.is_valid():
+        try:
+            segment = save_segment(
+                access.workspace,
+                name=form.cleaned_data["name"],
+                definition=form.cleaned_data["definition"],
+                actor=access.user,
+            )
+        except DefinitionError as exc:
+            messages.error(request, "; ".join(p.message for p in exc.problems))
+        else:
+            messages.success(
+                request, _("Saved the search as the segment “%(name)s”.") % {"name": segment.name}
+            )
+            return redirect("web:segment", slug=access.workspace.slug, segment_id=segment.pk)
+    else:
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
+    query = form.data.get("back", "")
+    return redirect(f"{back}?{query}" if query else back)
 
 
 @workspace_view()
@@ -127,7 +248,10 @@ def _recent_jobs(access: WorkspaceAccess) -> list[ImportJob]:
 
 @workspace_view(Permission.EDIT)
 def import_upload(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    # ?kind=links: the dashboard's "link them" step opens the page with that kind chosen.
+    kind = request.GET.get("kind", "")
+    initial = {"kind": kind} if kind in ImportKind.values else None
+    form = ImportUploadForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         handle = imports.store_upload(access.workspace, form.cleaned_data["file"])
         target = reverse("web:import_map", args=[access.workspace.slug])

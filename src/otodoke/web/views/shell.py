@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from otodoke.web import dashboard as figures
 from otodoke.web.access import WorkspaceAccess, workspace_view
 from otodoke.web.charts import friend_chart, gauge
+from otodoke.web.first_run import first_run_steps
 from otodoke.web.htmx import render_page
 from otodoke.web.line_info import month_quota
 from otodoke.workspaces.models import Workspace
@@ -26,10 +27,12 @@ def home(request: HttpRequest) -> HttpResponse:
 @workspace_view()
 def dashboard(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     workspace = access.workspace
+    counts = figures.friend_counts(workspace)
     context = {
         "access": access,
         "section": "dashboard",
-        "counts": figures.friend_counts(workspace),
+        "counts": counts,
+        "first_run": first_run_steps(workspace, counts),
         "chart": friend_chart(figures.friend_series(workspace)),
         "campaigns": figures.recent_campaigns(workspace),
     }
