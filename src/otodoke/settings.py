@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "otodoke.segments",
     "otodoke.tracking",
     "otodoke.scenarios",
+    "otodoke.richmenus",
     "otodoke.api",
     "django_htmx",
     "otodoke.web",

@@ -1,0 +1,359 @@
+"""Keeping each friend's rich menu as the rules say: desired vs applied, then LINE's bulk calls.
+
+1. **Watches** (`segments.watches`, owner kind ``richmenu_rule``): each active rule's segment
+   watch is refreshed; entered and left come back as contact IDs. A full refresh runs at most
+   every `OTODOKE_WATCH_REFRESH_SECONDS` (the sync chain's tick); a tag or event refreshes
+   just that contact at once (`hooks`).
+2. **Desired**: for the contacts concerned, the first rule by priority whose watch holds them
+   names the LINE menu they should have (none: unlinked, so LINE shows the default).
+   `RichMenuAssignment` rows keep desired and applied side by side.
+3. **Plan**: the assignments whose desired differs from applied become `RelinkChunk` rows of at
+   most 500 users each (LINE's bulk limit), one target menu per chunk, written in one
+   transaction *before* any call, and only when no chunk is pending (so a plan never overlaps
+   an unfinished one).
+4. **Execute**: each pending chunk is claimed with a lease, paced by the per-channel token
+   bucket (`campaigns.ratelimit`, shared by all workers), sent as one bulk link or unlink, and
+   marked done together with its assignments' applied menu in one transaction.
+
+Re-running with nothing changed makes no call (desired = applied everywhere). A crash between
+calls leaves the later chunks pending: the next run makes exactly those calls. A crash after
+LINE accepted a chunk but before it was marked done re-sends that one chunk, which LINE
+applies the same way again (a link replaces the user's link).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from otodoke.campaigns.ratelimit import bucket_key, take_tokens
+from otodoke.contacts.models import Contact, LineStatus
+from otodoke.line.client import LineApiError, LineClient, with_backoff
+from otodoke.richmenus.models import (
+    ChunkStatus,
+    RelinkChunk,
+    RichMenuAssignment,
+    RichMenuRule,
+)
+from otodoke.richmenus.services import WATCH_OWNER, ClientFactory, _watched
+from otodoke.segments.models import SegmentWatch, SegmentWatchMember
+from otodoke.segments.schema import DefinitionError
+from otodoke.segments.watches import ensure_watch, refresh, refresh_contacts
+from otodoke.workspaces.models import Workspace
+
+log = logging.getLogger(__name__)
+
+BULK_SIZE = 500
+LEASE = dt.timedelta(seconds=60)
+_IN_CHUNK = 2000  # contact IDs per IN (...) when updating assignments
+
+
+def bulk_rate() -> float:
+    """Bulk link/unlink requests per second per channel (LINE: 2,000/s)."""
+    return float(getattr(settings, "OTODOKE_RICHMENU_BULK_RATE", 2000))
+
+
+def watch_interval() -> dt.timedelta:
+    return dt.timedelta(seconds=float(getattr(settings, "OTODOKE_WATCH_REFRESH_SECONDS", 60)))
+
+
+@dataclass
+class SyncResult:
+    entered: int = 0
+    left: int = 0
+    changed: int = 0
+    planned_chunks: int = 0
+    calls: int = 0
+    linked: int = 0
+    unlinked: int = 0
+    failed_chunks: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "entered": self.entered,
+            "left": self.left,
+            "changed": self.changed,
+            "planned_chunks": self.planned_chunks,
+            "calls": self.calls,
+            "linked": self.linked,
+            "unlinked": self.unlinked,
+            "failed_chunks": self.failed_chunks,
+            "errors": self.errors,
+        }
+
+
+def _client(workspace: Workspace) -> LineClient:
+    return LineClient.for_workspace(workspace)
+
+
+def _rules(workspace: Workspace) -> list[RichMenuRule]:
+    return list(
+        RichMenuRule.objects.filter(workspace=workspace, active=True)
+        .exclude(menu__line_rich_menu_id="")
+        .select_related("menu", "segment")
+        .order_by("priority", "id")
+    )
+
+
+def refresh_watches(
+    workspace: Workspace,
+    now: dt.datetime,
+    *,
+    contact_ids: Iterable[int] | None = None,
+    force: bool = False,
+) -> tuple[set[int], SyncResult]:
+    """Refresh the rules' watches (in full when due or forced, else only `contact_ids`);
+    the contacts who entered or left any of them."""
+    result = SyncResult()
+    touched: set[int] = set()
+    ids = None if contact_ids is None else sorted({int(i) for i in contact_ids})
+    for rule in RichMenuRule.objects.filter(workspace=workspace).select_related("segment"):
+        try:
+            watch = ensure_watch(
+                workspace, WATCH_OWNER, rule.pk, _watched(rule.segment), baseline=False
+            )
+            if ids is not None:
+                diff = refresh_contacts(watch, ids, now)
+            elif (
+                force
+                or watch.last_evaluated_at is None
+                or now - watch.last_evaluated_at >= watch_interval()
+            ):
+                diff = refresh(watch, now)
+            else:
+                continue
+        except DefinitionError as exc:
+            result.errors.append(f"rule {rule.pk}: {exc}")
+            continue
+        result.entered += len(diff.entered)
+        result.left += len(diff.left)
+        touched.update(diff.entered)
+        touched.update(diff.left)
+    return touched, result
+
+
+def recompute(workspace: Workspace, contact_ids: Iterable[int] | None = None) -> int:
+    """Write the desired menu of the given contacts (None: everyone) from the rules' watch
+    members; returns how many assignments changed."""
+    ids = None if contact_ids is None else sorted(set(contact_ids))
+    if ids is not None and not ids:
+        return 0
+    desired: dict[int, tuple[int, str]] = {}
+    watches = dict(
+        SegmentWatch.objects.filter(workspace=workspace, owner_kind=WATCH_OWNER).values_list(
+            "owner_id", "pk"
+        )
+    )
+    for rule in _rules(workspace):
+        watch_id = watches.get(rule.pk)
+        if watch_id is None:
+            continue
+        members = SegmentWatchMember.objects.filter(
+            watch_id=watch_id, contact__line_user_id__isnull=False
+        )
+        if ids is not None:
+            members = members.filter(contact_id__in=ids)
+        for contact_id in members.values_list("contact_id", flat=True).iterator(chunk_size=5000):
+            if contact_id not in desired:
+                desired[contact_id] = (rule.pk, rule.menu.line_rich_menu_id)
+    existing = RichMenuAssignment.objects.filter(workspace=workspace)
+    if ids is not None:
+        existing = existing.filter(contact_id__in=ids)
+    current = {
+        cid: (rule_id, line_id)
+        for cid, rule_id, line_id in existing.values_list(
+            "contact_id", "rule_id", "desired_line_id"
+        ).iterator(chunk_size=5000)
+    }
+    changes: dict[tuple[int | None, str], list[int]] = defaultdict(list)
+    for cid, old in current.items():
+        new = desired.get(cid, (None, ""))
+        if new != old:
+            changes[new].append(cid)
+    fresh = [
+        RichMenuAssignment(
+            workspace=workspace, contact_id=cid, rule_id=rule_id, desired_line_id=lid
+        )
+        for cid, (rule_id, lid) in desired.items()
+        if cid not in current
+    ]
+    with transaction.atomic():
+        RichMenuAssignment.objects.bulk_create(fresh, batch_size=2000, ignore_conflicts=True)
+        for (rule_id, line_id), cids in changes.items():
+            for start in range(0, len(cids), _IN_CHUNK):
+                RichMenuAssignment.objects.filter(
+                    contact_id__in=cids[start : start + _IN_CHUNK]
+                ).update(rule_id=rule_id, desired_line_id=line_id)
+    return len(fresh) + sum(len(c) for c in changes.values())
+
+
+def forget_applied(contact_ids: Iterable[int]) -> None:
+    """LINE no longer has a link for these users (they blocked and came back): relink."""
+    RichMenuAssignment.objects.filter(contact_id__in=list(contact_ids)).update(applied_line_id="")
+
+
+def plan(workspace: Workspace) -> int:
+    """Record the chunks that bring applied to desired; 0 while earlier chunks are pending."""
+    with transaction.atomic():
+        Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+        if RelinkChunk.objects.filter(workspace=workspace, status=ChunkStatus.PENDING).exists():
+            return 0
+        rows = (
+            RichMenuAssignment.objects.filter(workspace=workspace)
+            .exclude(desired_line_id=F("applied_line_id"))
+            .filter(
+                contact__line_user_id__isnull=False,
+                contact__line_status=LineStatus.FOLLOWING,
+            )
+            .order_by("desired_line_id", "contact_id")
+            .values_list("desired_line_id", "contact_id", "contact__line_user_id")
+        )
+        groups: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for line_id, contact_id, user_id in rows.iterator(chunk_size=5000):
+            groups[line_id].append((contact_id, user_id))
+        chunks = []
+        for line_id, members in groups.items():
+            for start in range(0, len(members), BULK_SIZE):
+                part = members[start : start + BULK_SIZE]
+                chunks.append(
+                    RelinkChunk(
+                        workspace=workspace,
+                        line_menu_id=line_id,
+                        contact_ids=[c for c, _u in part],
+                        user_ids=[u for _c, u in part],
+                    )
+                )
+        RelinkChunk.objects.bulk_create(chunks, batch_size=200)
+    return len(chunks)
+
+
+def _claim(chunk_id: int, now: dt.datetime) -> bool:
+    return bool(
+        RelinkChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_until=now + LEASE, attempts=F("attempts") + 1)
+    )
+
+
+def _pace(workspace: Workspace) -> None:
+    import time
+
+    rate = bulk_rate()
+    key = bucket_key(workspace.channel_id, "richmenu.bulk")
+    while True:
+        granted, wait = take_tokens(key, rate=rate, capacity=max(1.0, rate), wanted=1)
+        if granted:
+            return
+        time.sleep(wait)
+
+
+def execute(
+    workspace: Workspace, *, client_for: ClientFactory = _client, now: dt.datetime | None = None
+) -> SyncResult:
+    """Make every pending chunk's bulk call, oldest first."""
+    result = SyncResult()
+    pending = list(
+        RelinkChunk.objects.filter(workspace=workspace, status=ChunkStatus.PENDING)
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+    if not pending:
+        return result
+    with client_for(workspace) as client:
+        for chunk_id in pending:
+            instant = now or timezone.now()
+            if not _claim(chunk_id, instant):
+                continue  # another worker has it
+            chunk = RelinkChunk.objects.get(pk=chunk_id)
+            _pace(workspace)
+            try:
+                if chunk.line_menu_id:
+                    with_backoff(
+                        lambda c=chunk: client.link_rich_menu_to_users(c.line_menu_id, c.user_ids)
+                    )
+                else:
+                    with_backoff(lambda c=chunk: client.unlink_rich_menu_from_users(c.user_ids))
+            except LineApiError as exc:
+                result.calls += 1
+                if exc.transient:
+                    # Left pending; the lease lapses and the next run tries again.
+                    result.errors.append(exc.describe())
+                    break
+                RelinkChunk.objects.filter(pk=chunk.pk).update(
+                    status=ChunkStatus.FAILED, error=exc.describe()[:2000], lease_until=None
+                )
+                result.failed_chunks += 1
+                result.errors.append(exc.describe())
+                continue
+            result.calls += 1
+            done_at = timezone.now()
+            with transaction.atomic():
+                RelinkChunk.objects.filter(pk=chunk.pk).update(
+                    status=ChunkStatus.DONE, done_at=done_at, lease_until=None
+                )
+                for start in range(0, len(chunk.contact_ids), _IN_CHUNK):
+                    RichMenuAssignment.objects.filter(
+                        contact_id__in=chunk.contact_ids[start : start + _IN_CHUNK]
+                    ).update(applied_line_id=chunk.line_menu_id, applied_at=done_at)
+            if chunk.line_menu_id:
+                result.linked += len(chunk.user_ids)
+            else:
+                result.unlinked += len(chunk.user_ids)
+    return result
+
+
+def sync(
+    workspace: Workspace,
+    *,
+    now: dt.datetime | None = None,
+    full: bool = False,
+    contact_ids: Iterable[int] | None = None,
+    client_for: ClientFactory = _client,
+) -> SyncResult:
+    """One pass: finish pending chunks, refresh the watches, recompute, plan and execute."""
+    instant = now or timezone.now()
+    first = execute(workspace, client_for=client_for, now=now)
+    touched, result = refresh_watches(workspace, instant, contact_ids=contact_ids, force=full)
+    result.changed = recompute(workspace, None if full else touched)
+    result.planned_chunks = plan(workspace)
+    second = execute(workspace, client_for=client_for, now=now)
+    for done in (first, second):
+        result.calls += done.calls
+        result.linked += done.linked
+        result.unlinked += done.unlinked
+        result.failed_chunks += done.failed_chunks
+        result.errors += done.errors
+    return result
+
+
+def workspaces_with_rules() -> list[Workspace]:
+    ids = set(RichMenuRule.objects.values_list("workspace_id", flat=True))
+    ids |= set(
+        RelinkChunk.objects.filter(status=ChunkStatus.PENDING).values_list(
+            "workspace_id", flat=True
+        )
+    )
+    ids |= set(
+        RichMenuAssignment.objects.exclude(desired_line_id=F("applied_line_id")).values_list(
+            "workspace_id", flat=True
+        )
+    )
+    return list(Workspace.objects.filter(pk__in=ids).order_by("pk"))
+
+
+def contacts_of(workspace: Workspace, contact_ids: Iterable[int]) -> list[int]:
+    return list(
+        Contact.objects.filter(workspace=workspace, pk__in=list(contact_ids)).values_list(
+            "pk", flat=True
+        )
+    )
