@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from otodoke.core import views as core_views
 from otodoke.messaging.views import redirect_click
+from otodoke.richmenus.views import redirect_menu_click
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
@@ -15,6 +16,8 @@ urlpatterns = [
     *([path("admin/", admin.site.urls)] if settings.ADMIN_ENABLED else []),
     # Tracked campaign links: record the click, redirect to the campaign's own URL.
     path("r/<str:token>", redirect_click, name="click-redirect"),
+    # Rich-menu links (one menu for everyone: counted per link, not per contact).
+    path("r/m/<str:token>", redirect_menu_click, name="richmenu-click-redirect"),
     # REST API, OpenAPI schema and docs under /api/v1/.
     path("", include("otodoke.api.api")),
     # LINE webhook (/line/webhook/<key>/) and the account-link page (/link/<slug>/).

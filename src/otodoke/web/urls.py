@@ -3,6 +3,7 @@ between staff and a browser tab never silently switches workspace."""
 
 from django.urls import include, path
 
+from otodoke.richmenus import urls as richmenus_urls
 from otodoke.scenarios import urls as scenarios_urls
 from otodoke.web import segments_urls
 from otodoke.web.views import (
@@ -65,6 +66,7 @@ workspace_patterns = [
     path("tags/<int:tag_id>/delete/", tags.tag_delete, name="tag_delete"),
     *segments_urls.urlpatterns,
     *scenarios_urls.urlpatterns,
+    *richmenus_urls.urlpatterns,
     path("campaigns/", campaigns.campaign_list, name="campaigns"),
     path("campaigns/new/", campaigns.campaign_new, name="campaign_new"),
     path("campaigns/new/preview/", campaigns.compose_preview, name="campaign_compose_preview"),
