@@ -63,14 +63,13 @@ def richmenu_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse
     rules = list(
         RichMenuRule.objects.filter(workspace=access.workspace).select_related("segment", "menu")
     )
-    counts = {
-        rule_id: n
-        for rule_id, n in RichMenuAssignment.objects.filter(workspace=access.workspace)
+    counts = dict(
+        RichMenuAssignment.objects.filter(workspace=access.workspace)
         .exclude(rule=None)
         .values_list("rule_id")
         .annotate(n=Count("id"))
         .order_by()
-    }
+    )
     context = _base(
         access,
         menus=menus,
