@@ -15,6 +15,7 @@ from otodoke.api.routers import (
     events,
     imports,
     me,
+    richmenus,
     scenarios,
     segments,
     tags,
@@ -92,6 +93,7 @@ api.add_router("/audiences", audiences.router, tags=["Audiences"])
 api.add_router("/imports", imports.router, tags=["Imports"])
 api.add_router("/campaigns", campaigns.router, tags=["Campaigns"])
 api.add_router("/scenarios", scenarios.router, tags=["Scenarios"])
+api.add_router("/richmenus", richmenus.router, tags=["Rich menus"])
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/", api.urls),
