@@ -166,10 +166,7 @@ class Command(OtodokeCommand):
             self,
             options,
             lambda: api.sync_now(caller),
-            lambda out: (
-                ["  ".join(f"{k} {v}" for k, v in out.model_dump().items() if k != "errors")]
-                + list(out.errors)
-            ),
+            _sync_lines,
         )
 
     def _contact(self, caller: CliCaller, options: dict[str, Any]) -> None:
