@@ -62,7 +62,7 @@ def test_an_image_over_one_megabyte_or_not_jpeg_or_png_is_refused() -> None:
 
 
 def test_a_size_line_does_not_allow_is_refused(workspace: Workspace) -> None:
-    with pytest.raises(services.MenuError, match="at least 1.45"):
+    with pytest.raises(services.MenuError, match=r"at least 1\.45"):
         services.create_menu(workspace, name="tall", chat_bar_text="x", width=1000, height=800)
     assert not RichMenu.objects.exists()
 
