@@ -220,7 +220,7 @@ def plan(workspace: Workspace) -> int:
         )
         groups: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for line_id, contact_id, user_id in rows.iterator(chunk_size=5000):
-            groups[line_id].append((contact_id, user_id))
+            groups[line_id].append((contact_id, user_id or ""))
         chunks = []
         for line_id, members in groups.items():
             for start in range(0, len(members), BULK_SIZE):
@@ -276,13 +276,16 @@ def execute(
                 continue  # another worker has it
             chunk = RelinkChunk.objects.get(pk=chunk_id)
             _pace(workspace)
-            try:
-                if chunk.line_menu_id:
-                    with_backoff(
-                        lambda c=chunk: client.link_rich_menu_to_users(c.line_menu_id, c.user_ids)
-                    )
+            menu_id, user_ids = chunk.line_menu_id, list(chunk.user_ids)
+
+            def call(menu_id: str = menu_id, user_ids: list[str] = user_ids) -> None:
+                if menu_id:
+                    client.link_rich_menu_to_users(menu_id, user_ids)
                 else:
-                    with_backoff(lambda c=chunk: client.unlink_rich_menu_from_users(c.user_ids))
+                    client.unlink_rich_menu_from_users(user_ids)
+
+            try:
+                with_backoff(call)
             except LineApiError as exc:
                 result.calls += 1
                 if exc.transient:

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import Count
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -202,7 +202,8 @@ def richmenu_image(request: HttpRequest, access: WorkspaceAccess, menu_id: int) 
     menu = _menu(access, menu_id)
     if not menu.image:
         raise Http404
-    return FileResponse(menu.image.open("rb"), content_type=menu.image_type or "image/png")
+    with menu.image.open("rb") as handle:  # at most 1 MB (LINE's limit)
+        return HttpResponse(handle.read(), content_type=menu.image_type or "image/png")
 
 
 def _rule_inputs(

@@ -34,7 +34,7 @@ def published(
     return services.publish_menu(menu)
 
 
-def linked_menu(line: Line, user_id: str) -> str | None:
+def linked_menu(line: Line, user_id: str | None) -> str | None:
     """What LINE has linked to the user (None: nothing, the default shows)."""
     response = httpx.get(
         f"{line.url}/v2/bot/user/{user_id}/richmenu",
