@@ -24,15 +24,18 @@ applies the same way again (a link replaces the user's link).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from otodoke.campaigns.ratelimit import bucket_key, take_tokens
@@ -54,7 +57,17 @@ log = logging.getLogger(__name__)
 
 BULK_SIZE = 500
 LEASE = dt.timedelta(seconds=60)
-_IN_CHUNK = 2000  # contact IDs per IN (...) when updating assignments
+CLAIM = 20  # chunks claimed per transaction
+GRANT = 20  # rate-limit tokens taken per transaction
+
+
+def _in_ids(ids: list[int]) -> RawSQL:
+    """`pk__in=_in_ids(ids)`: any number of IDs as one array parameter (PostgreSQL
+    ``unnest``, SQLite ``json_each``), so an UPDATE of 100,000 rows is one statement with no
+    limit on bound variables."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
+    return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(ids),))
 
 
 def bulk_rate() -> float:
@@ -190,10 +203,9 @@ def recompute(workspace: Workspace, contact_ids: Iterable[int] | None = None) ->
     with transaction.atomic():
         RichMenuAssignment.objects.bulk_create(fresh, batch_size=2000, ignore_conflicts=True)
         for (rule_id, line_id), cids in changes.items():
-            for start in range(0, len(cids), _IN_CHUNK):
-                RichMenuAssignment.objects.filter(
-                    contact_id__in=cids[start : start + _IN_CHUNK]
-                ).update(rule_id=rule_id, desired_line_id=line_id)
+            RichMenuAssignment.objects.filter(contact_id__in=_in_ids(cids)).update(
+                rule_id=rule_id, desired_line_id=line_id
+            )
     return len(fresh) + sum(len(c) for c in changes.values())
 
 
@@ -237,24 +249,38 @@ def plan(workspace: Workspace) -> int:
     return len(chunks)
 
 
-def _claim(chunk_id: int, now: dt.datetime) -> bool:
-    return bool(
-        RelinkChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=now + LEASE, attempts=F("attempts") + 1)
-    )
+def _claim(workspace: Workspace, now: dt.datetime) -> list[RelinkChunk]:
+    """Up to CLAIM pending chunks nobody holds, oldest first, leased to this worker."""
+    with transaction.atomic():
+        free = RelinkChunk.objects.filter(workspace=workspace, status=ChunkStatus.PENDING).filter(
+            Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+        )
+        if connection.vendor == "postgresql":
+            free = free.select_for_update(skip_locked=True)
+        ids = list(free.order_by("id").values_list("pk", flat=True)[:CLAIM])
+        RelinkChunk.objects.filter(pk__in=ids).update(
+            lease_until=now + LEASE, attempts=F("attempts") + 1
+        )
+    return list(RelinkChunk.objects.filter(pk__in=ids).order_by("id"))
 
 
-def _pace(workspace: Workspace) -> None:
-    import time
+class _Pacer:
+    """Tokens from the per-channel bucket shared by every worker, taken GRANT at a time."""
 
-    rate = bulk_rate()
-    key = bucket_key(workspace.channel_id, "richmenu.bulk")
-    while True:
-        granted, wait = take_tokens(key, rate=rate, capacity=max(1.0, rate), wanted=1)
-        if granted:
-            return
-        time.sleep(wait)
+    def __init__(self, workspace: Workspace) -> None:
+        self.key = bucket_key(workspace.channel_id, "richmenu.bulk")
+        self.rate = bulk_rate()
+        self.left = 0
+
+    def wait(self) -> None:
+        while self.left == 0:
+            granted, wait = take_tokens(
+                self.key, rate=self.rate, capacity=max(1.0, self.rate), wanted=GRANT
+            )
+            self.left = granted
+            if not granted:
+                time.sleep(wait)
+        self.left -= 1
 
 
 def execute(
@@ -262,57 +288,60 @@ def execute(
 ) -> SyncResult:
     """Make every pending chunk's bulk call, oldest first."""
     result = SyncResult()
-    pending = list(
-        RelinkChunk.objects.filter(workspace=workspace, status=ChunkStatus.PENDING)
-        .order_by("id")
-        .values_list("pk", flat=True)
-    )
-    if not pending:
+    if not RelinkChunk.objects.filter(workspace=workspace, status=ChunkStatus.PENDING).exists():
         return result
+    pacer = _Pacer(workspace)
     with client_for(workspace) as client:
-        for chunk_id in pending:
-            instant = now or timezone.now()
-            if not _claim(chunk_id, instant):
-                continue  # another worker has it
-            chunk = RelinkChunk.objects.get(pk=chunk_id)
-            _pace(workspace)
-            menu_id, user_ids = chunk.line_menu_id, list(chunk.user_ids)
-
-            def call(menu_id: str = menu_id, user_ids: list[str] = user_ids) -> None:
-                if menu_id:
-                    client.link_rich_menu_to_users(menu_id, user_ids)
-                else:
-                    client.unlink_rich_menu_from_users(user_ids)
-
-            try:
-                with_backoff(call)
-            except LineApiError as exc:
-                result.calls += 1
-                if exc.transient:
-                    # Left pending; the lease lapses and the next run tries again.
-                    result.errors.append(exc.describe())
-                    break
-                RelinkChunk.objects.filter(pk=chunk.pk).update(
-                    status=ChunkStatus.FAILED, error=exc.describe()[:2000], lease_until=None
-                )
-                result.failed_chunks += 1
-                result.errors.append(exc.describe())
-                continue
-            result.calls += 1
-            done_at = timezone.now()
-            with transaction.atomic():
-                RelinkChunk.objects.filter(pk=chunk.pk).update(
-                    status=ChunkStatus.DONE, done_at=done_at, lease_until=None
-                )
-                for start in range(0, len(chunk.contact_ids), _IN_CHUNK):
-                    RichMenuAssignment.objects.filter(
-                        contact_id__in=chunk.contact_ids[start : start + _IN_CHUNK]
-                    ).update(applied_line_id=chunk.line_menu_id, applied_at=done_at)
-            if chunk.line_menu_id:
-                result.linked += len(chunk.user_ids)
-            else:
-                result.unlinked += len(chunk.user_ids)
+        while claimed := _claim(workspace, now or timezone.now()):
+            if not _run_chunks(claimed, client, pacer, result):
+                break
     return result
+
+
+def _run_chunks(
+    chunks: list[RelinkChunk], client: LineClient, pacer: _Pacer, result: SyncResult
+) -> bool:
+    """The claimed chunks' calls; False after a transient failure (retry on a later run)."""
+    for chunk in chunks:
+        pacer.wait()
+        menu_id, user_ids = chunk.line_menu_id, list(chunk.user_ids)
+
+        def call(menu_id: str = menu_id, user_ids: list[str] = user_ids) -> None:
+            if menu_id:
+                client.link_rich_menu_to_users(menu_id, user_ids)
+            else:
+                client.unlink_rich_menu_from_users(user_ids)
+
+        try:
+            with_backoff(call)
+        except LineApiError as exc:
+            result.calls += 1
+            result.errors.append(exc.describe())
+            if exc.transient:
+                # Left pending; its lease lapses and the next run tries again.
+                RelinkChunk.objects.filter(
+                    pk__in=[c.pk for c in chunks if c.pk >= chunk.pk]
+                ).update(lease_until=None)
+                return False
+            RelinkChunk.objects.filter(pk=chunk.pk).update(
+                status=ChunkStatus.FAILED, error=exc.describe()[:2000], lease_until=None
+            )
+            result.failed_chunks += 1
+            continue
+        result.calls += 1
+        done_at = timezone.now()
+        with transaction.atomic():
+            RelinkChunk.objects.filter(pk=chunk.pk).update(
+                status=ChunkStatus.DONE, done_at=done_at, lease_until=None
+            )
+            RichMenuAssignment.objects.filter(contact_id__in=_in_ids(chunk.contact_ids)).update(
+                applied_line_id=chunk.line_menu_id, applied_at=done_at
+            )
+        if chunk.line_menu_id:
+            result.linked += len(user_ids)
+        else:
+            result.unlinked += len(user_ids)
+    return True
 
 
 def sync(
