@@ -47,7 +47,9 @@ class Command(OtodokeCommand):
         add_common(areas)
         areas.add_argument("menu_id", type=int)
         areas.add_argument(
-            "--file", required=True, help=_('[{"x", "y", "width", "height", "type", "value"}]')
+            "--file",
+            required=True,
+            help=_("a JSON list of areas: x, y, width, height, type, value"),
         )
         rule = sub.add_parser("rule", help=_("per-segment rules"))
         rsub = rule.add_subparsers(dest="rule_action", required=True)
