@@ -78,7 +78,9 @@ class RichMenuRule(models.Model):
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(_("name"), max_length=200)
-    segment = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="+")
+    # Deleting the segment deletes its rules: its friends fall back to the next rule or the
+    # default at the next full sync (within a minute).
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="+")
     menu = models.ForeignKey(RichMenu, on_delete=models.PROTECT, related_name="rules")
     priority = models.PositiveIntegerField(_("priority"), default=100)
     active = models.BooleanField(_("active"), default=True)

@@ -89,7 +89,9 @@ class SyncResult:
     linked: int = 0
     unlinked: int = 0
     failed_chunks: int = 0
+    full_refreshes: int = 0
     errors: list[str] = field(default_factory=list)
+    rules_gone: bool = False  # a rule's watch was dropped: recompute everyone
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -101,6 +103,7 @@ class SyncResult:
             "linked": self.linked,
             "unlinked": self.unlinked,
             "failed_chunks": self.failed_chunks,
+            "full_refreshes": self.full_refreshes,
             "errors": self.errors,
         }
 
@@ -130,12 +133,22 @@ def refresh_watches(
     result = SyncResult()
     touched: set[int] = set()
     ids = None if contact_ids is None else sorted({int(i) for i in contact_ids})
-    for rule in RichMenuRule.objects.filter(workspace=workspace).select_related("segment"):
+    rules = list(RichMenuRule.objects.filter(workspace=workspace).select_related("segment"))
+    # A rule gone with its segment leaves its watch behind: forget it.
+    dropped, _kinds = (
+        SegmentWatch.objects.filter(workspace=workspace, owner_kind=WATCH_OWNER)
+        .exclude(owner_id__in=[r.pk for r in rules])
+        .delete()
+    )
+    result.rules_gone = dropped > 0
+    for rule in rules:
         try:
             watch = ensure_watch(
                 workspace, WATCH_OWNER, rule.pk, _watched(rule.segment), baseline=False
             )
             if ids is not None:
+                if watch.last_evaluated_at is None:
+                    continue  # the first, full evaluation is the sync's, not a webhook's
                 diff = refresh_contacts(watch, ids, now)
             elif (
                 force
@@ -143,6 +156,7 @@ def refresh_watches(
                 or now - watch.last_evaluated_at >= watch_interval()
             ):
                 diff = refresh(watch, now)
+                result.full_refreshes += 1
             else:
                 continue
         except DefinitionError as exc:
@@ -356,7 +370,10 @@ def sync(
     instant = now or timezone.now()
     first = execute(workspace, client_for=client_for, now=now)
     touched, result = refresh_watches(workspace, instant, contact_ids=contact_ids, force=full)
-    result.changed = recompute(workspace, None if full else touched)
+    # After a full evaluation everyone's menu is recomputed, which also catches what no
+    # watch reports (a rule deleted with its segment, a priority or menu changed).
+    everyone = full or result.full_refreshes > 0 or result.rules_gone
+    result.changed = recompute(workspace, None if everyone else touched)
     result.planned_chunks = plan(workspace)
     second = execute(workspace, client_for=client_for, now=now)
     for done in (first, second):

@@ -116,6 +116,7 @@ class SyncOut(Schema):
     linked: int
     unlinked: int
     failed_chunks: int
+    full_refreshes: int
     errors: list[str]
 
 

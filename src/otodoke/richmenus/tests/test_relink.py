@@ -119,3 +119,22 @@ def test_a_crash_between_bulk_calls_resumes_without_double_work(
     assert bulk_calls(line)["link"] == 3  # 1200 users: exactly three calls in all
     assert all(linked_menu(line, p.line_user_id) == menu.line_rich_menu_id for p in people[::97])
     assert sync.sync(workspace, now=timezone.now() + dt.timedelta(minutes=10)).calls == 0
+
+
+def test_deleting_the_segment_drops_its_rule_and_its_friends_see_the_default(
+    workspace: Workspace, line: Line, vip: Segment
+) -> None:
+    from otodoke.segments.services import delete_segment
+
+    people = make_contacts(workspace, line, 2)
+    add_tags(workspace, [people[0].pk], ["VIP"])
+    menu = published(workspace, "vip", alias="vip")
+    services.create_rule(workspace, name="VIP", segment=vip, menu=menu)
+    sync.sync(workspace, full=True)
+    assert linked_menu(line, people[0].line_user_id) == menu.line_rich_menu_id
+
+    delete_segment(workspace, vip, actor=None)
+    result = sync.sync(workspace, now=timezone.now() + dt.timedelta(minutes=2))
+    assert (result.unlinked, result.linked) == (1, 0)
+    assert linked_menu(line, people[0].line_user_id) is None
+    assert services.contact_menu(people[0]).rule is None
