@@ -7,6 +7,8 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
+from django.test import Client
 from django.utils import timezone
 
 from otodoke.campaigns.tests.conftest import Line, make_contacts
@@ -62,7 +64,7 @@ def test_a_segment_rule_relinks_exactly_the_contacts_who_entered_and_left(
 
 
 def test_the_higher_priority_rule_wins_and_a_contact_page_says_why(
-    workspace: Workspace, line: Line, vip: Segment
+    workspace: Workspace, line: Line, vip: Segment, owner: User
 ) -> None:
     from otodoke.segments.services import save_segment
 
@@ -86,6 +88,12 @@ def test_the_higher_priority_rule_wins_and_a_contact_page_says_why(
     seen = services.contact_menu(people[0])
     assert seen.menu == vip_menu and seen.rule is not None and seen.in_sync
     assert "VIP first" in seen.reason
+
+    client = Client()
+    client.force_login(owner)
+    page = client.get(f"/w/{workspace.slug}/contacts/{people[0].pk}/").content.decode()
+    section = page[page.index('data-testid="contact-richmenu"') :]
+    assert "vip</a>" in section and "ルール「VIP first」" in section
 
 
 def test_a_crash_between_bulk_calls_resumes_without_double_work(
