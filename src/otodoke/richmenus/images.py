@@ -83,5 +83,5 @@ def generate(width: int, height: int, labels: list[str], *, color: str = "#3d6cb
         draw.rectangle([left, 0, left + width // columns - 1, height - 1], outline="white", width=6)
         draw.text((left + 40, height // 2), label, fill="white", font_size=height // 8)
     out = BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG")
     return out.getvalue()
