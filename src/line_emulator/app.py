@@ -39,6 +39,8 @@ ROUTE_MODULES: list[str] = [
     "line_emulator.audience_routes",
     "line_emulator.insight",
     "line_emulator.richmenu",
+    "line_emulator.richmenu_alias",
+    "line_emulator.phone_richmenu",
     "line_emulator.accounts",
     "line_emulator.webhook_routes",
 ]

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from line_emulator import phone_richmenu
 from line_emulator.actions import record_click
 from line_emulator.control_friends import channel_or_404
 from line_emulator.http import LineError, get_emulator
@@ -208,7 +209,8 @@ async def phone(request: Request) -> Response:
     body = (
         f'<div class="phone"><header>{escape(friend.display_name)}{escape(status)}</header>'
         f"{_chat(channel.channel_id, friend)}"
-        f"{compose_form(channel.channel_id, friend.user_id) if friend.following else ''}</div>"
+        f"{compose_form(channel.channel_id, friend.user_id) if friend.following else ''}"
+        f"{phone_richmenu.render(channel, friend)}</div>"
     )
     return _page(friend.display_name, body)
 

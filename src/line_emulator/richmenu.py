@@ -70,7 +70,7 @@ async def _authenticate(request: Request) -> Channel:
 def menu_for(channel: Channel, user_id: str) -> RichMenu | None:
     """What the friend's chat shows: a per-user menu beats the default set via the API."""
     menus = state(channel)
-    menu_id = menus.links.get(user_id) or menus.default
+    menu_id = switched(channel).get(user_id) or menus.links.get(user_id) or menus.default
     return menus.menus.get(menu_id) if menu_id else None
 
 
@@ -213,8 +213,27 @@ async def upload_image(request: Request) -> Response:
         raise LineError(413, "Request Entity Too Large")
     if menu.image is not None:
         raise LineError(400, "An image has already been uploaded to the richmenu")
+    size = _image_size(data)
+    expected = (menu.spec["size"]["width"], menu.spec["size"]["height"])
+    if size is None:
+        raise LineError(400, "The image could not be read")
+    if size != expected:
+        raise LineError(400, "The image size must match the rich menu size")
     menu.image, menu.image_type = data, content_type
     return JSONResponse({})
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    """The image's (width, height), None when it is no image Pillow can read."""
+    from io import BytesIO
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(BytesIO(data)) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError):
+        return None
 
 
 async def download_image(request: Request) -> Response:
@@ -257,6 +276,13 @@ def _link(channel: Channel, user_id: str, menu_id: str) -> None:
     friend = channel.friends.get(user_id)
     if friend is not None and friend.following:
         state(channel).links[user_id] = menu_id
+        switched(channel).pop(user_id, None)
+
+
+def switched(channel: Channel) -> dict[str, str]:
+    """user ID -> the menu a `richmenuswitch` tap showed on the phone (until the next link)."""
+    found: dict[str, str] = channel.extensions.setdefault("richmenu_switched", {})
+    return found
 
 
 async def link_user(request: Request) -> Response:
@@ -269,7 +295,9 @@ async def link_user(request: Request) -> Response:
 
 async def unlink_user(request: Request) -> Response:
     channel = await _authenticate(request)
-    state(channel).links.pop(_user_id(request.path_params["user_id"]), None)
+    user_id = _user_id(request.path_params["user_id"])
+    state(channel).links.pop(user_id, None)
+    switched(channel).pop(user_id, None)
     return JSONResponse({})
 
 
@@ -314,6 +342,7 @@ async def bulk_unlink(request: Request) -> Response:
     links = state(channel).links
     for user_id in users:
         links.pop(user_id, None)
+        switched(channel).pop(user_id, None)
     return JSONResponse({}, status_code=202)
 
 

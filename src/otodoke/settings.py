@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "otodoke.media",
     "otodoke.chat",
     "otodoke.autoreplies",
+    "otodoke.richmenus",
     "otodoke.api",
     "django_htmx",
     "otodoke.web",

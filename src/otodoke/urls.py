@@ -6,6 +6,7 @@ from django.urls import include, path
 from otodoke.core import views as core_views
 from otodoke.media import urls as media_urls
 from otodoke.messaging.views import redirect_click
+from otodoke.richmenus.views import redirect_menu_click
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
@@ -18,6 +19,8 @@ urlpatterns = [
     path("r/<str:token>", redirect_click, name="click-redirect"),
     # Hosted images for LINE messages, public (LINE fetches them without a login).
     *media_urls.public_patterns,
+    # Rich-menu links (one menu for everyone: counted per link, not per contact).
+    path("r/m/<str:token>", redirect_menu_click, name="richmenu-click-redirect"),
     # REST API, OpenAPI schema and docs under /api/v1/.
     path("", include("otodoke.api.api")),
     # LINE webhook (/line/webhook/<key>/) and the account-link page (/link/<slug>/).

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from line_emulator.richmenu import menu_for
 from line_emulator.testing import EmulatorServer
@@ -23,7 +25,16 @@ MENU: dict[str, Any] = {
         }
     ],
 }
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+
+
+def png(width: int, height: int) -> bytes:
+    """A real PNG: LINE checks the image is the menu's size."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), "white").save(out, format="PNG")
+    return out.getvalue()
+
+
+PNG = png(2500, 1686)
 
 
 @pytest.fixture
@@ -121,3 +132,47 @@ def test_bulk_link_limits(line: Line) -> None:
         json={"richMenuId": "richmenu-" + "f" * 32, "userIds": too_many[:1]},
     )
     assert unknown.status_code == 404
+
+
+def test_an_image_of_another_size_than_the_menu_is_refused(line: Line) -> None:
+    menu_id = create(line, with_image=False)
+    wrong = line.client.post(
+        f"/v2/bot/richmenu/{menu_id}/content",
+        content=png(2500, 843),
+        headers={"content-type": "image/png"},
+    )
+    assert wrong.status_code == 400
+    assert "size" in wrong.json()["message"]
+    garbage = line.client.post(
+        f"/v2/bot/richmenu/{menu_id}/content",
+        content=b"\x89PNG\r\n\x1a\n" + b"\0" * 64,
+        headers={"content-type": "image/png"},
+    )
+    assert garbage.status_code == 400
+
+
+def test_aliases_follow_lines_rules(line: Line) -> None:
+    first, second, bare = create(line), create(line), create(line, with_image=False)
+    made = line.client.post(
+        "/v2/bot/richmenu/alias", json={"richMenuAliasId": "tab-a", "richMenuId": first}
+    )
+    assert made.status_code == 200
+    again = line.client.post(
+        "/v2/bot/richmenu/alias", json={"richMenuAliasId": "tab-a", "richMenuId": second}
+    )
+    assert again.status_code == 400
+    bad = line.client.post(
+        "/v2/bot/richmenu/alias", json={"richMenuAliasId": "Tab A", "richMenuId": first}
+    )
+    assert bad.status_code == 400 and bad.json()["details"][0]["property"] == "richMenuAliasId"
+    no_image = line.client.post(
+        "/v2/bot/richmenu/alias", json={"richMenuAliasId": "tab-b", "richMenuId": bare}
+    )
+    assert no_image.status_code == 400
+    moved = line.client.post("/v2/bot/richmenu/alias/tab-a", json={"richMenuId": second})
+    assert moved.status_code == 200
+    assert line.client.get("/v2/bot/richmenu/alias/tab-a").json()["richMenuId"] == second
+    listed = line.client.get("/v2/bot/richmenu/alias/list").json()["aliases"]
+    assert listed == [{"richMenuAliasId": "tab-a", "richMenuId": second}]
+    assert line.client.delete("/v2/bot/richmenu/alias/tab-a").status_code == 200
+    assert line.client.get("/v2/bot/richmenu/alias/tab-a").status_code == 404

@@ -17,6 +17,7 @@ from otodoke.api.routers import (
     events,
     imports,
     me,
+    richmenus,
     scenarios,
     segments,
     tags,
@@ -97,6 +98,7 @@ api.add_router("/campaigns", campaigns.router, tags=["Campaigns"])
 api.add_router("/scenarios", scenarios.router, tags=["Scenarios"])
 api.add_router("/conversations", conversations.router, tags=["Conversations"])
 api.add_router("/autoreplies", autoreplies.router, tags=["Auto-replies"])
+api.add_router("/richmenus", richmenus.router, tags=["Rich menus"])
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/", api.urls),

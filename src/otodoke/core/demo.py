@@ -238,6 +238,13 @@ def create_examples(workspace: Workspace) -> None:
 DEMO_SCENARIOS = ("welcome_on_follow", "birthday_month_coupon", "come_back_after_60_days")
 
 
+def ensure_richmenus(workspace: Workspace) -> list[str]:
+    """The demo's default and VIP rich menus, published on the emulator (every start)."""
+    from otodoke.richmenus.demo import ensure_richmenus as ensure
+
+    return ensure(workspace)
+
+
 def ensure_scenarios(workspace: Workspace) -> list[str]:
     """Create and activate the demo's scenarios from the templates, once (a scenario already
     made from a template is left as the staff changed it); also on a demo database made before

@@ -6,6 +6,7 @@ from django.urls import include, path
 from otodoke.autoreplies import urls as autoreplies_urls
 from otodoke.chat import urls as chat_urls
 from otodoke.media import urls as media_urls
+from otodoke.richmenus import urls as richmenus_urls
 from otodoke.scenarios import urls as scenarios_urls
 from otodoke.web import segments_urls
 from otodoke.web.views import (
@@ -73,6 +74,7 @@ workspace_patterns = [
     *scenarios_urls.urlpatterns,
     *chat_urls.urlpatterns,
     *autoreplies_urls.urlpatterns,
+    *richmenus_urls.urlpatterns,
     path("campaigns/", campaigns.campaign_list, name="campaigns"),
     path("campaigns/new/", campaigns.campaign_new, name="campaign_new"),
     path("campaigns/new/preview/", campaigns.compose_preview, name="campaign_compose_preview"),

@@ -214,6 +214,70 @@ class LineClient:
             f"/v2/bot/message/{_path_part(message_id)}/content", max_bytes=max_bytes
         )
 
+    # --- rich menus ------------------------------------------------------------------------
+
+    def create_rich_menu(self, menu: dict[str, Any]) -> str:
+        """Create a rich menu (LINE: 100 per hour); returns its `richMenuId`."""
+        response = self.messaging.request("POST", "/v2/bot/richmenu", json_body=menu)
+        return str(response.body["richMenuId"])
+
+    def upload_rich_menu_image(self, rich_menu_id: str, image: bytes, content_type: str) -> None:
+        """The menu's image (JPEG or PNG, at most 1 MB), on the api-data host; once per menu."""
+        self.data.request(
+            "POST",
+            f"/v2/bot/richmenu/{_path_part(rich_menu_id)}/content",
+            raw=image,
+            content_type=content_type,
+        )
+
+    def delete_rich_menu(self, rich_menu_id: str) -> None:
+        self.messaging.request("DELETE", f"/v2/bot/richmenu/{_path_part(rich_menu_id)}")
+
+    def set_default_rich_menu(self, rich_menu_id: str) -> None:
+        """The menu every friend without a per-user menu sees."""
+        self.messaging.request("POST", f"/v2/bot/user/all/richmenu/{_path_part(rich_menu_id)}")
+
+    def cancel_default_rich_menu(self) -> None:
+        self.messaging.request("DELETE", "/v2/bot/user/all/richmenu")
+
+    def create_rich_menu_alias(self, alias_id: str, rich_menu_id: str) -> None:
+        self.messaging.request(
+            "POST",
+            "/v2/bot/richmenu/alias",
+            json_body={"richMenuAliasId": alias_id, "richMenuId": rich_menu_id},
+        )
+
+    def update_rich_menu_alias(self, alias_id: str, rich_menu_id: str) -> None:
+        self.messaging.request(
+            "POST",
+            f"/v2/bot/richmenu/alias/{_path_part(alias_id)}",
+            json_body={"richMenuId": rich_menu_id},
+        )
+
+    def link_rich_menu_to_users(self, rich_menu_id: str, user_ids: list[str]) -> None:
+        """Bulk link (202, applied asynchronously by LINE): 1 to 500 user IDs per call."""
+        self.messaging.request(
+            "POST",
+            "/v2/bot/richmenu/bulk/link",
+            json_body={"richMenuId": rich_menu_id, "userIds": user_ids},
+        )
+
+    def unlink_rich_menu_from_users(self, user_ids: list[str]) -> None:
+        """Bulk unlink (202): the users see the default menu again; 1 to 500 user IDs."""
+        self.messaging.request(
+            "POST", "/v2/bot/richmenu/bulk/unlink", json_body={"userIds": user_ids}
+        )
+
+    def get_user_rich_menu(self, user_id: str) -> str | None:
+        """The per-user menu linked to this user, None when there is none (LINE's 404)."""
+        try:
+            response = self.messaging.request("GET", f"/v2/bot/user/{_path_part(user_id)}/richmenu")
+        except LineApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return str(response.body["richMenuId"])
+
     # --- generic ---------------------------------------------------------------------------
 
     def call(

@@ -163,15 +163,21 @@ class LineTransport:
         json_body: Any = None,
         params: dict[str, Any] | None = None,
         retry_key: str | None = None,
+        raw: bytes | None = None,
+        content_type: str | None = None,
     ) -> LineResponse:
-        content = _encode(json_body)
+        """`json_body` is sent as JSON; `raw` bytes (an image upload) as `content_type`."""
+        content = _encode(json_body) if raw is None else raw
+        headers = _headers(self._token, retry_key, content is not None)
+        if raw is not None and content_type:
+            headers["Content-Type"] = content_type
         try:
             response = self.http.request(
                 method,
                 self.base_url + path,
                 content=content,
                 params=params,
-                headers=_headers(self._token, retry_key, content is not None),
+                headers=headers,
             )
         except httpx.HTTPError as exc:
             raise _transport_error(exc) from exc

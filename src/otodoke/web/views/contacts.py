@@ -22,6 +22,7 @@ from otodoke.contacts.models import Contact, ImportJob, ImportKind
 from otodoke.contacts.privacy import is_linked
 from otodoke.line.client import LineApiError
 from otodoke.line.invites import LinkInviteRefused, invite_problem, send_link_invite
+from otodoke.richmenus.services import contact_menu
 from otodoke.scenarios.presenters import contact_enrolments
 from otodoke.segments import contact_search as search
 from otodoke.segments.schema import DefinitionError
@@ -205,6 +206,7 @@ def contact_detail(request: HttpRequest, access: WorkspaceAccess, contact_id: in
         "events": queries.contact_events(contact),
         "campaigns": queries.contact_campaigns(contact),
         "enrolments": contact_enrolments(contact.pk),
+        "richmenu": contact_menu(contact) if contact.line_user_id else None,
         "can_invite_to_link": access.can(Permission.SEND) and invite_problem(contact) is None,
         "can_unlink": access.can(Permission.EDIT) and is_linked(contact),
         "can_delete": access.can(Permission.DELETE_CONTACTS),

@@ -75,6 +75,8 @@ class Command(OtodokeCommand):
             demo.register_friends(emulator_url, workspace.channel_id, friends)
             for refused in demo.ensure_scenarios(workspace):
                 self.stderr.write(f"Scenario left as a draft: {refused}")
+            for refused in demo.ensure_richmenus(workspace):
+                self.stderr.write(f"Rich menu not published: {refused}")
             processes.start(
                 "web", [sys.executable, "-m", "otodoke", "serve", "--port", str(port)], env
             )
