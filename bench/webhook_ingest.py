@@ -34,15 +34,12 @@ import hmac
 import json
 import os
 import random
-import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +49,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import httpx
 import psycopg
+from benchkit import free_port, load_text, process, wait_for
 from latest import Figure, record
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,17 +67,6 @@ BENCH_KEYS = {
 def signature_for(secret: str, body: bytes) -> str:
     """x-line-signature, as LINE computes it (and otodoke.line.services checks it)."""
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
-def load_text() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def otodoke(env: dict[str, str], *args: str) -> str:
@@ -135,33 +122,6 @@ class EventTable:
     def statuses(self) -> dict[str, int]:
         rows = self._rows("SELECT status, COUNT(*) FROM line_webhookevent GROUP BY status")
         return {str(status): int(n) for status, n in rows}
-
-
-@contextmanager
-def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def wait_for(url: str, what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{what} did not start")
-        time.sleep(0.2)
 
 
 def user_id(run: int, n: int) -> str:
