@@ -138,7 +138,7 @@ def test_a_lane_waits_out_sqlites_database_is_locked_and_carries_on(
     from django_tasks_db.management.commands.db_worker import Worker
 
     calls: list[str] = []
-    monkeypatch.setattr(lanes.time, "sleep", lambda seconds: calls.append(f"sleep {seconds}"))
+    monkeypatch.setattr("otodoke.core.lanes.time.sleep", lambda s: calls.append(f"sleep {s}"))
 
     def run(self: Worker) -> None:
         calls.append("run")
