@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from otodoke.workspaces.models import Membership, Workspace
 from otodoke.workspaces.roles import Permission
+from otodoke.workspaces.services import can_create_workspace
 
 P = ParamSpec("P")
 
@@ -45,6 +46,11 @@ class WorkspaceAccess:
                 _("Your role does not allow this (%(permission)s).")
                 % {"permission": permission.value}
             )
+
+    @property
+    def may_create_workspace(self) -> bool:
+        """Whether the switcher offers 「新しいワークスペース」."""
+        return can_create_workspace(self.user)
 
     @property
     def workspaces(self) -> QuerySet[Workspace]:
