@@ -131,3 +131,25 @@ def test_a_superuser_without_workspaces_creates_the_first_from_home(db: None) ->
     other.force_login(plain)
     assert 'data-testid="new-workspace"' not in other.get("/").content.decode()
     assert other.get(PAGE).status_code == 403
+
+
+def test_a_workspace_without_credentials_is_connected_later_on_the_channel_page(
+    workspace: Workspace, client_as: Callable[[Role], Client]
+) -> None:
+    owner = client_as(Role.OWNER)
+    owner.post(PAGE, _form())
+    channel = owner.get("/w/komorebi/settings/channel/")
+    assert channel.status_code == 200 and "未設定" in channel.content.decode()
+    # LINE is not reachable without a token; the quota box says so calmly, never a 500.
+    assert owner.get("/w/komorebi/dashboard/quota/").status_code == 200
+    # Webhooks to it are refused: there is no secret to check their signature against.
+    created = Workspace.objects.get(slug="komorebi")
+    assert Client().post(created.webhook_path(), b"{}", "application/json").status_code == 404
+
+    form = {"channel_id": "2000000777", "channel_secret": SECRET, "channel_access_token": TOKEN}
+    assert owner.post("/w/komorebi/settings/channel/", form).status_code == 302
+    created.refresh_from_db()
+    assert created.channel_id == "2000000777"
+    assert created.channel_secret.reveal() == SECRET
+    entry = AuditLog.objects.filter(workspace=created, action=AuditAction.CREDENTIALS_CHANGED).get()
+    assert entry.details == {"fields": ["channel_id", "channel_secret", "channel_access_token"]}
