@@ -38,6 +38,7 @@ from otodoke.campaigns.models import (
     Payload,
     RecipientStatus,
 )
+from otodoke.core.crypto import revealed
 from otodoke.line.client import AsyncLineTransport, backoff_delay, hosts_for
 from otodoke.line.client.transport import ASYNC_TIMEOUT, async_session
 
@@ -108,7 +109,7 @@ def sender_for(delivery: Delivery, conf: EngineConf) -> Iterator[AsyncSender]:
     workspace = delivery.campaign.workspace
     sender = AsyncSender(
         hosts_for(workspace.api_base_url).messaging,
-        workspace.channel_access_token.reveal(),
+        revealed(workspace.channel_access_token),
         conf.max_in_flight,
         conf.send_timeout,
     )

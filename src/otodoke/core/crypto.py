@@ -88,6 +88,12 @@ class Secret:
         return hash(self._token)
 
 
+def revealed(value: Secret | None) -> str:
+    """The plaintext of a stored secret, or "" when none is stored (a workspace created in the
+    UI before its LINE channel is connected): LINE then refuses the call as unauthorised."""
+    return value.reveal() if value is not None else ""
+
+
 class EncryptedTextField(models.TextField[Any, Any]):
     """Stores a `Secret` (or a plaintext `str`, encrypted on save) as a Fernet token."""
 

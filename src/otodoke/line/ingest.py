@@ -66,8 +66,12 @@ def channel_for(webhook_key: str) -> Channel | None:
     workspace = (
         Workspace.objects.only("pk", "channel_secret").filter(webhook_key=webhook_key).first()
     )
+    # No secret yet (created in the UI, channel not connected): nothing can be verified, so
+    # the key answers as unknown.
     channel = (
-        None if workspace is None else Channel(workspace.pk, workspace.channel_secret.reveal())
+        None
+        if workspace is None or workspace.channel_secret is None
+        else Channel(workspace.pk, workspace.channel_secret.reveal())
     )
     with _channels_lock:
         _channels[webhook_key] = (time.monotonic() + SECRET_TTL_SECONDS, channel)

@@ -24,6 +24,7 @@ from otodoke.campaigns.claims import Job
 from otodoke.campaigns.conf import EngineConf, engine_conf
 from otodoke.campaigns.dispatch import AsyncSender
 from otodoke.campaigns.line_send import SendOutcome, request_body
+from otodoke.core.crypto import revealed
 from otodoke.line.client import hosts_for
 from otodoke.scenarios.models import SendBatch, SendStatus, StepSend
 from otodoke.scenarios.sending import (
@@ -109,7 +110,7 @@ def _send(
 def _sender(workspace: Workspace, conf: EngineConf) -> AsyncSender:
     return AsyncSender(
         hosts_for(workspace.api_base_url).messaging,
-        workspace.channel_access_token.reveal(),
+        revealed(workspace.channel_access_token),
         conf.max_in_flight,
         conf.send_timeout,
     )

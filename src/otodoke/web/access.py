@@ -21,7 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from otodoke.workspaces.models import Membership, Workspace
-from otodoke.workspaces.roles import Permission
+from otodoke.workspaces.roles import Permission, Role
+from otodoke.workspaces.services import can_create_workspace
 
 P = ParamSpec("P")
 
@@ -45,6 +46,12 @@ class WorkspaceAccess:
                 _("Your role does not allow this (%(permission)s).")
                 % {"permission": permission.value}
             )
+
+    @property
+    def may_create_workspace(self) -> bool:
+        """Whether the switcher offers 「新しいワークスペース」 (owning this one decides it
+        without a query)."""
+        return self.membership.role == Role.OWNER or can_create_workspace(self.user)
 
     @property
     def workspaces(self) -> QuerySet[Workspace]:

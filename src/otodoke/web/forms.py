@@ -6,6 +6,7 @@ import zoneinfo
 from typing import Any
 
 from django import forms
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from otodoke.web.services import AuditFilter
@@ -13,8 +14,13 @@ from otodoke.workspaces.models import AuditAction
 from otodoke.workspaces.plans import Plan
 from otodoke.workspaces.roles import Role
 
+# LINE channel IDs are numbers (10 digits today); the limit is the model's.
+CHANNEL_ID = RegexValidator(
+    r"^[0-9]+$", _("A channel ID is digits only, as the LINE console shows it.")
+)
 
-def _time_zone_choices() -> list[tuple[str, str]]:
+
+def time_zone_choices() -> list[tuple[str, str]]:
     """Asia/Tokyo first (nearly every workspace), then the rest alphabetically."""
     rest = sorted(zoneinfo.available_timezones() - {"Asia/Tokyo"})
     return [(name, name) for name in ["Asia/Tokyo", *rest]]
@@ -24,6 +30,14 @@ class CredentialsForm(forms.Form):
     """Replace-only: the current values are never sent to the browser, so an empty field
     means "keep what is stored"."""
 
+    channel_id = forms.CharField(
+        label=_("Channel ID"),
+        required=False,
+        strip=True,
+        max_length=20,
+        validators=[CHANNEL_ID],
+        help_text=_("Leave empty to keep the current one."),
+    )
     channel_secret = forms.CharField(
         label=_("New channel secret"),
         required=False,
@@ -41,14 +55,16 @@ class CredentialsForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if not data.get("channel_secret") and not data.get("channel_access_token"):
-            raise forms.ValidationError(_("Enter a new channel secret or access token."))
+        if not any(data.get(f) for f in ("channel_id", "channel_secret", "channel_access_token")):
+            raise forms.ValidationError(
+                _("Enter a new channel ID, channel secret or access token.")
+            )
         return data
 
 
 class WorkspaceSettingsForm(forms.Form):
     plan = forms.ChoiceField(label=_("Plan"), choices=Plan.choices)
-    time_zone = forms.ChoiceField(label=_("Time zone"), choices=_time_zone_choices)
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
     require_approval = forms.BooleanField(
         label=_("Sends need approval"),
         required=False,

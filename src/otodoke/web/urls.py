@@ -20,6 +20,7 @@ from otodoke.web.views import (
     settings,
     shell,
     tags,
+    workspaces,
 )
 
 app_name = "web"
@@ -158,6 +159,7 @@ workspace_patterns = [
 
 urlpatterns = [
     path("", shell.home, name="home"),
+    path("workspaces/new/", workspaces.workspace_create, name="workspace_create"),
     path("invite/<str:token>/", members.accept_invitation, name="accept_invitation"),
     path("w/<slug:slug>/", include(workspace_patterns)),
 ]

@@ -52,14 +52,29 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
+# The LINE channel's fields, which a workspace made in the UI may still lack (the dashboard's
+# first run then asks to connect the channel).
+CREDENTIAL_FIELDS = ("channel_id", "channel_secret", "channel_access_token")
+
+
+def can_create_workspace(user: AnyUser) -> bool:
+    """Who may create workspaces from the UI: superusers, and owners of any workspace (a
+    shop owner opening a second shop's account). Others ask one of them, or use the CLI."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return Membership.objects.filter(user_id=user.pk, role=Role.OWNER).exists()
+
+
 @transaction.atomic
 def create_workspace(
     *,
     name: str,
-    channel_id: str,
-    channel_secret: str,
-    channel_access_token: str,
     api_base_url: str,
+    channel_id: str = "",
+    channel_secret: str = "",
+    channel_access_token: str = "",
     plan: str = Plan.COMMUNICATION,
     time_zone: str = "Asia/Tokyo",
     slug: str | None = None,
@@ -77,7 +92,8 @@ def create_workspace(
         plan=plan,
         time_zone=time_zone,
     )
-    workspace.full_clean()
+    # Credentials left empty are connected later on the channel page.
+    workspace.full_clean(exclude=[f for f in CREDENTIAL_FIELDS if not getattr(workspace, f)])
     workspace.save()
     if owner is not None:
         Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
@@ -99,9 +115,13 @@ def update_credentials(
     actor: AnyUser,
     channel_secret: str | None = None,
     channel_access_token: str | None = None,
+    channel_id: str | None = None,
 ) -> None:
     require(actor, workspace, Permission.MANAGE_SETTINGS)
     changed = []
+    if channel_id and channel_id != workspace.channel_id:
+        workspace.channel_id = channel_id
+        changed.append("channel_id")
     if channel_secret:
         workspace.channel_secret = channel_secret
         changed.append("channel_secret")

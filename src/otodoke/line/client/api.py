@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
+from otodoke.core.crypto import revealed
 from otodoke.line.client.errors import LineApiError, LineRateLimitError, LineTransportError
 from otodoke.line.client.hosts import LineHosts, hosts_for
 from otodoke.line.client.transport import (
@@ -76,7 +77,7 @@ class LineClient:
         cls, workspace: Workspace, *, timeout: httpx.Timeout = DEFAULT_TIMEOUT
     ) -> LineClient:
         return cls.for_credentials(
-            workspace.api_base_url, workspace.channel_access_token.reveal(), timeout=timeout
+            workspace.api_base_url, revealed(workspace.channel_access_token), timeout=timeout
         )
 
     @classmethod

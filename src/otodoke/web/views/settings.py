@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from otodoke.core.crypto import Secret
 from otodoke.line import verify
 from otodoke.line.failures import retry_event_now, unfinished_events
 from otodoke.line.models import WebhookEvent, WebhookStatus
@@ -27,6 +28,10 @@ from otodoke.workspaces.services import update_credentials
 
 AUDIT_PAGE_SIZE = 50
 WEBHOOK_PAGE_SIZE = 50
+
+
+def _masked(value: Secret | None) -> str:
+    return value.masked() if value is not None else _("Not set yet")
 
 
 def _context(access: WorkspaceAccess, tab: str, **extra: object) -> dict[str, object]:
@@ -67,6 +72,7 @@ def channel(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
             actor=request.user,
             channel_secret=form.cleaned_data["channel_secret"] or None,
             channel_access_token=form.cleaned_data["channel_access_token"] or None,
+            channel_id=form.cleaned_data["channel_id"] or None,
         )
         messages.success(request, _("Channel credentials replaced."))
         return redirect("web:settings_channel", slug=workspace.slug)
@@ -74,8 +80,8 @@ def channel(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
         access,
         "channel",
         form=form,
-        secret_masked=workspace.channel_secret.masked(),
-        token_masked=workspace.channel_access_token.masked(),
+        secret_masked=_masked(workspace.channel_secret),
+        token_masked=_masked(workspace.channel_access_token),
         unknown_links=verify.unknown_links(workspace).count(),
         link_check=verify.latest_check(workspace),
     )
@@ -100,8 +106,8 @@ def link_check(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
 def channel_verify(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     check = verify_webhook(access.workspace)
     context = _context(access, "channel", check=check, form=CredentialsForm())
-    context["secret_masked"] = access.workspace.channel_secret.masked()
-    context["token_masked"] = access.workspace.channel_access_token.masked()
+    context["secret_masked"] = _masked(access.workspace.channel_secret)
+    context["token_masked"] = _masked(access.workspace.channel_access_token)
     return render_page(request, "web/settings/channel.html", context, partial="verify")
 
 

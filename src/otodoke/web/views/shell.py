@@ -13,6 +13,7 @@ from otodoke.web.first_run import first_run_steps
 from otodoke.web.htmx import render_page
 from otodoke.web.line_info import month_quota
 from otodoke.workspaces.models import Workspace
+from otodoke.workspaces.services import can_create_workspace
 
 
 @login_required
@@ -21,7 +22,8 @@ def home(request: HttpRequest) -> HttpResponse:
     workspaces = list(Workspace.objects.for_user(request.user))
     if len(workspaces) == 1:
         return redirect("web:dashboard", slug=workspaces[0].slug)
-    return render(request, "web/home.html", {"workspaces": workspaces})
+    context = {"workspaces": workspaces, "can_create_workspace": can_create_workspace(request.user)}
+    return render(request, "web/home.html", context)
 
 
 @workspace_view()
