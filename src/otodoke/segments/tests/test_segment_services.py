@@ -163,7 +163,7 @@ def test_summary_in_english_and_japanese_catalogue_keys() -> None:
     with translation.override("en"):
         text = summarize(definition)
     assert text == (
-        "Age 30–39 years and Last visit before 60 days ago and not Has any of the tags 休眠"
+        "Age 30–39 years and Last visit more than 60 days ago and not Has any of the tags 休眠"
     )
 
 
@@ -191,4 +191,4 @@ def test_summary_in_japanese() -> None:
     with translation.override("ja"):
         text = summarize(definition)
     assert text.startswith("年齢 30〜39歳 かつ ")
-    assert "60日前" in text
+    assert text.endswith("最終来店日が60日より前")
