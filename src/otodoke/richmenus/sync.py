@@ -11,9 +11,10 @@
    most 500 users each (LINE's bulk limit), one target menu per chunk, written in one
    transaction *before* any call, and only when no chunk is pending (so a plan never overlaps
    an unfinished one).
-4. **Execute**: each pending chunk is claimed with a lease, paced by the per-channel token
-   bucket (`campaigns.ratelimit`, shared by all workers), sent as one bulk link or unlink, and
-   marked done together with its assignments' applied menu in one transaction.
+4. **Execute** (`relink`): pending chunks are claimed in batches with a lease, paced by the
+   per-channel token bucket (`campaigns.ratelimit`, shared by all workers), sent as bulk links
+   or unlinks by a bounded pool of concurrent calls, and marked done together with their
+   assignments' applied menu in one transaction per batch.
 
 Re-running with nothing changed makes no call (desired = applied everywhere). A crash between
 calls leaves the later chunks pending: the next run makes exactly those calls. A crash after
@@ -26,21 +27,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import time
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from otodoke.campaigns.ratelimit import bucket_key, take_tokens
 from otodoke.contacts.models import Contact, LineStatus
-from otodoke.line.client import LineApiError, LineClient, with_backoff
+from otodoke.line.client import LineClient
+from otodoke.richmenus import relink
 from otodoke.richmenus.models import (
     ChunkStatus,
     RelinkChunk,
@@ -56,9 +57,6 @@ from otodoke.workspaces.models import Workspace
 log = logging.getLogger(__name__)
 
 BULK_SIZE = 500
-LEASE = dt.timedelta(seconds=60)
-CLAIM = 20  # chunks claimed per transaction
-GRANT = 20  # rate-limit tokens taken per transaction
 
 
 def _in_ids(ids: list[int]) -> RawSQL:
@@ -68,11 +66,6 @@ def _in_ids(ids: list[int]) -> RawSQL:
     if connection.vendor == "postgresql":
         return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
     return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(ids),))
-
-
-def bulk_rate() -> float:
-    """Bulk link/unlink requests per second per channel (LINE: 2,000/s)."""
-    return float(getattr(settings, "OTODOKE_RICHMENU_BULK_RATE", 2000))
 
 
 def watch_interval() -> dt.timedelta:
@@ -263,101 +256,25 @@ def plan(workspace: Workspace) -> int:
     return len(chunks)
 
 
-def _claim(workspace: Workspace, now: dt.datetime) -> list[RelinkChunk]:
-    """Up to CLAIM pending chunks nobody holds, oldest first, leased to this worker."""
-    with transaction.atomic():
-        free = RelinkChunk.objects.filter(workspace=workspace, status=ChunkStatus.PENDING).filter(
-            Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-        )
-        if connection.vendor == "postgresql":
-            free = free.select_for_update(skip_locked=True)
-        ids = list(free.order_by("id").values_list("pk", flat=True)[:CLAIM])
-        RelinkChunk.objects.filter(pk__in=ids).update(
-            lease_until=now + LEASE, attempts=F("attempts") + 1
-        )
-    return list(RelinkChunk.objects.filter(pk__in=ids).order_by("id"))
-
-
-class _Pacer:
-    """Tokens from the per-channel bucket shared by every worker, taken GRANT at a time."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        self.key = bucket_key(workspace.channel_id, "richmenu.bulk")
-        self.rate = bulk_rate()
-        self.left = 0
-
-    def wait(self) -> None:
-        while self.left == 0:
-            granted, wait = take_tokens(
-                self.key, rate=self.rate, capacity=max(1.0, self.rate), wanted=GRANT
-            )
-            self.left = granted
-            if not granted:
-                time.sleep(wait)
-        self.left -= 1
-
-
 def execute(
     workspace: Workspace, *, client_for: ClientFactory = _client, now: dt.datetime | None = None
 ) -> SyncResult:
-    """Make every pending chunk's bulk call, oldest first."""
+    """Make every pending chunk's bulk call, oldest first, several in flight (`relink`)."""
     result = SyncResult()
     if not RelinkChunk.objects.filter(workspace=workspace, status=ChunkStatus.PENDING).exists():
         return result
-    pacer = _Pacer(workspace)
-    with client_for(workspace) as client:
-        while claimed := _claim(workspace, now or timezone.now()):
-            if not _run_chunks(claimed, client, pacer, result):
+    pacer = relink.Pacer(workspace)
+    tally = relink.Tally(errors=result.errors)
+    with (
+        client_for(workspace) as client,
+        ThreadPoolExecutor(relink.in_flight(), thread_name_prefix="relink") as pool,
+    ):
+        while claimed := relink.claim(workspace, now or timezone.now()):
+            if not relink.run_round(claimed, client, pacer, pool, tally):
                 break
+    result.calls, result.linked, result.unlinked = tally.calls, tally.linked, tally.unlinked
+    result.failed_chunks = tally.failed_chunks
     return result
-
-
-def _run_chunks(
-    chunks: list[RelinkChunk], client: LineClient, pacer: _Pacer, result: SyncResult
-) -> bool:
-    """The claimed chunks' calls; False after a transient failure (retry on a later run)."""
-    for chunk in chunks:
-        pacer.wait()
-        menu_id, user_ids = chunk.line_menu_id, list(chunk.user_ids)
-
-        def call(menu_id: str = menu_id, user_ids: list[str] = user_ids) -> None:
-            if menu_id:
-                client.link_rich_menu_to_users(menu_id, user_ids)
-            else:
-                client.unlink_rich_menu_from_users(user_ids)
-
-        try:
-            with_backoff(call)
-        except LineApiError as exc:
-            result.calls += 1
-            result.errors.append(exc.describe())
-            if exc.transient:
-                # Left pending; its lease lapses and the next run tries again.
-                RelinkChunk.objects.filter(
-                    pk__in=[c.pk for c in chunks if c.pk >= chunk.pk]
-                ).update(lease_until=None)
-                return False
-            RelinkChunk.objects.filter(pk=chunk.pk).update(
-                status=ChunkStatus.FAILED, error=exc.describe()[:2000], lease_until=None
-            )
-            result.failed_chunks += 1
-            continue
-        result.calls += 1
-        done_at = timezone.now()
-        with transaction.atomic():
-            RelinkChunk.objects.filter(pk=chunk.pk).update(
-                status=ChunkStatus.DONE, done_at=done_at, lease_until=None
-            )
-            # At most 500 IDs: a plain IN list, which PostgreSQL answers from the unique
-            # index (an IN over unnest() was planned as a scan of the whole table per chunk).
-            RichMenuAssignment.objects.filter(contact_id__in=chunk.contact_ids).update(
-                applied_line_id=chunk.line_menu_id, applied_at=done_at
-            )
-        if chunk.line_menu_id:
-            result.linked += len(user_ids)
-        else:
-            result.unlinked += len(user_ids)
-    return True
 
 
 def sync(

@@ -4,7 +4,9 @@ nobody else; a re-run makes no call; a crash between bulk calls resumes without 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from django.contrib.auth.models import User
@@ -15,7 +17,7 @@ from otodoke.campaigns.tests.conftest import Line, make_contacts
 from otodoke.contacts.tagging import add_tags, remove_tags
 from otodoke.line.client import LineClient
 from otodoke.richmenus import services, sync
-from otodoke.richmenus.models import ChunkStatus, RelinkChunk
+from otodoke.richmenus.models import ChunkStatus, RelinkChunk, RichMenuAssignment
 from otodoke.richmenus.tests.helpers import bulk_calls, linked_menu, published
 from otodoke.segments.models import Segment
 from otodoke.workspaces.models import Workspace
@@ -105,28 +107,67 @@ def test_a_crash_between_bulk_calls_resumes_without_double_work(
     services.create_rule(workspace, name="VIP", segment=vip, menu=menu)
 
     real = LineClient.link_rich_menu_to_users
-    made: list[int] = []
+    doomed = {p.line_user_id for p in people[500:1000]}  # the second chunk's users
 
     def crash_on_second(self: LineClient, rich_menu_id: str, user_ids: list[str]) -> None:
-        if len(made) == 1:
+        if user_ids[0] in doomed:
             raise SystemExit("worker killed")  # not an Exception: nothing catches it
         real(self, rich_menu_id, user_ids)
-        made.append(len(user_ids))
 
     monkeypatch.setattr(LineClient, "link_rich_menu_to_users", crash_on_second)
     with pytest.raises(SystemExit):
         sync.sync(workspace, full=True)
-    assert bulk_calls(line)["link"] == 1
+    # The calls in flight beside the killed one landed at LINE and were recorded as done;
+    # the killed one was never made.
     statuses = list(RelinkChunk.objects.order_by("id").values_list("status", flat=True))
-    assert statuses == [ChunkStatus.DONE, ChunkStatus.PENDING, ChunkStatus.PENDING]
+    assert statuses[1] == ChunkStatus.PENDING
+    done = statuses.count(ChunkStatus.DONE)
+    assert bulk_calls(line)["link"] == done
 
     monkeypatch.setattr(LineClient, "link_rich_menu_to_users", real)
     # The killed worker's lease on the second chunk lapses; the restart takes it over.
     resumed = sync.sync(workspace, now=timezone.now() + dt.timedelta(minutes=5))
-    assert resumed.calls == 2 and resumed.planned_chunks == 0
+    assert resumed.calls == 3 - done and resumed.planned_chunks == 0
     assert bulk_calls(line)["link"] == 3  # 1200 users: exactly three calls in all
     assert all(linked_menu(line, p.line_user_id) == menu.line_rich_menu_id for p in people[::97])
     assert sync.sync(workspace, now=timezone.now() + dt.timedelta(minutes=10)).calls == 0
+
+
+def test_concurrent_sending_calls_each_chunk_exactly_once(
+    workspace: Workspace, line: Line, vip: Segment, settings: Any
+) -> None:
+    settings.OTODOKE_RICHMENU_IN_FLIGHT = 8
+    people = make_contacts(workspace, line, 5100)  # eleven chunks, the last of 100
+    menu = published(workspace, "vip", alias="vip")
+    add_tags(workspace, [p.pk for p in people], ["VIP"])
+    services.create_rule(workspace, name="VIP", segment=vip, menu=menu)
+
+    gate = threading.Barrier(4, timeout=10)
+    real = LineClient.link_rich_menu_to_users
+    seen: list[tuple[str, ...]] = []
+    lock = threading.Lock()
+
+    def link(self: LineClient, rich_menu_id: str, user_ids: list[str]) -> None:
+        with lock:
+            seen.append(tuple(user_ids))
+            early = len(seen) <= 4
+        if early:
+            gate.wait()  # the first four calls are in flight together, or this times out
+        real(self, rich_menu_id, user_ids)
+
+    with patch.object(LineClient, "link_rich_menu_to_users", link):
+        result = sync.sync(workspace, full=True)
+
+    assert result.calls == 11 and result.linked == 5100 and not result.errors
+    # At LINE (the emulator, over HTTP): eleven bulk links, no user twice, everyone linked.
+    assert bulk_calls(line) == {"link": 11, "unlink": 0}
+    sent = [u for users in seen for u in users]
+    assert len(sent) == len(set(sent)) == 5100
+    assert all(linked_menu(line, p.line_user_id) == menu.line_rich_menu_id for p in people[::251])
+    assert set(RelinkChunk.objects.values_list("status", flat=True)) == {ChunkStatus.DONE}
+    assert not RichMenuAssignment.objects.exclude(applied_line_id=menu.line_rich_menu_id).exists()
+    assert sync.sync(workspace, now=timezone.now() + dt.timedelta(minutes=2)).calls == 0
+    assert bulk_calls(line)["link"] == 11
 
 
 def test_deleting_the_segment_drops_its_rule_and_its_friends_see_the_default(
