@@ -14,3 +14,11 @@ class AutorepliesConfig(AppConfig):
         from otodoke.autoreplies import hooks
 
         hooks.connect()
+        # The chat inbox shows the answers in each friend's timeline.
+        from django.apps import apps
+
+        if apps.is_installed("otodoke.chat"):
+            from otodoke.autoreplies.timeline import reply_items
+            from otodoke.chat.timeline import register
+
+            register("autoreplies", reply_items)

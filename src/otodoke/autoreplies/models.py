@@ -110,6 +110,9 @@ class AutoReply(models.Model):
     )
     reason = models.CharField(max_length=300, blank=True)
     request_id = models.CharField(max_length=100, blank=True)
+    # What LINE accepted (rendered for this friend, the invitation included), for the chat
+    # inbox's timeline; empty until replied.
+    messages = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True)
 

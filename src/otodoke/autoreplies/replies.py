@@ -101,9 +101,19 @@ def _apply_actions(rule: Rule, contact_id: int, at: dt.datetime) -> None:
 # --- sending (a task, after commit; never inside a transaction) ----------------------------
 
 
-def _finish(reply: AutoReply, status: ReplyStatus, reason: str = "", request_id: str = "") -> str:
+def _finish(
+    reply: AutoReply,
+    status: ReplyStatus,
+    reason: str = "",
+    request_id: str = "",
+    messages: list[dict[str, Any]] | None = None,
+) -> str:
     AutoReply.objects.filter(pk=reply.pk).update(
-        status=status, reason=reason[:300], request_id=request_id[:100], finished_at=clock()
+        status=status,
+        reason=reason[:300],
+        request_id=request_id[:100],
+        messages=messages or [],
+        finished_at=clock(),
     )
     return status
 
@@ -144,7 +154,7 @@ def deliver(reply_id: int) -> str:
         expired = exc.status == 400 and "reply token" in exc.message.lower()
         status = ReplyStatus.EXPIRED if expired else ReplyStatus.FAILED
         return _finish(reply, status, exc.describe())
-    return _finish(reply, ReplyStatus.REPLIED, request_id=request_id)
+    return _finish(reply, ReplyStatus.REPLIED, request_id=request_id, messages=messages)
 
 
 def _should_invite(rule: Rule, contact: Contact) -> bool:

@@ -123,3 +123,25 @@ def test_a_rule_can_start_a_scenario_once_per_event(
     assert enrolment.contact == Contact.objects.get(line_user_id=FRIEND)
     assert enrolment.source.startswith("autoreply:")
     assert texts(wired) == ["ご予約はこちら"]  # the scenario's message waits a day
+
+
+def test_the_answer_is_in_the_friends_chat_timeline(
+    workspace: Workspace, wired: httpx.Client
+) -> None:
+    from otodoke.chat.models import Conversation
+    from otodoke.chat.timeline import timeline
+
+    keyword_rule(workspace, "営業時間", ["営業時間"], "10:00〜20:00です")
+    follow(wired)
+    wired.post(f"/friends/{FRIEND}/message", json={"text": "営業時間"})
+    run_tasks()
+
+    conversation = Conversation.objects.get(contact__line_user_id=FRIEND)
+    rows = [(i.direction, i.source, i.label, i.messages) for i in timeline(conversation)]
+    assert rows[-1] == (
+        "out",
+        "autoreply",
+        "営業時間",
+        [{"type": "text", "text": "10:00〜20:00です"}],
+    )
+    assert rows[-2][:2] == ("in", "friend")
