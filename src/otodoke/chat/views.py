@@ -145,7 +145,7 @@ def _back(access: WorkspaceAccess, conversation_id: int) -> HttpResponse:
     return redirect("web:chat_conversation", access.workspace.slug, conversation_id)
 
 
-def _image_reply(access: WorkspaceAccess, image: UploadedFile | None, text: str) -> list[Any]:
+def _image_reply(access: WorkspaceAccess, image: UploadedFile[Any] | None, text: str) -> list[Any]:
     """The uploaded image as a LINE image message, after the text when one is written too
     (both go in one request, so the friend gets both or neither)."""
     if image is None:
