@@ -124,6 +124,8 @@ def test_an_image_by_id_through_the_api_goes_by_push_after_the_window(
     )
     assert both.status_code == 422
     assert len(received(control)) == 2
+    schema = ApiClient(None).get("/api/v1/openapi.json").json()
+    assert "image_id" in schema["components"]["schemas"]["ReplyIn"]["properties"]
 
 
 def test_the_cli_sends_an_image_file(
