@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema, Status
+from ninja import File, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 from pydantic import Field, StringConstraints
 
 from otodoke.api.auth import Caller, principal
@@ -283,6 +284,29 @@ def reply(request: HttpRequest, conversation_id: int, payload: ReplyIn) -> Statu
 def reply_in(caller: Caller, conversation_id: int, payload: ReplyIn) -> ReplyOut:
     caller.require(Permission.SEND)
     return _send(caller, _conversation(caller, conversation_id), payload)
+
+
+@router.post(
+    "/{conversation_id}/reply/image",
+    response={201: ReplyOut, **COMMON_ERRORS},
+    summary="Reply with an uploaded image (multipart)",
+    description="`file` (JPEG or PNG) is checked, converted to LINE's sizes, hosted at "
+    "Otodoke's https URL and sent as a LINE image message, by the same reply/push rules "
+    "as `/reply`. A file LINE cannot show, or a server whose public URL is not https, "
+    "answers 422 and nothing is stored or sent.",
+)
+def reply_image(
+    request: HttpRequest, conversation_id: int, file: File[UploadedFile]
+) -> Status[ReplyOut]:
+    caller = principal(request)
+    conversation = _conversation_for_send(caller, conversation_id)
+    image_id = upload_for_reply(caller, file.read(), file.name or "")
+    return Status(201, _send(caller, conversation, ReplyIn(image_id=image_id)))
+
+
+def _conversation_for_send(caller: Caller, conversation_id: int) -> Conversation:
+    caller.require(Permission.SEND)
+    return _conversation(caller, conversation_id)
 
 
 @router.post(

@@ -124,8 +124,19 @@ def test_an_image_by_id_through_the_api_goes_by_push_after_the_window(
     )
     assert both.status_code == 422
     assert len(received(control)) == 2
+    multipart = pos.client.post(
+        f"/api/v1/conversations/{conversation_of(friend).pk}/reply/image",
+        {"file": upload("menu.jpg", (700, 500))},
+        headers={"Authorization": f"Bearer {pos.token}"},
+    )
+    assert multipart.status_code == 201, multipart.content
+    menu = HostedImage.objects.get(workspace=workspace, original_name="menu.jpg")
+    assert received(control)[-1]["messages"][0]["originalContentUrl"] == (
+        f"{BASE}/{menu.key}/original.jpg"
+    )
     schema = ApiClient(None).get("/api/v1/openapi.json").json()
     assert "image_id" in schema["components"]["schemas"]["ReplyIn"]["properties"]
+    assert "/api/v1/conversations/{conversation_id}/reply/image" in schema["paths"]
 
 
 def test_the_cli_sends_an_image_file(
