@@ -9,6 +9,7 @@ from otodoke.chat.models import ConversationState
 class ReplyForm(forms.Form):
     text = forms.CharField(label=_("Message"), required=False, widget=forms.Textarea)
     sticker = forms.CharField(required=False)  # "packageId/stickerId" from the picker
+    image = forms.FileField(label=_("Image"), required=False)
 
 
 class NoteForm(forms.Form):

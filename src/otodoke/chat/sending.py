@@ -33,6 +33,9 @@ from otodoke.line.client import (
     LineRetryKeyAcceptedError,
     with_backoff,
 )
+from otodoke.media import services as media
+from otodoke.media.images import ImageRejectedError
+from otodoke.media.models import HostedImage
 from otodoke.workspaces.models import Workspace
 from otodoke.workspaces.roles import Permission
 from otodoke.workspaces.services import AnyUser, require
@@ -60,6 +63,44 @@ def sticker_message(package_id: str, sticker_id: str) -> dict[str, Any]:
     if not is_standard(package_id, sticker_id):
         raise ChatError(_("Only LINE's standard stickers can be sent by a bot."))
     return {"type": "sticker", "packageId": package_id, "stickerId": sticker_id}
+
+
+def require_https_images() -> None:
+    """LINE fetches image URLs itself, over HTTPS only: refuse before anything is stored."""
+    base = media.public_base()
+    if not base.startswith("https://"):
+        raise ChatError(
+            _(
+                "LINE only shows images from https:// addresses, and this server's public URL "
+                "is %(url)s. Set OTODOKE_PUBLIC_URL (or OTODOKE_MEDIA_URL) to an https address "
+                "to send images."
+            )
+            % {"url": base}
+        )
+
+
+def image_message(image: HostedImage) -> dict[str, Any]:
+    """A LINE image message of a hosted image (original ≤ 10 MB, preview ≤ 1 MB, as hosted)."""
+    require_https_images()
+    found = media.urls(image)
+    return {
+        "type": "image",
+        "originalContentUrl": found.original,
+        "previewImageUrl": found.preview,
+    }
+
+
+def upload_image_message(
+    workspace: Workspace, data: bytes, *, name: str = "", actor: AnyUser | None = None
+) -> dict[str, Any]:
+    """Host an uploaded file (checked and converted to LINE's sizes) and make it an image
+    message; a file LINE cannot show, or a server without https, raises ChatError with why."""
+    require_https_images()
+    try:
+        image = media.upload_image(workspace, data, name=name, actor=actor)
+    except ImageRejectedError as exc:
+        raise ChatError(str(exc)) from exc
+    return image_message(image)
 
 
 def reply_token_row(conversation: Conversation, now: datetime) -> ChatMessage | None:

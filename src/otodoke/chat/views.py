@@ -12,6 +12,7 @@ from typing import Any, cast
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -144,18 +145,33 @@ def _back(access: WorkspaceAccess, conversation_id: int) -> HttpResponse:
     return redirect("web:chat_conversation", access.workspace.slug, conversation_id)
 
 
+def _image_reply(access: WorkspaceAccess, image: UploadedFile[Any] | None, text: str) -> list[Any]:
+    """The uploaded image as a LINE image message, after the text when one is written too
+    (both go in one request, so the friend gets both or neither)."""
+    if image is None:
+        raise services.ChatError(_("Choose an image file."))
+    before = [sending.text_message(text)] if text.strip() else []  # checked before the upload
+    picture = sending.upload_image_message(
+        access.workspace, image.read(), name=image.name or "", actor=access.user
+    )
+    return [*before, picture]
+
+
 @require_POST
 @workspace_view(Permission.SEND)
 def reply(request: HttpRequest, access: WorkspaceAccess, conversation_id: int) -> HttpResponse:
     found = _conversation(access, conversation_id)
-    form = ReplyForm(request.POST)
+    form = ReplyForm(request.POST, request.FILES)
     form.is_valid()
     data = form.cleaned_data
     saved_id = request.POST.get("saved")
+    image = request.FILES.get("image")
     try:
         if data.get("sticker"):
             package, _slash, sticker = str(data["sticker"]).partition("/")
             outgoing = [sending.sticker_message(package, sticker)]
+        elif image is not None or request.POST.get("send_image"):
+            outgoing = _image_reply(access, image, str(data.get("text") or ""))
         elif saved_id:
             saved = get_object_or_404(SavedReply, pk=saved_id, workspace=access.workspace)
             outgoing = [sending.text_message(saved.text)]

@@ -1,8 +1,9 @@
 """Hosting images for LINE messages: upload, URLs, who uses an image, cleanup.
 
-An image is "in use" while any campaign (draft or sent) or any version of any scenario has one
-of its URLs in its messages. Uses are found from the messages themselves at the moment they
-matter (deleting, cleaning up), so no separate bookkeeping can drift from what is sent.
+An image is "in use" while any campaign (draft or sent), any version of any scenario or any
+staff reply in the chat inbox has one of its URLs in its messages. Uses are found from the
+messages themselves at the moment they matter (deleting, cleaning up), so no separate
+bookkeeping can drift from what is sent.
 """
 
 from __future__ import annotations
@@ -128,20 +129,24 @@ def keys_in(messages: Any) -> set[str]:
 
 def _message_sources(workspace: Workspace | None) -> Iterator[Any]:
     from otodoke.campaigns.models import Campaign
+    from otodoke.chat.models import ChatMessage, Direction
     from otodoke.scenarios.models import ScenarioVersion
 
     campaigns = Campaign.objects.all()
     versions = ScenarioVersion.objects.all()
+    replies = ChatMessage.objects.filter(direction=Direction.OUT)
     if workspace is not None:
         campaigns = campaigns.filter(workspace=workspace)
         versions = versions.filter(scenario__workspace=workspace)
+        replies = replies.filter(workspace=workspace)
     yield from campaigns.values_list("messages", flat=True).iterator()
     yield from versions.values_list("steps", flat=True).iterator()
+    yield from replies.values_list("body", flat=True).iterator()
 
 
 def keys_in_use(workspace: Workspace | None = None) -> set[str]:
-    """Every key a campaign (any status) or a scenario version of `workspace` (or of all
-    workspaces) uses."""
+    """Every key a campaign (any status), a scenario version or a chat reply of `workspace`
+    (or of all workspaces) uses."""
     used: set[str] = set()
     for value in _message_sources(workspace):
         used |= keys_in(value)
@@ -151,6 +156,7 @@ def keys_in_use(workspace: Workspace | None = None) -> set[str]:
 def uses(image: HostedImage) -> list[str]:
     """Readable names of what uses the image: 「配信: 春のセール」, 「シナリオ: 誕生日」."""
     from otodoke.campaigns.models import Campaign
+    from otodoke.chat.models import ChatMessage, Direction
     from otodoke.scenarios.models import ScenarioVersion
 
     found = []
@@ -163,6 +169,11 @@ def uses(image: HostedImage) -> list[str]:
             label = _("Scenario: %(name)s") % {"name": version.scenario.name}
             if label not in found:
                 found.append(label)
+    replies = ChatMessage.objects.filter(
+        workspace=image.workspace_id, direction=Direction.OUT
+    ).only("body")
+    if any(image.key in keys_in(reply.body) for reply in replies.iterator()):
+        found.append(_("Chat replies"))
     return found
 
 
@@ -179,7 +190,7 @@ def _delete_files(key: str) -> None:
 
 
 def delete_image(image: HostedImage) -> None:
-    """Delete an image nobody uses; one a campaign or scenario uses is refused."""
+    """Delete an image nobody uses; one a campaign, scenario or chat reply uses is refused."""
     in_use = uses(image)
     if in_use:
         raise ImageInUseError(
@@ -192,8 +203,8 @@ def delete_image(image: HostedImage) -> None:
 
 
 def unused_images(*, now: Any = None) -> list[HostedImage]:
-    """Images no campaign or scenario of their workspace uses, uploaded longer ago than the
-    grace period (a composer may hold a new upload that is not saved yet)."""
+    """Images no campaign, scenario or chat reply of their workspace uses, uploaded longer
+    ago than the grace period (a composer may hold a new upload that is not saved yet)."""
     now = now or timezone.now()
     cutoff = now - timedelta(hours=settings.MEDIA_CLEANUP_GRACE_HOURS)
     candidates = list(HostedImage.objects.filter(created_at__lt=cutoff).order_by("id"))

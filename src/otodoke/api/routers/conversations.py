@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema, Status
+from ninja import File, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 from pydantic import Field, StringConstraints
 
 from otodoke.api.auth import Caller, principal
@@ -20,6 +21,9 @@ from otodoke.chat.models import ChatMessage, Conversation, SavedReply
 from otodoke.chat.presenters import display_name
 from otodoke.chat.timeline import summary, timeline
 from otodoke.contacts.models import Contact
+from otodoke.media.images import ImageRejectedError
+from otodoke.media.models import HostedImage
+from otodoke.media.services import upload_image
 from otodoke.web.pii import mask_text
 from otodoke.workspaces.roles import Permission
 
@@ -77,6 +81,13 @@ class ReplyIn(Schema):
     )
     sticker: Sticker | None = None
     saved_reply_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    image_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**63 - 1,
+        description="a hosted image's ID (uploaded in the composer, `otodoke chat reply "
+        "--image` or `otodoke images`); sent as a LINE image message",
+    )
 
 
 class ReplyOut(Schema):
@@ -173,14 +184,21 @@ def messages(caller: Caller, conversation_id: int, params: TimelineParams) -> li
 
 
 def _outgoing(caller: Caller, payload: ReplyIn) -> list[dict[str, Any]]:
-    given = [payload.text is not None, payload.sticker is not None, bool(payload.saved_reply_id)]
+    given = [
+        payload.text is not None,
+        payload.sticker is not None,
+        bool(payload.saved_reply_id),
+        bool(payload.image_id),
+    ]
     if sum(given) != 1:
         raise ApiError(
             422,
-            _("Give exactly one of text, sticker or saved_reply_id"),
+            _("Give exactly one of text, sticker, saved_reply_id or image_id"),
             code="validation_error",
-            details=[("text", _("Give exactly one of text, sticker or saved_reply_id"))],
+            details=[("text", _("Give exactly one of text, sticker, saved_reply_id or image_id"))],
         )
+    if payload.image_id:
+        return [_image(caller, payload.image_id)]
     try:
         if payload.sticker is not None:
             return [sending.sticker_message(payload.sticker.package_id, payload.sticker.sticker_id)]
@@ -200,6 +218,36 @@ def _outgoing(caller: Caller, payload: ReplyIn) -> list[dict[str, Any]]:
     except services.ChatError as exc:
         field = "sticker" if payload.sticker is not None else "text"
         raise ApiError(422, str(exc), code="validation_error", details=[(field, str(exc))]) from exc
+
+
+def _image(caller: Caller, image_id: int) -> dict[str, Any]:
+    image = HostedImage.objects.filter(workspace=caller.workspace, pk=image_id).first()
+    if image is None:
+        raise ApiError(
+            422,
+            _("No such image"),
+            code="validation_error",
+            details=[("image_id", _("No such image"))],
+        )
+    try:
+        return sending.image_message(image)
+    except services.ChatError as exc:
+        raise ApiError(
+            422, str(exc), code="validation_error", details=[("image_id", str(exc))]
+        ) from exc
+
+
+def upload_for_reply(caller: Caller, data: bytes, name: str) -> int:
+    """Host a file for an image reply (the CLI's `--image`); its ID, or a 422 with the reason."""
+    caller.require(Permission.SEND)
+    try:
+        sending.require_https_images()
+        image = upload_image(caller.workspace, data, name=name)
+    except (services.ChatError, ImageRejectedError) as exc:
+        raise ApiError(
+            422, str(exc), code="validation_error", details=[("image", str(exc))]
+        ) from exc
+    return image.pk
 
 
 def _send(caller: Caller, conversation: Conversation, payload: ReplyIn) -> ReplyOut:
@@ -226,7 +274,8 @@ def _send(caller: Caller, conversation: Conversation, payload: ReplyIn) -> Reply
     summary="Reply in a conversation",
     description="Sent by the friend's reply token while one is valid (free), otherwise by "
     "push, which counts against the month's message quota. Give exactly one of `text` "
-    "(≤ 5,000 characters), `sticker` (LINE's standard stickers) or `saved_reply_id`.",
+    "(≤ 5,000 characters), `sticker` (LINE's standard stickers), `saved_reply_id` or "
+    "`image_id` (a hosted image, sent by its https URLs).",
 )
 def reply(request: HttpRequest, conversation_id: int, payload: ReplyIn) -> Status[ReplyOut]:
     return Status(201, reply_in(principal(request), conversation_id, payload))
@@ -235,6 +284,29 @@ def reply(request: HttpRequest, conversation_id: int, payload: ReplyIn) -> Statu
 def reply_in(caller: Caller, conversation_id: int, payload: ReplyIn) -> ReplyOut:
     caller.require(Permission.SEND)
     return _send(caller, _conversation(caller, conversation_id), payload)
+
+
+@router.post(
+    "/{conversation_id}/reply/image",
+    response={201: ReplyOut, **COMMON_ERRORS},
+    summary="Reply with an uploaded image (multipart)",
+    description="`file` (JPEG or PNG) is checked, converted to LINE's sizes, hosted at "
+    "Otodoke's https URL and sent as a LINE image message, by the same reply/push rules "
+    "as `/reply`. A file LINE cannot show, or a server whose public URL is not https, "
+    "answers 422 and nothing is stored or sent.",
+)
+def reply_image(
+    request: HttpRequest, conversation_id: int, file: File[UploadedFile]
+) -> Status[ReplyOut]:
+    caller = principal(request)
+    conversation = _conversation_for_send(caller, conversation_id)
+    image_id = upload_for_reply(caller, file.read(), file.name or "")
+    return Status(201, _send(caller, conversation, ReplyIn(image_id=image_id)))
+
+
+def _conversation_for_send(caller: Caller, conversation_id: int) -> Conversation:
+    caller.require(Permission.SEND)
+    return _conversation(caller, conversation_id)
 
 
 @router.post(

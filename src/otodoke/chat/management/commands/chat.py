@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandParser
@@ -34,7 +35,7 @@ class Command(OtodokeCommand):
         add_common(show)
         show.add_argument("conversation_id", type=int)
         show.add_argument("--limit", type=int, default=100)
-        reply = sub.add_parser("reply", help=_("send a text or a sticker to the friend"))
+        reply = sub.add_parser("reply", help=_("send a text, a sticker or an image to the friend"))
         add_common(reply)
         target = reply.add_mutually_exclusive_group(required=True)
         target.add_argument("conversation_id", type=int, nargs="?")
@@ -42,6 +43,9 @@ class Command(OtodokeCommand):
         reply.add_argument("--text")
         reply.add_argument("--sticker", help=_("PACKAGE/STICKER, e.g. 446/1988"))
         reply.add_argument("--saved", type=int, help=_("a saved reply's ID"))
+        reply.add_argument(
+            "--image", type=Path, help=_("a JPEG or PNG file, hosted and sent as an image")
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         caller = caller_for(options)
@@ -76,15 +80,28 @@ class Command(OtodokeCommand):
             data["sticker"] = {"package_id": package, "sticker_id": sticker}
         if options["saved"]:
             data["saved_reply_id"] = options["saved"]
-        if len(data) != 1:
+        image: Path | None = options["image"]
+        if len(data) + (image is not None) != 1:
             raise fail(
-                self, options, "bad_request", _("Give exactly one of --text, --sticker, --saved")
+                self,
+                options,
+                "bad_request",
+                _("Give exactly one of --text, --sticker, --saved, --image"),
             )
-        payload = api.ReplyIn.model_validate(data)
-        if options["contact"]:
-            operation = lambda: api.contact_reply(caller, options["contact"], payload)  # noqa: E731
-        else:
-            operation = lambda: api.reply_in(caller, options["conversation_id"], payload)  # noqa: E731
+        if image is not None:
+            try:
+                file_data = image.read_bytes()
+            except OSError as exc:
+                raise fail(self, options, "bad_request", str(exc)) from exc
+
+        def operation() -> api.ReplyOut:
+            if image is not None:
+                data["image_id"] = api.upload_for_reply(caller, file_data, image.name)
+            payload = api.ReplyIn.model_validate(data)
+            if options["contact"]:
+                return api.contact_reply(caller, options["contact"], payload)
+            return api.reply_in(caller, options["conversation_id"], payload)
+
         run(self, options, operation, _reply_lines)
 
 

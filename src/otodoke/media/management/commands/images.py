@@ -16,7 +16,7 @@ from otodoke.media.models import HostedImage
 
 class Command(OtodokeCommand):
     help = gettext_noop(
-        "List hosted images; cleanup deletes the ones no campaign or scenario uses."
+        "List hosted images; cleanup deletes the ones no campaign, scenario or chat reply uses."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -24,7 +24,7 @@ class Command(OtodokeCommand):
         listing = sub.add_parser("list", help=gettext_noop("every hosted image"))
         listing.add_argument("--json", action="store_true", help=gettext_noop("print JSON"))
         clean = sub.add_parser(
-            "cleanup", help=gettext_noop("delete images no campaign or scenario uses")
+            "cleanup", help=gettext_noop("delete images no campaign, scenario or chat reply uses")
         )
         clean.add_argument(
             "--dry-run", action="store_true", help=gettext_noop("only list what would go")
@@ -40,8 +40,8 @@ class Command(OtodokeCommand):
                 return
             for row in rows:
                 self.stdout.write(
-                    f"{row['key']}  {row['workspace']}  {row['width']}×{row['height']}  "
-                    f"{row['name']}"
+                    f"{row['id']:>6}  {row['key']}  {row['workspace']}  "
+                    f"{row['width']}×{row['height']}  {row['name']}"
                 )
             return
         unused = services.unused_images()
@@ -62,6 +62,7 @@ class Command(OtodokeCommand):
 
 def _row(image: HostedImage) -> dict[str, Any]:
     return {
+        "id": image.pk,
         "key": image.key,
         "workspace": image.workspace.slug,
         "name": image.original_name,
