@@ -13,6 +13,7 @@ import pytest
 from otodoke.campaigns.tests.conftest import Line, make_contacts
 from otodoke.campaigns.tests.test_workers import StartWorker, wait_for, workers  # noqa: F401
 from otodoke.contacts.tagging import add_tags
+from otodoke.scenarios import scheduler
 from otodoke.scenarios.models import (
     Enrolment,
     EnrolmentStatus,
@@ -71,24 +72,26 @@ def test_a_worker_killed_between_recording_and_sending_resumes_without_duplicate
     )
 
 
-def test_two_workers_racing_on_the_same_due_steps_send_each_once(
+def test_two_workers_racing_to_send_the_same_recorded_steps_send_each_once(
     workspace: Workspace,
     line: Line,
     workers: StartWorker,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    contacts = make_contacts(workspace, line, 400)  # 40 multicasts: about four seconds
-    monkeypatch.setenv("OTODOKE_LINE_RATES", "multicast=10")
-    line.rate_limits(multicast="10/s")
+    contacts = make_contacts(workspace, line, 400)  # 40 multicasts: about eight seconds
+    monkeypatch.setenv("OTODOKE_LINE_RATES", "multicast=5")
+    line.rate_limits(multicast="5/s")
     line.faults(error_500=0.05)
     scenario, _ = active(workspace, [text("ご来店ありがとうございます")], trigger=TRIGGER)
+    add_tags(workspace, [c.pk for c in contacts], ["来店"])
+    # The step is recorded in the ledger (retry keys and all) before any worker runs, and a
+    # tick is queued for each worker: both start sending the same batches at once.
+    scheduler.tick(send=False)
+    assert StepSend.objects.filter(scenario=scenario).count() == 400
+    scenario_tick.enqueue(False, workspace.pk)
     logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
     processes = [workers(log) for log in logs]
-    wait_for(lambda: all("Starting worker" in log.read_text() for log in logs), 90)
-    add_tags(workspace, [c.pk for c in contacts], ["来店"])
-    # Besides the kick and the chain: one more tick of this workspace for the other worker.
-    scenario_tick.enqueue(False, workspace.pk)
 
     owner: dict[int, int] = {}
     deadline = time.monotonic() + 120
