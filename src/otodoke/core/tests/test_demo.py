@@ -18,7 +18,7 @@ from django.contrib.auth.hashers import check_password
 from otodoke.testing.net import free_port
 
 
-def _wait(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> httpx.Response:
+def _wait(url: str, process: subprocess.Popen[bytes], timeout: float = 300) -> httpx.Response:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, "otodoke demo exited early"

@@ -43,7 +43,7 @@ def _running_demo(data_dir: Path, web_port: int, emulator_port: int) -> Iterator
     )
     reader.start()
     try:
-        _until(lambda: "Press Ctrl-C" in "".join(lines), demo, 180)
+        _until(lambda: "Press Ctrl-C" in "".join(lines), demo, 300)
         yield lines
     finally:
         # Ctrl-C reaches the whole foreground process group: the demo and its children.
